@@ -1,0 +1,303 @@
+using System.Data;
+using System.Data.Common;
+using System.Runtime.ExceptionServices;
+using Helix.Data.Internal;
+using Helix.Data.Logging;
+
+namespace Helix.Data;
+
+/// <content>Execution: classification, reads with failover, and what runs on one strand.</content>
+public sealed partial class HelixCommand
+{
+    private readonly Lock _activeLock = new();
+    private readonly List<DbCommand> _active = [];
+    private (DbCommand Command, bool Detach)? _readerCommand;
+
+    internal enum Operation
+    {
+        NonQuery,
+        Scalar,
+        Reader,
+    }
+
+    /// <summary>Releases the inner command behind a reader this command returned.</summary>
+    internal void OnReaderClosed(HelixDataReader reader)
+    {
+        if (_readerCommand is { } pending)
+        {
+            _readerCommand = null;
+            Release(pending.Command, pending.Detach);
+        }
+    }
+
+    private DbCommand[] ActiveInnerCommands()
+    {
+        lock (_activeLock)
+        {
+            return [.. _active];
+        }
+    }
+
+    private async ValueTask<object?> ExecuteAsync(Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var connection = _connection ?? throw new InvalidOperationException($"{operation.MethodName()}: the Connection property has not been initialized.");
+        connection.ThrowIfNotOpen(operation.MethodName());
+        if (_readerCommand is not null)
+        {
+            throw new InvalidOperationException("This command has an open reader; close it before executing the command again.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var dataSource = connection.DataSourceOrThrow;
+        var text = _commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : default;
+        var isWrite = Intent switch
+        {
+            HelixCommandIntent.Read => false,
+            HelixCommandIntent.Write => true,
+            _ => operation == Operation.NonQuery || (_commandType == CommandType.Text ? text.IsWrite : SqlClassifier.IsWrite(_commandType, _commandText)),
+        };
+
+        if (dataSource.IsSingleStrand)
+        {
+            var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
+            var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+            return Finish(result);
+        }
+
+        var outcome = isWrite
+            ? await ExecuteWriteAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
+            : await ExecuteReadAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
+        return outcome;
+    }
+
+    private async ValueTask<object?> ExecuteReadAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var router = dataSource.Router;
+        var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
+        var first = router.Pick() ?? StaleRead(dataSource, router.LastResort(null));
+        var result = await RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+        if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
+        {
+            return Finish(result);
+        }
+
+        first.Controller.ReportFault(result.Error!);
+        router.OnFault(first);
+        var second = router.Alternative(first);
+        if (second is null || dataSource.Configuration.Failover == HelixFailover.None)
+        {
+            return Finish(result);
+        }
+
+        Log.ReadFailover(dataSource.Logger, first.Name, second.Name, result.Error!.Message);
+        HelixMetrics.Failovers.Add(1, HelixMetrics.Strand(first.Name));
+        if (!second.IsHealthy)
+        {
+            StaleRead(dataSource, second);
+        }
+
+        var retry = await RunOnStrandAsync(connection, second, operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+        if (retry.Succeeded || retry.Cancelled || retry.Kind == HelixErrorKind.StatementError)
+        {
+            return Finish(retry);
+        }
+
+        second.Controller.ReportFault(retry.Error!);
+        router.OnFault(second);
+        var (primaryError, secondaryError) = first.Id == HelixStrand.Primary ? (result.Error, retry.Error) : (retry.Error, result.Error);
+        throw new HelixException(
+            $"The read failed on both strands with strand faults. {dataSource.Strands[0].Name}: {primaryError!.Message} {dataSource.Strands[1].Name}: {secondaryError!.Message}",
+            primaryError,
+            secondaryError,
+            isTransient: true);
+    }
+
+    private static Strand StaleRead(HelixDataSource dataSource, Strand strand)
+    {
+        Log.StaleRead(dataSource.Logger, strand.Name, strand.State);
+        HelixMetrics.StaleReads.Add(1, HelixMetrics.Strand(strand.Name));
+        return strand;
+    }
+
+    /// <summary>Returns a successful result to the caller (wrapping readers), or throws the strand's own exception.</summary>
+    private object? Finish(StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
+    {
+        if (isRead && result.Succeeded)
+        {
+            HelixMetrics.Reads.Add(1, HelixMetrics.Strand(result.Strand.Name));
+        }
+
+        if (!result.Succeeded)
+        {
+            ExceptionDispatchInfo.Capture(result.Error!).Throw();
+        }
+
+        if (result.Value is DbDataReader reader)
+        {
+            _readerCommand = (result.Command!, result.Detach);
+            return new HelixDataReader(reader, this, result.Strand.Id, result.Behavior, onReaderClosed);
+        }
+
+        return result.Value;
+    }
+
+    /// <summary>Runs the command on one strand. Never throws: errors come back classified.</summary>
+    private async ValueTask<StrandResult> RunOnStrandAsync(
+        HelixConnection connection,
+        Strand strand,
+        Operation operation,
+        CommandBehavior behavior,
+        bool useOriginals,
+        SqlTextInfo text,
+        long timestamp,
+        IOBehavior io,
+        CancellationToken cancellationToken)
+    {
+        DbCommand? inner = null;
+        var detach = false;
+        var innerBehavior = behavior & ~CommandBehavior.CloseConnection;
+        try
+        {
+            var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
+            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, out detach);
+            object? value = operation switch
+            {
+                Operation.NonQuery => io == IOBehavior.Synchronous ? inner.ExecuteNonQuery() : await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
+                Operation.Scalar => io == IOBehavior.Synchronous ? inner.ExecuteScalar() : await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+                _ => io == IOBehavior.Synchronous ? inner.ExecuteReader(innerBehavior) : await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
+            };
+
+            if (operation != Operation.Reader)
+            {
+                Release(inner, detach);
+                inner = null;
+            }
+
+            return StrandResult.Success(strand, value, inner, detach, behavior);
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            ReleaseQuietly(inner, detach);
+            return StrandResult.Failure(strand, e, HelixErrorKind.StrandFault, cancelled: true);
+        }
+        catch (Exception e)
+        {
+            ReleaseQuietly(inner, detach);
+            var kind = connection.DataSourceOrThrow.Classifier.Classify(e);
+            if (kind == HelixErrorKind.StrandFault && connection.DataSourceOrThrow.Strands.Length > 1)
+            {
+                connection.Discard(strand);
+            }
+
+            return StrandResult.Failure(strand, e, kind, cancelled: false);
+        }
+    }
+
+    private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, out bool detach)
+    {
+        var inner = connection.CreateCommand();
+        inner.CommandText = _commandText;
+        inner.CommandType = _commandType;
+        if (_commandTimeout is { } timeout)
+        {
+            inner.CommandTimeout = timeout;
+        }
+
+        detach = false;
+        foreach (var parameter in _parameters.Items)
+        {
+            if (useOriginals && ParameterCopier.IsNative(parameter, strand.Factory))
+            {
+                inner.Parameters.Add(parameter);
+                detach = true;
+            }
+            else
+            {
+                inner.Parameters.Add(ParameterCopier.CopyFor(parameter, strand.Factory, ownValue: false));
+            }
+        }
+
+        if (TimestampParameter(strand, text, timestamp) is { } stamp)
+        {
+            inner.Parameters.Add(stamp);
+        }
+
+        lock (_activeLock)
+        {
+            _active.Add(inner);
+        }
+
+        return inner;
+    }
+
+    /// <summary>The <c>helix_ts</c> parameter for a strand, unless the text does not name it or the caller set it.</summary>
+    private DbParameter? TimestampParameter(Strand strand, SqlTextInfo text, long timestamp)
+    {
+        if (text.TimestampParameter is not { } name || _parameters.IndexOf(name) >= 0)
+        {
+            return null;
+        }
+
+        var parameter = strand.Factory.CreateParameter()!;
+        parameter.ParameterName = name;
+        parameter.DbType = DbType.Int64;
+        parameter.Value = timestamp;
+        return parameter;
+    }
+
+    private void Release(DbCommand inner, bool detach)
+    {
+        lock (_activeLock)
+        {
+            _active.Remove(inner);
+        }
+
+        if (detach)
+        {
+            inner.Parameters.Clear(); // the caller's own parameter objects may be used again elsewhere
+        }
+
+        inner.Dispose();
+    }
+
+    private void ReleaseQuietly(DbCommand? inner, bool detach)
+    {
+        if (inner is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Release(inner, detach);
+        }
+#pragma warning disable CA1031 // the command's own error is what the caller needs to see
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>What running a command on one strand produced.</summary>
+    private readonly record struct StrandResult(Strand Strand, object? Value, Exception? Error, HelixErrorKind Kind, bool Cancelled, DbCommand? Command, bool Detach, CommandBehavior Behavior)
+    {
+        public bool Succeeded => Error is null;
+
+        public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior) =>
+            new(strand, value, null, default, false, command, detach, behavior);
+
+        public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled) =>
+            new(strand, null, error, kind, cancelled, null, false, default);
+    }
+}
+
+/// <summary>Names of the public methods behind each operation, for messages.</summary>
+internal static class OperationNames
+{
+    public static string MethodName(this HelixCommand.Operation operation) => operation switch
+    {
+        HelixCommand.Operation.NonQuery => nameof(HelixCommand.ExecuteNonQuery),
+        HelixCommand.Operation.Scalar => nameof(HelixCommand.ExecuteScalar),
+        _ => nameof(HelixCommand.ExecuteReader),
+    };
+}

@@ -1,0 +1,188 @@
+using System.ComponentModel;
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Helix.Data.Internal;
+
+namespace Helix.Data;
+
+/// <summary>
+/// A command executed on the strands of a <see cref="HelixConnection"/>: a read goes to one strand, a write to every
+/// strand (strands that cannot take it now get it through replay).
+/// </summary>
+/// <remarks>
+/// Whether a command is a read or a write comes from <see cref="Intent"/>; with <see cref="HelixCommandIntent.Auto"/>,
+/// <see cref="ExecuteNonQuery"/> is a write and <see cref="DbCommand.ExecuteReader()"/> and <see cref="ExecuteScalar"/>
+/// are reads only when every statement is a plain query. A leading <c>/* helix:write */</c> or <c>/* helix:read */</c>
+/// comment overrides that for its statement, which lets Dapper call sites decide without touching command objects.
+/// </remarks>
+public sealed partial class HelixCommand : DbCommand
+{
+    private readonly HelixParameterCollection _parameters = new();
+    private HelixConnection? _connection;
+    private string _commandText = string.Empty;
+    private int? _commandTimeout;
+    private CommandType _commandType = CommandType.Text;
+
+    /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class.</summary>
+    public HelixCommand()
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class with a text and a connection.</summary>
+    /// <param name="commandText">The SQL text.</param>
+    /// <param name="connection">The connection.</param>
+    public HelixCommand(string? commandText, HelixConnection? connection = null)
+    {
+        CommandText = commandText;
+        _connection = connection;
+    }
+
+    /// <inheritdoc />
+    [AllowNull]
+    public override string CommandText
+    {
+        get => _commandText;
+        set => _commandText = value ?? string.Empty;
+    }
+
+    /// <summary>
+    /// Gets or sets the time in seconds to wait for each strand, and for a strand to become writable; 0 waits forever.
+    /// Until it is set, each inner command keeps its provider's default (for example SQLite's <c>Default Timeout</c>).
+    /// </summary>
+    /// <value>The default value is 30 seconds.</value>
+    public override int CommandTimeout
+    {
+        get => _commandTimeout ?? HelixDefaults.CommandTimeoutSeconds;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _commandTimeout = value;
+        }
+    }
+
+    /// <inheritdoc />
+    public override CommandType CommandType
+    {
+        get => _commandType;
+        set => _commandType = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown command type.");
+    }
+
+    /// <summary>Gets or sets whether the command is a read or a write; see <see cref="HelixCommandIntent"/>.</summary>
+    /// <value>The default value is <see cref="HelixCommandIntent.Auto"/>.</value>
+    [DefaultValue(HelixCommandIntent.Auto)]
+    public HelixCommandIntent Intent { get; set; }
+
+    /// <inheritdoc />
+    public override bool DesignTimeVisible { get; set; }
+
+    /// <inheritdoc />
+    public override UpdateRowSource UpdatedRowSource { get; set; } = UpdateRowSource.Both;
+
+    /// <summary>Gets or sets the connection the command runs on.</summary>
+    public new HelixConnection? Connection
+    {
+        get => _connection;
+        set => _connection = value;
+    }
+
+    /// <summary>Gets the parameters of the command.</summary>
+    public new HelixParameterCollection Parameters => _parameters;
+
+    /// <inheritdoc />
+    protected override DbConnection? DbConnection
+    {
+        get => _connection;
+        set => _connection = value switch
+        {
+            null => null,
+            HelixConnection helix => helix,
+            _ => throw new ArgumentException($"A HelixCommand runs on a HelixConnection, not on a {value.GetType().Name}.", nameof(value)),
+        };
+    }
+
+    /// <inheritdoc />
+    protected override DbParameterCollection DbParameterCollection => _parameters;
+
+    /// <summary>Gets or sets the transaction; transactions are not supported yet, so only <see langword="null"/> is accepted.</summary>
+    protected override DbTransaction? DbTransaction
+    {
+        get => null;
+        set
+        {
+            if (value is not null)
+            {
+                throw new NotSupportedException("Transactions are not supported by this version of Helix.Data; a HelixCommand cannot be enlisted in one.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a parameter of the primary strand's provider (for example an <c>NpgsqlParameter</c>), so that provider
+    /// settings such as <c>NpgsqlDbType</c> work; a <see cref="HelixParameter"/> when the command has no connection yet.
+    /// </summary>
+    /// <returns>A new parameter, not yet added to <see cref="Parameters"/>.</returns>
+    public new DbParameter CreateParameter() => CreateDbParameter();
+
+    /// <inheritdoc />
+    protected override DbParameter CreateDbParameter() =>
+        _connection?.HelixDataSource?.Strands[0].Factory.CreateParameter() ?? new HelixParameter();
+
+    /// <inheritdoc />
+    public override void Cancel()
+    {
+        foreach (var inner in ActiveInnerCommands())
+        {
+            try
+            {
+                inner.Cancel();
+            }
+#pragma warning disable CA1031 // Cancel is best effort by contract
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
+
+    /// <summary>Does nothing: inner commands are prepared by their providers when they run.</summary>
+    public override void Prepare()
+    {
+    }
+
+    /// <inheritdoc />
+    public override int ExecuteNonQuery() =>
+        (int)ExecuteAsync(Operation.NonQuery, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!;
+
+    /// <inheritdoc />
+    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) =>
+        (int)(await ExecuteAsync(Operation.NonQuery, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!;
+
+    /// <inheritdoc />
+    public override object? ExecuteScalar() =>
+        ExecuteAsync(Operation.Scalar, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously();
+
+    /// <inheritdoc />
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) =>
+        ExecuteAsync(Operation.Scalar, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).AsTask();
+
+    /// <summary>Executes the command and returns a reader over the answering strand's results.</summary>
+    /// <param name="behavior">The behavior of the reader.</param>
+    /// <returns>The reader.</returns>
+    public new HelixDataReader ExecuteReader(CommandBehavior behavior = CommandBehavior.Default) =>
+        (HelixDataReader)ExecuteAsync(Operation.Reader, behavior, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!;
+
+    /// <summary>Executes the command and returns a reader over the answering strand's results.</summary>
+    /// <param name="behavior">The behavior of the reader.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The reader.</returns>
+    public new async Task<HelixDataReader> ExecuteReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken = default) =>
+        (HelixDataReader)(await ExecuteAsync(Operation.Reader, behavior, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!;
+
+    /// <inheritdoc />
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => ExecuteReader(behavior);
+
+    /// <inheritdoc />
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+        await ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+}

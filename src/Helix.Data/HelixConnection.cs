@@ -1,0 +1,367 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
+using Helix.Data.Internal;
+
+namespace Helix.Data;
+
+/// <summary>
+/// A connection to two strands: a cheap, short-lived view over a <see cref="HelixDataSource"/> that holds at most one
+/// pooled inner connection per strand, opened when first needed.
+/// </summary>
+/// <remarks>
+/// Connections made with the same connection string share one data source, so they share strand health, read
+/// routing and the replay queue. <see cref="Open"/> opens the strand reads go to; a write opens the other strand too.
+/// </remarks>
+public sealed class HelixConnection : DbConnection
+{
+    private readonly DbConnection?[] _inner = new DbConnection?[2];
+    private HelixDataSource? _dataSource;
+    private string _connectionString = string.Empty;
+    private readonly bool _fromDataSource;
+    private ConnectionState _state = ConnectionState.Closed;
+    private string? _database;
+
+    /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class without a connection string.</summary>
+    public HelixConnection()
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class.</summary>
+    /// <param name="connectionString">A Helix connection string; it is validated at once.</param>
+    /// <exception cref="ArgumentException">The connection string is malformed or invalid; the message names the key.</exception>
+    public HelixConnection(string? connectionString)
+    {
+        ConnectionString = connectionString;
+    }
+
+    internal HelixConnection(HelixDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _fromDataSource = true;
+    }
+
+    /// <summary>
+    /// Gets or sets the connection string. Setting it validates it and attaches the connection to the data source shared by
+    /// every connection with the same string.
+    /// </summary>
+    /// <exception cref="ArgumentException">The connection string is malformed or invalid.</exception>
+    /// <exception cref="InvalidOperationException">The connection is open, or was made by a data source.</exception>
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => _fromDataSource ? _dataSource!.ConnectionString : _connectionString;
+        set
+        {
+            if (_state != ConnectionState.Closed)
+            {
+                throw new InvalidOperationException("The connection string cannot be changed while the connection is open.");
+            }
+
+            if (_fromDataSource)
+            {
+                throw new InvalidOperationException("This connection was made by a HelixDataSource; its connection string cannot be changed.");
+            }
+
+            var text = value ?? string.Empty;
+            _dataSource = text.Length == 0 ? null : HelixDataSource.GetShared(text);
+            _connectionString = text;
+        }
+    }
+
+    /// <summary>Gets the data source the connection uses, or <see langword="null"/> before a connection string is set.</summary>
+    public HelixDataSource? HelixDataSource => _dataSource;
+
+    /// <inheritdoc />
+    public override string Database => _database ?? AnyInner()?.Database ?? FromTemplate(c => c.Database);
+
+    /// <summary>Gets the server of the primary strand (or of the open strand).</summary>
+    public override string DataSource => AnyInner()?.DataSource ?? FromTemplate(c => c.DataSource);
+
+    /// <summary>Gets the server version of the strand reads go to.</summary>
+    public override string ServerVersion
+    {
+        get
+        {
+            ThrowIfNotOpen(nameof(ServerVersion));
+            return AnyInner()!.ServerVersion;
+        }
+    }
+
+    /// <inheritdoc />
+    public override ConnectionState State => _state;
+
+    /// <summary>Gets the inner connection of a strand if this connection has opened it.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <returns>The open inner connection, or <see langword="null"/>.</returns>
+    public DbConnection? GetInnerConnection(HelixStrand strand) => _inner[(int)strand];
+
+    /// <inheritdoc />
+    protected override DbProviderFactory DbProviderFactory => HelixProviderFactory.Instance;
+
+    internal HelixDataSource DataSourceOrThrow => _dataSource ?? throw new InvalidOperationException("The ConnectionString property has not been initialized.");
+
+    /// <inheritdoc />
+    public override void Open() => OpenAsync(IOBehavior.Synchronous, CancellationToken.None).Synchronously();
+
+    /// <inheritdoc />
+    public override Task OpenAsync(CancellationToken cancellationToken) => OpenAsync(IOBehavior.Asynchronous, cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public override void Close()
+    {
+        if (_state == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        for (var i = 0; i < _inner.Length; i++)
+        {
+            _inner[i]?.Dispose();
+            _inner[i] = null;
+        }
+
+        SetState(ConnectionState.Closed);
+    }
+
+    /// <inheritdoc />
+    public override async Task CloseAsync()
+    {
+        if (_state == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        for (var i = 0; i < _inner.Length; i++)
+        {
+            if (_inner[i] is { } inner)
+            {
+                _inner[i] = null;
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        SetState(ConnectionState.Closed);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Changes the database of every open strand, and of strands opened later by this connection.</summary>
+    /// <param name="databaseName">The database.</param>
+    public override void ChangeDatabase(string databaseName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databaseName);
+        ThrowIfNotOpen(nameof(ChangeDatabase));
+        foreach (var inner in _inner)
+        {
+            inner?.ChangeDatabase(databaseName);
+        }
+
+        _database = databaseName;
+    }
+
+    /// <summary>Not supported yet: Helix.Data runs every command as its own write on both strands.</summary>
+    /// <param name="isolationLevel">The isolation level.</param>
+    /// <returns>Never returns.</returns>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => throw TransactionsNotSupported();
+
+    /// <inheritdoc cref="BeginDbTransaction" />
+    protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) => throw TransactionsNotSupported();
+
+    /// <summary>Not supported: System.Transactions cannot span two independent strands.</summary>
+    /// <param name="transaction">The transaction.</param>
+    /// <exception cref="NotSupportedException">Whenever <paramref name="transaction"/> is not <see langword="null"/>.</exception>
+    public override void EnlistTransaction(System.Transactions.Transaction? transaction)
+    {
+        if (transaction is not null)
+        {
+            throw new NotSupportedException("Helix.Data connections cannot enlist in System.Transactions transactions: the two strands are independent databases.");
+        }
+    }
+
+    /// <summary>Creates a command on this connection.</summary>
+    /// <returns>The command.</returns>
+    public new HelixCommand CreateCommand() => new() { Connection = this };
+
+    /// <inheritdoc />
+    protected override DbCommand CreateDbCommand() => CreateCommand();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Returns the open inner connection of a strand, opening it first if needed.</summary>
+    internal async ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
+    {
+        if (_inner[strand.Index] is { } open)
+        {
+            return open;
+        }
+
+        var connection = strand.DataSource.CreateConnection();
+        try
+        {
+            if (io == IOBehavior.Synchronous)
+            {
+                connection.Open();
+            }
+            else
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_database is not null)
+            {
+                connection.ChangeDatabase(_database);
+            }
+        }
+        catch
+        {
+            await DisposeAsync(connection, io).ConfigureAwait(false);
+            throw;
+        }
+
+        _inner[strand.Index] = connection;
+        return connection;
+    }
+
+    /// <summary>Drops a strand's inner connection after a strand fault; a later command opens a fresh one.</summary>
+    internal void Discard(Strand strand)
+    {
+        var inner = _inner[strand.Index];
+        _inner[strand.Index] = null;
+        try
+        {
+            inner?.Dispose();
+        }
+#pragma warning disable CA1031 // disposing a broken connection may fail; the fault is already being handled
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    internal void ThrowIfNotOpen(string operation)
+    {
+        if (_state != ConnectionState.Open)
+        {
+            throw new InvalidOperationException($"{operation} requires an open connection; the connection's current state is {_state}.");
+        }
+    }
+
+    private static ValueTask DisposeAsync(DbConnection connection, IOBehavior io)
+    {
+        if (io == IOBehavior.Synchronous)
+        {
+            connection.Dispose();
+            return default;
+        }
+
+        return connection.DisposeAsync();
+    }
+
+    private static NotSupportedException TransactionsNotSupported() =>
+        new("Transactions are not supported by this version of Helix.Data: each command runs as its own write on both strands. "
+            + "Run the statements without BeginTransaction, or keep them on a plain provider connection.");
+
+    private async ValueTask OpenAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
+        if (_state == ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is already open.");
+        }
+
+        var dataSource = DataSourceOrThrow;
+        dataSource.ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (dataSource.IsSingleStrand)
+        {
+            await GetInnerAsync(dataSource.Strands[0], io, cancellationToken).ConfigureAwait(false);
+            SetState(ConnectionState.Open);
+            return;
+        }
+
+        // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
+        var router = dataSource.Router;
+        var first = router.Pick() ?? router.LastResort(null);
+        var firstError = await TryOpenAsync(dataSource, first, io, cancellationToken).ConfigureAwait(false);
+        if (firstError is not null)
+        {
+            var second = router.Alternative(first)!;
+            var secondError = await TryOpenAsync(dataSource, second, io, cancellationToken).ConfigureAwait(false);
+            if (secondError is not null)
+            {
+                var primaryError = first.Id == HelixStrand.Primary ? firstError : secondError;
+                var secondaryError = first.Id == HelixStrand.Primary ? secondError : firstError;
+                throw new HelixException(
+                    $"Neither strand could be opened. {dataSource.Strands[0].Name}: {primaryError.Message} {dataSource.Strands[1].Name}: {secondaryError.Message}",
+                    primaryError,
+                    secondaryError,
+                    isTransient: true);
+            }
+        }
+
+        SetState(ConnectionState.Open);
+    }
+
+    private async ValueTask<Exception?> TryOpenAsync(HelixDataSource dataSource, Strand strand, IOBehavior io, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            if (dataSource.Classifier.Classify(e) == HelixErrorKind.StatementError)
+            {
+                ExceptionDispatchInfo.Capture(e).Throw(); // a client-side refusal (bad option): every strand would refuse
+            }
+
+            strand.Controller.ReportFault(e);
+            dataSource.Router.OnFault(strand);
+            return e;
+        }
+    }
+
+    private DbConnection? AnyInner() => _inner[0] ?? _inner[1];
+
+    private string FromTemplate(Func<DbConnection, string> read)
+    {
+        if (_dataSource is null)
+        {
+            return string.Empty;
+        }
+
+        using var template = _dataSource.Strands[0].DataSource.CreateConnection();
+        return read(template);
+    }
+
+    private void SetState(ConnectionState state)
+    {
+        var previous = _state;
+        _state = state;
+        if (previous != state)
+        {
+            OnStateChange(new StateChangeEventArgs(previous, state));
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System.Collections;
+using System.Collections.ObjectModel;
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Helix.Data;
+
+/// <summary>
+/// A thin reader over the reader of the strand that served a command. Everything passes through to the inner
+/// reader, provider-specific getters included; <see cref="Strand"/> says which strand answered.
+/// </summary>
+public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
+{
+    private readonly DbDataReader _inner;
+    private readonly HelixCommand _command;
+    private readonly CommandBehavior _behavior;
+    private Action<HelixDataReader>? _onClose;
+    private bool _closed;
+
+    internal HelixDataReader(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    {
+        _inner = inner;
+        _command = command;
+        Strand = strand;
+        _behavior = behavior;
+        _onClose = onClose;
+    }
+
+    /// <summary>Gets the strand whose reader this is.</summary>
+    public HelixStrand Strand { get; }
+
+    /// <summary>Gets the inner provider's reader, for provider-specific members that <see cref="DbDataReader"/> does not expose.</summary>
+    public DbDataReader InnerReader => _inner;
+
+    /// <inheritdoc />
+    public override int Depth => _inner.Depth;
+
+    /// <inheritdoc />
+    public override int FieldCount => _inner.FieldCount;
+
+    /// <inheritdoc />
+    public override bool HasRows => _inner.HasRows;
+
+    /// <inheritdoc />
+    public override bool IsClosed => _closed || _inner.IsClosed;
+
+    /// <inheritdoc />
+    public override int RecordsAffected => _inner.RecordsAffected;
+
+    /// <inheritdoc />
+    public override int VisibleFieldCount => _inner.VisibleFieldCount;
+
+    /// <inheritdoc />
+    public override object this[int ordinal] => _inner[ordinal];
+
+    /// <inheritdoc />
+    public override object this[string name] => _inner[name];
+
+    /// <inheritdoc />
+    public override bool Read() => _inner.Read();
+
+    /// <inheritdoc />
+    public override Task<bool> ReadAsync(CancellationToken cancellationToken) => _inner.ReadAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public override bool NextResult() => _inner.NextResult();
+
+    /// <inheritdoc />
+    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => _inner.NextResultAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
+
+    /// <inheritdoc />
+    public override byte GetByte(int ordinal) => _inner.GetByte(ordinal);
+
+    /// <inheritdoc />
+    public override long GetBytes(int ordinal, long dataOffset, byte[]? buffer, int bufferOffset, int length) => _inner.GetBytes(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    /// <inheritdoc />
+    public override char GetChar(int ordinal) => _inner.GetChar(ordinal);
+
+    /// <inheritdoc />
+    public override long GetChars(int ordinal, long dataOffset, char[]? buffer, int bufferOffset, int length) => _inner.GetChars(ordinal, dataOffset, buffer, bufferOffset, length);
+
+    /// <inheritdoc />
+    public override string GetDataTypeName(int ordinal) => _inner.GetDataTypeName(ordinal);
+
+    /// <inheritdoc />
+    public override DateTime GetDateTime(int ordinal) => _inner.GetDateTime(ordinal);
+
+    /// <inheritdoc />
+    public override decimal GetDecimal(int ordinal) => _inner.GetDecimal(ordinal);
+
+    /// <inheritdoc />
+    public override double GetDouble(int ordinal) => _inner.GetDouble(ordinal);
+
+    /// <inheritdoc />
+    [return: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicProperties)]
+    public override Type GetFieldType(int ordinal) => _inner.GetFieldType(ordinal);
+
+    /// <inheritdoc />
+    public override float GetFloat(int ordinal) => _inner.GetFloat(ordinal);
+
+    /// <inheritdoc />
+    public override Guid GetGuid(int ordinal) => _inner.GetGuid(ordinal);
+
+    /// <inheritdoc />
+    public override short GetInt16(int ordinal) => _inner.GetInt16(ordinal);
+
+    /// <inheritdoc />
+    public override int GetInt32(int ordinal) => _inner.GetInt32(ordinal);
+
+    /// <inheritdoc />
+    public override long GetInt64(int ordinal) => _inner.GetInt64(ordinal);
+
+    /// <inheritdoc />
+    public override string GetName(int ordinal) => _inner.GetName(ordinal);
+
+    /// <inheritdoc />
+    public override int GetOrdinal(string name) => _inner.GetOrdinal(name);
+
+    /// <inheritdoc />
+    public override string GetString(int ordinal) => _inner.GetString(ordinal);
+
+    /// <inheritdoc />
+    public override object GetValue(int ordinal) => _inner.GetValue(ordinal);
+
+    /// <inheritdoc />
+    public override int GetValues(object[] values) => _inner.GetValues(values);
+
+    /// <inheritdoc />
+    public override bool IsDBNull(int ordinal) => _inner.IsDBNull(ordinal);
+
+    /// <inheritdoc />
+    public override Task<bool> IsDBNullAsync(int ordinal, CancellationToken cancellationToken) => _inner.IsDBNullAsync(ordinal, cancellationToken);
+
+    /// <inheritdoc />
+    public override T GetFieldValue<T>(int ordinal) => _inner.GetFieldValue<T>(ordinal);
+
+    /// <inheritdoc />
+    public override Task<T> GetFieldValueAsync<T>(int ordinal, CancellationToken cancellationToken) => _inner.GetFieldValueAsync<T>(ordinal, cancellationToken);
+
+    /// <inheritdoc />
+    public override Stream GetStream(int ordinal) => _inner.GetStream(ordinal);
+
+    /// <inheritdoc />
+    public override TextReader GetTextReader(int ordinal) => _inner.GetTextReader(ordinal);
+
+    /// <inheritdoc />
+    public override Type GetProviderSpecificFieldType(int ordinal) => _inner.GetProviderSpecificFieldType(ordinal);
+
+    /// <inheritdoc />
+    public override object GetProviderSpecificValue(int ordinal) => _inner.GetProviderSpecificValue(ordinal);
+
+    /// <inheritdoc />
+    public override int GetProviderSpecificValues(object[] values) => _inner.GetProviderSpecificValues(values);
+
+    /// <inheritdoc />
+    public override DataTable? GetSchemaTable() => _inner.GetSchemaTable();
+
+    /// <inheritdoc />
+    public override Task<DataTable?> GetSchemaTableAsync(CancellationToken cancellationToken = default) => _inner.GetSchemaTableAsync(cancellationToken);
+
+    /// <summary>Gets the column schema of the inner reader.</summary>
+    /// <returns>The columns of the current result set.</returns>
+    public ReadOnlyCollection<DbColumn> GetColumnSchema() => _inner.GetColumnSchema();
+
+    /// <inheritdoc />
+    public override Task<ReadOnlyCollection<DbColumn>> GetColumnSchemaAsync(CancellationToken cancellationToken = default) => _inner.GetColumnSchemaAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public override IEnumerator GetEnumerator() => new DbEnumerator(this, closeReader: false);
+
+    /// <inheritdoc />
+    public override void Close()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        _inner.Close();
+        Complete();
+    }
+
+    /// <inheritdoc />
+    public override async Task CloseAsync()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        await _inner.CloseAsync().ConfigureAwait(false);
+        Complete();
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Close();
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    protected override DbDataReader GetDbDataReader(int ordinal) => _inner.GetData(ordinal);
+
+    private void Complete()
+    {
+        var onClose = _onClose;
+        _onClose = null;
+        onClose?.Invoke(this);
+        _command.OnReaderClosed(this);
+        if ((_behavior & CommandBehavior.CloseConnection) != 0)
+        {
+            _command.Connection?.Close();
+        }
+    }
+}
+

@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Helix.Data.Internal;
+using Helix.Data.Logging;
+using Helix.Data.Replay;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data;
+
+/// <summary>
+/// The long-lived object behind Helix.Data connections: the two inner data sources, strand health, read routing, the
+/// replay queue and its worker. Connections opened from the same connection string share one data source.
+/// </summary>
+/// <remarks>
+/// Build one with <see cref="HelixDataSourceBuilder"/> or <see cref="Create"/>, keep it for the life of the
+/// application and dispose it at the end: disposal stops the replay worker.
+/// </remarks>
+public sealed class HelixDataSource : DbDataSource
+{
+    private static readonly ConcurrentDictionary<string, HelixDataSource> Shared = new(StringComparer.Ordinal);
+
+    private readonly HelixDataSourceConfiguration _configuration;
+    private readonly ReplayWorker? _worker;
+    private string? _sharedKey;
+    private int _disposed;
+
+    internal HelixDataSource(HelixDataSourceConfiguration configuration)
+    {
+        _configuration = configuration;
+        Logger = configuration.LoggerFactory.CreateLogger("Helix.Data");
+        Reporter = new DivergenceReporter(Logger, configuration.OnDivergence);
+        Timestamps = new WriteTimestampSource(configuration.WriteTimestamps);
+        Strands = [.. configuration.Strands.Select(spec => new Strand(
+            spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,
+            new StrandController(spec.Id, configuration.ReplayQueue, configuration.TimeProvider, OnStrandStateChanged)))];
+        Router = ReadRouter.Create(configuration.ReadStrategy, Strands, configuration.PreferredStrand, configuration.StickyCooldown, configuration.TimeProvider);
+        Log.DataSourceCreated(Logger, configuration.ConnectionString);
+        if (Strands.Length == 2)
+        {
+            if (configuration.ReplayQueue is null)
+            {
+                Log.ReplayDisabled(Logger);
+            }
+
+            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter);
+        }
+    }
+
+    /// <summary>Builds a data source from a connection string, with default settings for everything a string cannot say.</summary>
+    /// <param name="connectionString">A Helix connection string.</param>
+    /// <returns>The data source.</returns>
+    /// <exception cref="ArgumentException">The connection string is malformed or invalid; the message names the key.</exception>
+    public static HelixDataSource Create(string connectionString) => new HelixDataSourceBuilder(connectionString).Build();
+
+    /// <summary>Gets the connection string, with passwords masked.</summary>
+    public override string ConnectionString => _configuration.ConnectionString;
+
+    /// <summary>Gets a value indicating whether the data source has only a primary strand and passes everything through.</summary>
+    public bool IsSingleStrand => Strands.Length == 1;
+
+    /// <summary>Gets the replay queue, or <see langword="null"/> with <c>Replay=None</c> or in single-strand mode.</summary>
+    public HelixReplayQueue? ReplayQueue => _configuration.ReplayQueue;
+
+    internal Strand[] Strands { get; }
+
+    internal ReadRouter Router { get; }
+
+    internal ILogger Logger { get; }
+
+    internal DivergenceReporter Reporter { get; }
+
+    internal WriteTimestampSource Timestamps { get; }
+
+    internal HelixDataSourceConfiguration Configuration => _configuration;
+
+    internal TimeProvider TimeProvider => _configuration.TimeProvider;
+
+    internal HelixErrorClassifier Classifier => _configuration.ErrorClassifier;
+
+    /// <summary>Creates a connection, closed.</summary>
+    /// <returns>A new connection that uses this data source.</returns>
+    public new HelixConnection CreateConnection()
+    {
+        ThrowIfDisposed();
+        return new HelixConnection(this);
+    }
+
+    /// <summary>Creates and opens a connection.</summary>
+    /// <returns>An open connection.</returns>
+    public new HelixConnection OpenConnection()
+    {
+        var connection = CreateConnection();
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates and opens a connection.</summary>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>An open connection.</returns>
+    public new async ValueTask<HelixConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Returns a snapshot of each strand's state and backlog.</summary>
+    /// <returns>The snapshot.</returns>
+    public HelixDataSourceStatus GetStatus() => new(
+        [.. Strands.Select(s => s.Controller.Snapshot(s.Name))],
+        _worker?.Applied ?? 0,
+        Reporter.DeadLetteredCount,
+        Reporter.DroppedCount,
+        Reporter.Divergences);
+
+    /// <summary>
+    /// Waits until every strand is healthy and no replay entry waits: the strands hold the same writes. A strand that is
+    /// down or drained keeps this waiting; pass a token with a timeout.
+    /// </summary>
+    /// <param name="cancellationToken">A token to stop waiting.</param>
+    /// <returns>A task that completes when the strands have converged.</returns>
+    public async Task WaitForReplayAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            ThrowIfDisposed();
+            var changes = Strands.Select(s => s.Controller.Changed).ToArray();
+            if (GetStatus().IsConverged)
+            {
+                return;
+            }
+
+            await Task.WhenAny(changes).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Takes a strand out of service: its writes are queued for replay (not applied) and reads avoid it, until
+    /// <see cref="Undrain"/>.
+    /// </summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="reason">Why, for logs and the status.</param>
+    public void Drain(HelixStrand strand, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        GetStrand(strand).Controller.Drain(reason);
+    }
+
+    /// <summary>Returns a drained strand to service: the worker applies what it missed, then it is healthy again.</summary>
+    /// <param name="strand">The strand.</param>
+    public void Undrain(HelixStrand strand) => GetStrand(strand).Controller.Undrain();
+
+    /// <inheritdoc />
+    protected override DbConnection CreateDbConnection() => CreateConnection();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DisposeAsyncCore().AsTask().GetAwaiter().GetResult();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask DisposeAsyncCore()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            await base.DisposeAsyncCore().ConfigureAwait(false);
+            return;
+        }
+
+        if (_sharedKey is not null)
+        {
+            Shared.TryRemove(new KeyValuePair<string, HelixDataSource>(_sharedKey, this));
+        }
+
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var strand in Strands.Where(s => s.OwnsDataSource))
+        {
+            await strand.DataSource.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_configuration is { OwnsReplayQueue: true, ReplayQueue: { } queue })
+        {
+            await queue.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await base.DisposeAsyncCore().ConfigureAwait(false);
+    }
+
+    /// <summary>The data source shared by every connection made with this connection string.</summary>
+    internal static HelixDataSource GetShared(string connectionString)
+    {
+        if (Shared.TryGetValue(connectionString, out var existing))
+        {
+            return existing;
+        }
+
+        var created = Create(connectionString);
+        created._sharedKey = connectionString;
+        var winner = Shared.GetOrAdd(connectionString, created);
+        if (!ReferenceEquals(winner, created))
+        {
+            created._sharedKey = null;
+            created.Dispose();
+        }
+
+        return winner;
+    }
+
+    internal Strand GetStrand(HelixStrand strand) =>
+        (int)strand < Strands.Length ? Strands[(int)strand] : throw new ArgumentOutOfRangeException(nameof(strand), strand, "This data source has no secondary strand (single-strand mode).");
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>Waits until some strand changes state, up to <paramref name="timeout"/>; returns false when the time ran out.</summary>
+    internal async ValueTask<bool> WaitForStateChangeAsync(IOBehavior io, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var changes = Strands.Select(s => s.Controller.Changed).ToList();
+        using var delayCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = timeout == Timeout.InfiniteTimeSpan ? null : Task.Delay(timeout, TimeProvider, delayCancellation.Token);
+        if (delay is not null)
+        {
+            changes.Add(delay);
+        }
+
+        try
+        {
+            Task finished;
+            if (io == IOBehavior.Synchronous)
+            {
+                // Blocks on state-change signals and a timer, not on asynchronous I/O.
+                finished = changes[Task.WaitAny([.. changes], cancellationToken)];
+            }
+            else
+            {
+                finished = await Task.WhenAny(changes).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return finished != delay;
+        }
+        finally
+        {
+            if (io == IOBehavior.Synchronous)
+            {
+                delayCancellation.Cancel();
+            }
+            else
+            {
+                await delayCancellation.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnStrandStateChanged(HelixStrand strand, HelixStrandState previous, HelixStrandState state, string? reason) =>
+        Log.StrandStateChanged(Logger, _configuration.Strands[(int)strand].Name, state, previous, reason is null ? string.Empty : ": " + reason);
+}

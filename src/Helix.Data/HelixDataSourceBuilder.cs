@@ -1,0 +1,254 @@
+using System.Data.Common;
+using Helix.Data.Internal;
+using Helix.Data.Replay;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Helix.Data;
+
+/// <summary>
+/// Builds a <see cref="HelixDataSource"/> from a connection string plus what a string cannot carry: configured inner
+/// data sources, a logger factory, a clock, a replay queue, callbacks.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var dataSource = new HelixDataSourceBuilder("Helix;Provider=Npgsql;Primary=\"Host=a\";Secondary=\"Host=b\"")
+///     .UseLoggerFactory(loggerFactory)
+///     .OnDivergence(d => alerts.Raise(d.Message))
+///     .Build();
+/// </code>
+/// </example>
+public sealed class HelixDataSourceBuilder
+{
+    private DbDataSource? _primary;
+    private DbDataSource? _secondary;
+    private ILoggerFactory? _loggerFactory;
+    private TimeProvider? _timeProvider;
+    private HelixErrorClassifier? _classifier;
+    private HelixReplayQueue? _replayQueue;
+    private Func<long>? _timestamps;
+    private Action<HelixDivergence>? _onDivergence;
+    private readonly HelixReplayOptions _replayOptions = new();
+
+    /// <summary>Initializes a new instance of the <see cref="HelixDataSourceBuilder"/> class.</summary>
+    /// <param name="connectionString">A Helix connection string, or <see langword="null"/> to set everything in code.</param>
+    /// <exception cref="ArgumentException">The connection string is malformed or a Helix key has an invalid value.</exception>
+    public HelixDataSourceBuilder(string? connectionString = null)
+    {
+        ConnectionStringBuilder = new HelixConnectionStringBuilder(connectionString);
+    }
+
+    /// <summary>Gets the builder of the scalar settings; change them here before calling <see cref="Build"/>.</summary>
+    public HelixConnectionStringBuilder ConnectionStringBuilder { get; }
+
+    /// <summary>Gets the connection string as currently configured.</summary>
+    public string ConnectionString => ConnectionStringBuilder.ConnectionString;
+
+    /// <summary>Uses a configured inner data source (for example an <c>NpgsqlDataSource</c>) as the primary strand.</summary>
+    /// <param name="dataSource">The data source; Helix does not dispose it.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UsePrimary(DbDataSource dataSource)
+    {
+        _primary = dataSource ?? throw new ArgumentNullException(nameof(dataSource));
+        return this;
+    }
+
+    /// <summary>Uses a configured inner data source as the secondary strand.</summary>
+    /// <param name="dataSource">The data source; Helix does not dispose it.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseSecondary(DbDataSource dataSource)
+    {
+        _secondary = dataSource ?? throw new ArgumentNullException(nameof(dataSource));
+        return this;
+    }
+
+    /// <summary>Sets the logger factory Helix logs through.</summary>
+    /// <param name="loggerFactory">The factory, or <see langword="null"/> for no logging.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseLoggerFactory(ILoggerFactory? loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Sets the clock behind cooldowns, backoff and timestamps (tests pass a fake one).</summary>
+    /// <param name="timeProvider">The clock.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseTimeProvider(TimeProvider timeProvider)
+    {
+        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+        return this;
+    }
+
+    /// <summary>Sets the classifier that tells strand faults from statement errors.</summary>
+    /// <param name="classifier">The classifier; derive from <see cref="HelixErrorClassifier"/> to refine the defaults.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseErrorClassifier(HelixErrorClassifier classifier)
+    {
+        _classifier = classifier ?? throw new ArgumentNullException(nameof(classifier));
+        return this;
+    }
+
+    /// <summary>Uses a replay queue made in code instead of the one the <c>Replay</c> key names.</summary>
+    /// <param name="queue">The queue; Helix does not dispose it.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseReplayQueue(HelixReplayQueue queue)
+    {
+        _replayQueue = queue ?? throw new ArgumentNullException(nameof(queue));
+        return this;
+    }
+
+    /// <summary>
+    /// Sets where write timestamps come from: a function returning microseconds since the Unix epoch. Helix still
+    /// makes them strictly increasing within the process. By default they come from the <see cref="TimeProvider"/>.
+    /// </summary>
+    /// <param name="nowMicroseconds">The timestamp source.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseWriteTimestamps(Func<long> nowMicroseconds)
+    {
+        _timestamps = nowMicroseconds ?? throw new ArgumentNullException(nameof(nowMicroseconds));
+        return this;
+    }
+
+    /// <summary>Tunes the replay worker.</summary>
+    /// <param name="configure">Changes the options.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder ConfigureReplay(Action<HelixReplayOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        configure(_replayOptions);
+        return this;
+    }
+
+    /// <summary>Registers a callback for every divergence: the strands differ and replay cannot fix it on its own.</summary>
+    /// <param name="callback">Called on the thread that saw the divergence; it should return quickly. Its exceptions are ignored.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder OnDivergence(Action<HelixDivergence> callback)
+    {
+        _onDivergence += callback ?? throw new ArgumentNullException(nameof(callback));
+        return this;
+    }
+
+    /// <summary>Validates the configuration and builds the data source; its replay worker starts at once.</summary>
+    /// <returns>The data source; dispose it when the application stops.</returns>
+    /// <exception cref="ArgumentException">A setting is missing or invalid; the message names it.</exception>
+    /// <exception cref="NotSupportedException">A setting names a feature this build does not provide.</exception>
+    public HelixDataSource Build()
+    {
+        var csb = ConnectionStringBuilder;
+        var (primaryName, secondaryName) = HelixKeywords.ParseStrandNames(csb.StrandNames);
+        var hasSecondary = _secondary is not null || csb.Secondary is not null;
+        if (!hasSecondary && csb.SecondaryProvider is not null)
+        {
+            throw new ArgumentException("Connection-string key 'Secondary Provider' is set but 'Secondary' is not; give the secondary strand's connection string, or remove the key for single-strand mode.", HelixKeywords.SecondaryProvider);
+        }
+
+        if (!hasSecondary && csb.PreferredStrand == HelixStrand.Secondary)
+        {
+            throw new ArgumentException("Connection-string key 'Preferred Strand' is 'Secondary', but there is no secondary strand (single-strand mode).", HelixKeywords.PreferredStrand);
+        }
+
+        if (hasSecondary)
+        {
+            RequireAvailable(csb.WriteStrategy == HelixWriteStrategy.Adaptive, HelixKeywords.WriteStrategy, "Adaptive", "Concurrent or Sequential");
+            RequireAvailable(csb.Failover is HelixFailover.CircuitBreaker or HelixFailover.LatencyCircuitBreaker, HelixKeywords.Failover, csb.Failover.ToString(), "Active or None");
+        }
+
+        var shared = csb.PassThroughEntries().ToList();
+        var strands = new List<StrandSpec>
+        {
+            MakeStrand(HelixStrand.Primary, primaryName, _primary, csb.PrimaryProvider ?? csb.Provider, csb.Primary, HelixKeywords.Primary, HelixKeywords.PrimaryProvider, shared),
+        };
+        if (hasSecondary)
+        {
+            strands.Add(MakeStrand(HelixStrand.Secondary, secondaryName, _secondary, csb.SecondaryProvider ?? csb.Provider, csb.Secondary, HelixKeywords.Secondary, HelixKeywords.SecondaryProvider, shared));
+        }
+
+        var timeProvider = _timeProvider ?? TimeProvider.System;
+        var (queue, ownsQueue) = hasSecondary ? MakeQueue(csb, timeProvider) : (null, false);
+        if (hasSecondary && !csb.ReplayWorker && queue is not { IsDurable: true })
+        {
+            throw new ArgumentException("Connection-string key 'Replay Worker' is false (enqueue only), which needs a durable replay queue that another process drains; 'Replay' is " + csb.Replay + ".", HelixKeywords.ReplayWorker);
+        }
+
+        if (hasSecondary && !csb.ReplayWorker)
+        {
+            throw new NotSupportedException("'Replay Worker=false' (enqueue only, with the worker in another process) is not available in this version of Helix.Data; remove the key to run the worker in this process.");
+        }
+
+        return new HelixDataSource(new HelixDataSourceConfiguration(
+            ConnectionString: csb.ToString(),
+            Strands: [.. strands],
+            ReadStrategy: csb.ReadStrategy,
+            PreferredStrand: csb.PreferredStrand,
+            StickyCooldown: TimeSpan.FromSeconds(csb.StickyCooldown),
+            WriteStrategy: csb.WriteStrategy,
+            Failover: csb.Failover,
+            ReplayQueue: queue,
+            OwnsReplayQueue: ownsQueue,
+            ReplayWorker: csb.ReplayWorker,
+            ReplayFull: csb.ReplayFull,
+            ReplayOptions: _replayOptions.Validated(),
+            LoggerFactory: _loggerFactory ?? NullLoggerFactory.Instance,
+            TimeProvider: timeProvider,
+            ErrorClassifier: _classifier ?? HelixErrorClassifier.Default,
+            WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
+            OnDivergence: _onDivergence));
+    }
+
+    private static void RequireAvailable(bool requested, string key, string value, string available)
+    {
+        if (requested)
+        {
+            throw new NotSupportedException($"Connection-string key '{key}' is '{value}', which this version of Helix.Data does not provide yet; use {available}.");
+        }
+    }
+
+    private static StrandSpec MakeStrand(
+        HelixStrand id,
+        string name,
+        DbDataSource? given,
+        string? provider,
+        string? connectionString,
+        string key,
+        string providerKey,
+        IReadOnlyList<KeyValuePair<string, object>> shared)
+    {
+        if (given is not null)
+        {
+            using var probe = given.CreateConnection();
+            var factory = DbProviderFactories.GetFactory(probe)
+                ?? throw new ArgumentException($"The data source given for the {key.ToLowerInvariant()} strand does not name its provider factory.", key);
+            return new StrandSpec(id, name, factory.GetType().Namespace ?? factory.GetType().Name, factory, given, OwnsDataSource: false);
+        }
+
+        if (connectionString is null)
+        {
+            throw new ArgumentException($"Connection-string key '{key}' is required: it holds the {key.ToLowerInvariant()} strand's own connection string, quoted, e.g. {key}=\"Host=db-a;Database=app\".", key);
+        }
+
+        var providerName = provider ?? throw HelixKeywords.Missing(
+            HelixKeywords.Provider,
+            $"Connection-string key 'Provider' is required (or '{providerKey}' for this strand): it names the inner ADO.NET provider, e.g. Provider=Npgsql. Available here: {string.Join(", ", ProviderResolver.Available())}.");
+        var resolved = ProviderResolver.Resolve(providerName, providerKey);
+        var inner = InnerConnectionString.Build(resolved, providerName, key, connectionString, shared);
+        return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true);
+    }
+
+    private (HelixReplayQueue? Queue, bool Owns) MakeQueue(HelixConnectionStringBuilder csb, TimeProvider timeProvider)
+    {
+        if (_replayQueue is not null)
+        {
+            return (_replayQueue, false);
+        }
+
+        var target = ReplayTarget.Parse(csb.Replay);
+        return target.Kind switch
+        {
+            ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(csb.ReplayCapacity, HelixDefaults.DeadLetterRetention, timeProvider), true),
+            ReplayTargetKind.None => (null, false),
+            _ => throw new NotSupportedException(
+                $"Connection-string key 'Replay' is '{(target.Kind == ReplayTargetKind.File ? "file:..." : "nats://...")}', a durable replay queue that this version of Helix.Data does not provide yet; use Memory, or pass a queue to HelixDataSourceBuilder.UseReplayQueue."),
+        };
+    }
+}

@@ -1,0 +1,17 @@
+namespace Helix.Data;
+
+/// <summary>How the strands were seen to differ.</summary>
+public enum HelixDivergenceKind
+{
+    /// <summary>Both strands applied a write and reported different numbers of affected rows.</summary>
+    RowsAffectedDiffer = 0,
+
+    /// <summary>One strand applied a write and the other refused it with a statement error; the entry was dead-lettered.</summary>
+    StatementRejected = 1,
+
+    /// <summary>A replay entry failed with statement errors until its attempts ran out, and was dead-lettered.</summary>
+    ReplayDeadLettered = 2,
+
+    /// <summary>A replay entry was lost because its queue was full or could not store it.</summary>
+    ReplayDropped = 3,
+}

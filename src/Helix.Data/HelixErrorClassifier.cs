@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Net.Sockets;
+using System.Reflection;
+
+namespace Helix.Data;
+
+/// <summary>
+/// Decides whether an error raised by an inner provider is a <see cref="HelixErrorKind.StrandFault"/> (the strand is
+/// unreachable or did not answer) or a <see cref="HelixErrorKind.StatementError"/> (the strand answered and refused
+/// this statement).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The default classifier knows Npgsql (SQLSTATE classes 08, 40, 53, 55, 57, 58 and others are faults),
+/// Microsoft.Data.SqlClient (error numbers of connection loss, timeouts, deadlocks and throttling, and severity 20 and
+/// above), Microsoft.Data.Sqlite (busy, locked, I/O, can't-open and similar result codes) and any provider that sets
+/// <see cref="DbException.IsTransient"/> or <see cref="DbException.SqlState"/>. It does not reference those providers:
+/// it recognises them by type name.
+/// </para>
+/// <para>
+/// Errors it does not recognise count as strand faults, because replaying a write that did not need it is safer than
+/// dropping one that did. Derive from this class and override <see cref="Classify"/> to change a decision; call the base
+/// method for everything else. Install it with <see cref="HelixDataSourceBuilder.UseErrorClassifier"/>.
+/// </para>
+/// </remarks>
+public class HelixErrorClassifier
+{
+    // SQLSTATE classes in which the server answered and refused the statement itself. Everything else (08 connection,
+    // 40 transaction rollback, 53 resources, 55 lock not available, 57 operator intervention, 58 system, XX internal...)
+    // is a strand fault: the statement may well succeed once the strand is back.
+    private static readonly HashSet<string> StatementSqlStateClasses = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "0A", "20", "21", "22", "23", "24", "25", "26", "27", "2B", "2D", "2F", "34", "38", "39", "3B", "3F", "42", "44", "54", "P0",
+    };
+
+    // SQLite primary result codes that describe the statement: ERROR (syntax, no such table), TOOBIG, CONSTRAINT,
+    // MISMATCH, MISUSE, RANGE. BUSY, LOCKED, IOERR, CANTOPEN, FULL, READONLY and the rest describe the database file.
+    private static readonly HashSet<int> SqliteStatementCodes = [1, 18, 19, 20, 21, 25];
+
+    // SQL Server error numbers that mean the server could not be reached or could not serve the request right now.
+    private static readonly HashSet<int> SqlServerFaultNumbers =
+    [
+        -2, -1, 2, 53, 64, 121, 233, 258, 1205, 1222, 4060, 4221, 10053, 10054, 10060, 10061, 10928, 10929, 11001,
+        18456, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920,
+    ];
+
+    private static readonly ConcurrentDictionary<(Type, string), PropertyInfo?> Properties = new();
+
+    /// <summary>Gets the default classifier.</summary>
+    public static HelixErrorClassifier Default { get; } = new();
+
+    /// <summary>Classifies an error raised by an inner provider while it opened a connection or executed a statement.</summary>
+    /// <param name="exception">The error. Cancellation requested by the caller never reaches the classifier.</param>
+    /// <returns>What the error says about the strand.</returns>
+    public virtual HelixErrorKind Classify(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception switch
+        {
+            AggregateException { InnerExceptions.Count: 1 } aggregate => Classify(aggregate.InnerExceptions[0]),
+            DbException db => ClassifyDbException(db),
+            TimeoutException or IOException or SocketException or ObjectDisposedException => HelixErrorKind.StrandFault,
+
+            // The client library refused the statement or its parameters before sending it: every strand would.
+            ArgumentException or InvalidCastException or FormatException or OverflowException or NotSupportedException
+                or InvalidOperationException => HelixErrorKind.StatementError,
+            _ => HelixErrorKind.StrandFault,
+        };
+    }
+
+    private static HelixErrorKind ClassifyDbException(DbException exception)
+    {
+        switch (exception.GetType().FullName)
+        {
+            case "Npgsql.PostgresException":
+                return ClassifySqlState(exception.SqlState);
+            case "Npgsql.NpgsqlException":
+                // Raised by the client for network, protocol and timeout problems, never for a refused statement.
+                return HelixErrorKind.StrandFault;
+            case "Microsoft.Data.Sqlite.SqliteException":
+                return SqliteStatementCodes.Contains(exception.ErrorCode) ? HelixErrorKind.StatementError : HelixErrorKind.StrandFault;
+            case "Microsoft.Data.SqlClient.SqlException":
+            case "System.Data.SqlClient.SqlException":
+                return ClassifySqlServer(exception);
+            default:
+                if (exception.IsTransient)
+                {
+                    return HelixErrorKind.StrandFault;
+                }
+
+                return exception.SqlState is { Length: 5 } state ? ClassifySqlState(state) : HelixErrorKind.StrandFault;
+        }
+    }
+
+    private static HelixErrorKind ClassifySqlState(string? sqlState) =>
+        sqlState is { Length: 5 } && StatementSqlStateClasses.Contains(sqlState[..2])
+            ? HelixErrorKind.StatementError
+            : HelixErrorKind.StrandFault;
+
+    private static HelixErrorKind ClassifySqlServer(DbException exception)
+    {
+        if (exception.IsTransient)
+        {
+            return HelixErrorKind.StrandFault;
+        }
+
+        var number = ReadProperty<int>(exception, "Number");
+        var severity = ReadProperty<byte>(exception, "Class");
+        return number is { } n && SqlServerFaultNumbers.Contains(n) || severity >= 20
+            ? HelixErrorKind.StrandFault
+            : HelixErrorKind.StatementError;
+    }
+
+    private static T? ReadProperty<T>(object instance, string name)
+        where T : struct
+    {
+        var property = Properties.GetOrAdd((instance.GetType(), name), static key => key.Item1.GetProperty(key.Item2, BindingFlags.Public | BindingFlags.Instance));
+        return property?.GetValue(instance) is T value ? value : null;
+    }
+}

@@ -1,0 +1,27 @@
+using Helix.Data.Replay;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.Internal;
+
+/// <summary>Everything a data source is built from, validated and frozen by <see cref="HelixDataSourceBuilder.Build"/>.</summary>
+internal sealed record HelixDataSourceConfiguration(
+    string ConnectionString,
+    StrandSpec[] Strands,
+    HelixReadStrategy ReadStrategy,
+    HelixStrand? PreferredStrand,
+    TimeSpan StickyCooldown,
+    HelixWriteStrategy WriteStrategy,
+    HelixFailover Failover,
+    HelixReplayQueue? ReplayQueue,
+    bool OwnsReplayQueue,
+    bool ReplayWorker,
+    HelixReplayFullPolicy ReplayFull,
+    HelixReplayOptions ReplayOptions,
+    ILoggerFactory LoggerFactory,
+    TimeProvider TimeProvider,
+    HelixErrorClassifier ErrorClassifier,
+    Func<long> WriteTimestamps,
+    Action<HelixDivergence>? OnDivergence);
+
+/// <summary>What a strand is made of, before the data source gives it a state.</summary>
+internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);

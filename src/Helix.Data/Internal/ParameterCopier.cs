@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using System.Reflection;
+
+namespace Helix.Data.Internal;
+
+/// <summary>
+/// Gives each strand its own copy of a command's parameters (contract section 4): a clone when the parameter is the
+/// strand provider's own type and can be cloned; a copy of the <see cref="DbParameter"/> surface plus the provider's
+/// own settings (such as <c>SqliteType</c>) when it cannot; a copy of the <see cref="DbParameter"/> surface when the
+/// strand uses another provider.
+/// </summary>
+internal static class ParameterCopier
+{
+    private static readonly ConcurrentDictionary<DbProviderFactory, Type> ParameterTypes = new();
+    private static readonly ConcurrentDictionary<Type, PropertyInfo[]> SettingsByType = new();
+    private static readonly HashSet<string> SurfaceHandledApart = new(StringComparer.Ordinal)
+    {
+        nameof(DbParameter.ParameterName), nameof(DbParameter.Value), nameof(DbParameter.Direction), "Collection",
+        "NpgsqlValue", "TypedValue",
+    };
+
+    /// <summary>Whether the strand can take this very parameter object, unchanged.</summary>
+    public static bool IsNative(DbParameter parameter, DbProviderFactory factory) => parameter.GetType() == ParameterTypeOf(factory);
+
+    /// <summary>Makes a parameter for a strand of the given provider with the same name, value and settings.</summary>
+    /// <param name="source">The parameter as the caller made it.</param>
+    /// <param name="factory">The strand's provider.</param>
+    /// <param name="ownValue">Copy array values too, so that later changes by the caller do not reach a replay entry.</param>
+    public static DbParameter CopyFor(DbParameter source, DbProviderFactory factory, bool ownValue)
+    {
+        DbParameter copy;
+        var targetType = ParameterTypeOf(factory);
+        if (source.GetType() == targetType && source is ICloneable cloneable)
+        {
+            copy = (DbParameter)cloneable.Clone();
+        }
+        else
+        {
+            copy = factory.CreateParameter() ?? throw new NotSupportedException($"The provider {factory.GetType().Name} cannot create parameters.");
+            copy.ParameterName = source.ParameterName;
+            copy.Value = source.Value;
+            copy.Direction = source.Direction;
+            CopySettings(source, copy, sameType: source.GetType() == targetType);
+        }
+
+        if (ownValue && copy.Value is Array array)
+        {
+            copy.Value = array.Clone();
+        }
+
+        return copy;
+    }
+
+    private static Type ParameterTypeOf(DbProviderFactory factory) =>
+        ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
+
+    // A setting is copied only when the caller set it: when it differs from what a fresh parameter of the caller's type
+    // holding the same value reports. Copying inferred settings would pin types the provider meant to infer.
+    private static void CopySettings(DbParameter source, DbParameter target, bool sameType)
+    {
+        var reference = CreateReference(source);
+        var properties = sameType ? SettingsOf(source.GetType()) : SettingsOf(typeof(DbParameter));
+        foreach (var property in properties)
+        {
+            var value = property.GetValue(source);
+            if (reference is not null && Equals(value, property.GetValue(reference)))
+            {
+                continue;
+            }
+
+            var targetProperty = sameType ? property : target.GetType().GetProperty(property.Name, property.PropertyType);
+            targetProperty?.SetValue(target, value);
+        }
+    }
+
+    private static DbParameter? CreateReference(DbParameter source)
+    {
+        if (source is HelixParameter helix)
+        {
+            return helix.CreateReference();
+        }
+
+        if (source.GetType().GetConstructor(Type.EmptyTypes) is null)
+        {
+            return null;
+        }
+
+        var reference = (DbParameter)Activator.CreateInstance(source.GetType())!;
+        reference.Value = source.Value;
+        return reference;
+    }
+
+    private static PropertyInfo[] SettingsOf(Type type) => SettingsByType.GetOrAdd(type, static t =>
+    {
+        // DbParameter's own settings first (DbType before provider types that refine it), then the provider's.
+        var all = t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0 && p.SetMethod!.IsPublic
+                && !SurfaceHandledApart.Contains(p.Name)
+                && (p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || p.PropertyType == typeof(string)
+                    || Nullable.GetUnderlyingType(p.PropertyType) is { } u && (u.IsPrimitive || u.IsEnum)))
+            .ToList();
+        var baseNames = typeof(DbParameter).GetProperties().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        return [.. all.Where(p => baseNames.Contains(p.Name)), .. all.Where(p => !baseNames.Contains(p.Name))];
+    });
+
+    /// <summary>Copies values of output parameters from the strand's copy back to the caller's parameter.</summary>
+    public static void CopyOutputBack(DbParameter from, DbParameter to)
+    {
+        if (from.Direction != ParameterDirection.Input && !ReferenceEquals(from, to))
+        {
+            to.Value = from.Value;
+        }
+    }
+}

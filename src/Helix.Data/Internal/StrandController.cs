@@ -1,0 +1,270 @@
+using Helix.Data.Replay;
+
+namespace Helix.Data.Internal;
+
+/// <summary>How a write reaches one strand, decided atomically with the strand's state.</summary>
+internal enum WriteRoute
+{
+    /// <summary>The strand is healthy: execute the write on it now.</summary>
+    Direct,
+
+    /// <summary>The strand is behind: a reservation was taken; enqueue the entry (or release the reservation).</summary>
+    Queue,
+
+    /// <summary>The strand is about to become healthy: wait for that, then route again.</summary>
+    Wait,
+
+    /// <summary>The strand is behind and its replay queue is full.</summary>
+    Full,
+
+    /// <summary>The strand is behind and there is no replay queue (<c>Replay=None</c>): the write is lost for it.</summary>
+    Lost,
+}
+
+/// <summary>
+/// Keeps one strand's state (contract section 3) and makes every transition atomic with respect to the routing of
+/// writes, which is what keeps the ordering promise: a write routed to the queue holds a reservation until its entry
+/// is enqueued, and the strand becomes healthy only when its backlog is empty and no reservation is outstanding.
+/// </summary>
+internal sealed class StrandController
+{
+    private readonly Lock _lock = new();
+    private readonly HelixReplayQueue? _queue;
+    private readonly TimeProvider _timeProvider;
+    private HelixStrandState _state = HelixStrandState.Healthy;
+    private int _reservations;
+    private bool _healing;
+    private TaskCompletionSource _changed = NewChangeSource();
+    private string? _lastError;
+    private DateTimeOffset? _lastErrorAt;
+    private string? _drainReason;
+
+    public StrandController(HelixStrand strand, HelixReplayQueue? queue, TimeProvider timeProvider, Action<HelixStrand, HelixStrandState, HelixStrandState, string?> onStateChanged)
+    {
+        Strand = strand;
+        _queue = queue;
+        _timeProvider = timeProvider;
+        OnStateChanged = onStateChanged;
+        if (queue?.GetBacklog(strand) > 0)
+        {
+            _state = HelixStrandState.CatchingUp; // a durable queue remembers writes this strand has not applied yet
+        }
+    }
+
+    public HelixStrand Strand { get; }
+
+    /// <summary>Wakes the replay worker of this strand.</summary>
+    public Signal WorkerSignal { get; } = new();
+
+    public HelixStrandState State
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>A task that completes at the next state change.</summary>
+    public Task Changed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _changed.Task;
+            }
+        }
+    }
+
+    private Action<HelixStrand, HelixStrandState, HelixStrandState, string?> OnStateChanged { get; }
+
+    public WriteRoute BeginWrite(out Task? wait)
+    {
+        wait = null;
+        lock (_lock)
+        {
+            if (_state == HelixStrandState.Healthy)
+            {
+                return WriteRoute.Direct;
+            }
+
+            if (_healing)
+            {
+                wait = _changed.Task;
+                return WriteRoute.Wait;
+            }
+
+            return TryReserve();
+        }
+    }
+
+    /// <summary>Ends a reservation taken by <see cref="BeginWrite"/> or <see cref="MissedWrite"/>, enqueued or not.</summary>
+    public void EndReservation()
+    {
+        lock (_lock)
+        {
+            _reservations--;
+        }
+
+        WorkerSignal.Set(); // the worker may be waiting for the last reservation before it can heal the strand
+    }
+
+    /// <summary>
+    /// A direct write did not reach the strand although another strand applied it: leave <see cref="HelixStrandState.Healthy"/>
+    /// (to Failed on a strand fault, to CatchingUp when the caller cancelled) and reserve a place for its entry.
+    /// </summary>
+    public WriteRoute MissedWrite(Exception error, bool isFault)
+    {
+        WriteRoute route;
+        lock (_lock)
+        {
+            if (isFault)
+            {
+                RecordError(error);
+                if (_state is HelixStrandState.Healthy or HelixStrandState.CatchingUp)
+                {
+                    SetState(HelixStrandState.Failed, error.Message);
+                }
+            }
+            else if (_state == HelixStrandState.Healthy)
+            {
+                SetState(HelixStrandState.CatchingUp, "a write was cancelled on this strand after another strand applied it");
+            }
+
+            route = TryReserve();
+        }
+
+        WorkerSignal.Set();
+        return route;
+    }
+
+    /// <summary>A strand fault outside a write (a read, an open, a replay): the strand is down.</summary>
+    public void ReportFault(Exception error)
+    {
+        lock (_lock)
+        {
+            RecordError(error);
+            if (_state is HelixStrandState.Healthy or HelixStrandState.CatchingUp)
+            {
+                SetState(HelixStrandState.Failed, error.Message);
+            }
+        }
+
+        WorkerSignal.Set();
+    }
+
+    /// <summary>The worker reached a failed strand.</summary>
+    public void ReportReachable()
+    {
+        lock (_lock)
+        {
+            if (_state == HelixStrandState.Failed)
+            {
+                SetState(HelixStrandState.CatchingUp, null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The worker found the backlog empty: the strand becomes healthy unless a write still holds a reservation; then
+    /// new writes wait (they are not queued) until the reservations are enqueued and applied, so healing cannot starve.
+    /// </summary>
+    public bool TryHeal()
+    {
+        lock (_lock)
+        {
+            if (_state != HelixStrandState.CatchingUp)
+            {
+                return _state == HelixStrandState.Healthy;
+            }
+
+            if (_reservations == 0 && (_queue is null || _queue.GetBacklog(Strand) == 0))
+            {
+                SetState(HelixStrandState.Healthy, null);
+                return true;
+            }
+
+            if (!_healing)
+            {
+                _healing = true;
+            }
+
+            return false;
+        }
+    }
+
+    public void Drain(string reason)
+    {
+        lock (_lock)
+        {
+            _drainReason = reason;
+            if (_state != HelixStrandState.Draining)
+            {
+                SetState(HelixStrandState.Draining, reason);
+            }
+        }
+
+        WorkerSignal.Set();
+    }
+
+    public void Undrain()
+    {
+        lock (_lock)
+        {
+            if (_state == HelixStrandState.Draining)
+            {
+                _drainReason = null;
+                SetState(HelixStrandState.CatchingUp, "undrained by an operator");
+            }
+        }
+
+        WorkerSignal.Set();
+    }
+
+    public HelixStrandStatus Snapshot(string name)
+    {
+        lock (_lock)
+        {
+            return new(Strand, name, _state, _queue?.GetBacklog(Strand) ?? 0, _lastError, _lastErrorAt, _drainReason);
+        }
+    }
+
+    private static TaskCompletionSource NewChangeSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private WriteRoute TryReserve()
+    {
+        if (_queue is null)
+        {
+            return WriteRoute.Lost;
+        }
+
+        if (_queue.Capacity is { } capacity && _queue.GetBacklog(Strand) + _reservations >= capacity)
+        {
+            return WriteRoute.Full;
+        }
+
+        _reservations++;
+        return WriteRoute.Queue;
+    }
+
+    private void RecordError(Exception error)
+    {
+        _lastError = $"{error.GetType().Name}: {error.Message}";
+        _lastErrorAt = _timeProvider.GetUtcNow();
+    }
+
+    // Called under the lock.
+    private void SetState(HelixStrandState state, string? reason)
+    {
+        var previous = _state;
+        _state = state;
+        _healing = false;
+        var changed = _changed;
+        _changed = NewChangeSource();
+        changed.TrySetResult();
+        OnStateChanged(Strand, previous, state, reason);
+    }
+}

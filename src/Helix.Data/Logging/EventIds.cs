@@ -1,0 +1,26 @@
+namespace Helix.Data.Logging;
+
+/// <summary>
+/// Stable event ids of Helix.Data's log events, in ranges: 1000 data source, 2000 strand state, 3000 writes,
+/// 4000 reads, 5000 replay.
+/// </summary>
+internal static class EventIds
+{
+    public const int DataSourceCreated = 1000;
+    public const int ReplayDisabled = 1001;
+
+    public const int StrandStateChanged = 2000;
+
+    public const int Divergence = 3000;
+    public const int ReplayDropped = 3001;
+    public const int WriteRejected = 3002;
+
+    public const int ReadFailover = 4000;
+    public const int StaleRead = 4001;
+
+    public const int ReplayApplied = 5000;
+    public const int ReplayStatementError = 5001;
+    public const int ReplayDeadLettered = 5002;
+    public const int ReplayProbeFailed = 5003;
+    public const int ReplayWorkerError = 5004;
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.Logging;
+
+/// <summary>Helix.Data's log events. Messages carry strand names and statement texts, never connection strings or parameter values.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventIds.DataSourceCreated, LogLevel.Debug, "Helix data source created: {Description}")]
+    public static partial void DataSourceCreated(ILogger logger, string description);
+
+    [LoggerMessage(EventIds.ReplayDisabled, LogLevel.Warning, "Replay=None: a write that a strand misses is lost for that strand, and the strands diverge. Use Replay=Memory or a durable queue in production.")]
+    public static partial void ReplayDisabled(ILogger logger);
+
+    [LoggerMessage(EventIds.StrandStateChanged, LogLevel.Information, "Strand {Strand} is now {State} (was {Previous}){Reason}")]
+    public static partial void StrandStateChanged(ILogger logger, string strand, HelixStrandState state, HelixStrandState previous, string reason);
+
+    [LoggerMessage(EventIds.Divergence, LogLevel.Warning, "Strands diverge ({Kind}) on strand {Strand}: {Message}. Statement: {CommandText}")]
+    public static partial void Divergence(ILogger logger, HelixDivergenceKind kind, string strand, string message, string commandText);
+
+    [LoggerMessage(EventIds.ReplayDropped, LogLevel.Error, "Replay entry for strand {Strand} dropped: {Reason}. The strands now diverge. Statement: {CommandText}")]
+    public static partial void ReplayDropped(ILogger logger, string strand, string reason, string commandText);
+
+    [LoggerMessage(EventIds.WriteRejected, LogLevel.Error, "Write rejected before execution: {Reason}")]
+    public static partial void WriteRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventIds.ReadFailover, LogLevel.Warning, "Read failed on strand {From} with a strand fault; trying strand {To}: {Error}")]
+    public static partial void ReadFailover(ILogger logger, string from, string to, string error);
+
+    [LoggerMessage(EventIds.StaleRead, LogLevel.Warning, "No healthy strand can serve a read; reading from strand {Strand}, which is {State} and may lag behind")]
+    public static partial void StaleRead(ILogger logger, string strand, HelixStrandState state);
+
+    [LoggerMessage(EventIds.ReplayApplied, LogLevel.Debug, "Replayed {Count} entries to strand {Strand}; {Backlog} left")]
+    public static partial void ReplayApplied(ILogger logger, int count, string strand, long backlog);
+
+    [LoggerMessage(EventIds.ReplayStatementError, LogLevel.Warning, "Replay entry {EntryId} failed on strand {Strand} with a statement error (attempt {Attempt} of {MaxAttempts}): {Error}")]
+    public static partial void ReplayStatementError(ILogger logger, Guid entryId, string strand, int attempt, int maxAttempts, string error);
+
+    [LoggerMessage(EventIds.ReplayDeadLettered, LogLevel.Error, "Replay entry {EntryId} for strand {Strand} dead-lettered: {Reason}")]
+    public static partial void ReplayDeadLettered(ILogger logger, Guid entryId, string strand, string reason);
+
+    [LoggerMessage(EventIds.ReplayProbeFailed, LogLevel.Debug, "Strand {Strand} is still unreachable; next attempt in {Delay}: {Error}")]
+    public static partial void ReplayProbeFailed(ILogger logger, string strand, TimeSpan delay, string error);
+
+    [LoggerMessage(EventIds.ReplayWorkerError, LogLevel.Error, "The replay worker of strand {Strand} hit an unexpected error and continues after a delay")]
+    public static partial void ReplayWorkerError(ILogger logger, Exception exception, string strand);
+}

@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Helix.Data.Replay;
+
+/// <summary>Tuning of the replay worker, set through <see cref="HelixDataSourceBuilder.ConfigureReplay"/>.</summary>
+public sealed class HelixReplayOptions
+{
+    /// <summary>Gets or sets how many entries the worker reads and applies per batch.</summary>
+    /// <value>The default value is 100.</value>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>Gets or sets after how many statement errors an entry is dead-lettered. Strand faults never count.</summary>
+    /// <value>The default value is 5.</value>
+    [Range(1, 1_000)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Gets or sets the first delay before the worker probes a failed strand again.</summary>
+    /// <value>The default value is 100 milliseconds.</value>
+    public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the longest delay between probes; delays double up to it, with jitter.</summary>
+    /// <value>The default value is 10 seconds.</value>
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
+    /// picks one for the provider (<c>SELECT 1</c>, or a read of the schema table for SQLite).
+    /// </summary>
+    public string? ProbeCommandText { get; set; }
+
+    internal HelixReplayOptions Validated()
+    {
+        if (BatchSize < 1 || MaxAttempts < 1)
+        {
+            throw new ArgumentException($"Replay options need BatchSize ≥ 1 and MaxAttempts ≥ 1 (got {BatchSize} and {MaxAttempts}).");
+        }
+
+        if (BackoffInitial <= TimeSpan.Zero || BackoffMax < BackoffInitial)
+        {
+            throw new ArgumentException($"Replay options need 0 < BackoffInitial ≤ BackoffMax (got {BackoffInitial} and {BackoffMax}).");
+        }
+
+        return new()
+        {
+            BatchSize = BatchSize,
+            MaxAttempts = MaxAttempts,
+            BackoffInitial = BackoffInitial,
+            BackoffMax = BackoffMax,
+            ProbeCommandText = ProbeCommandText,
+        };
+    }
+}

@@ -1,0 +1,73 @@
+namespace Helix.Data.Replay;
+
+/// <summary>
+/// Where replay entries wait until their strand can take them. Implementations keep one ordered backlog per strand;
+/// the replay worker reads each backlog from its head, applies entries in order and completes them.
+/// </summary>
+/// <remarks>
+/// Helix calls <see cref="Enqueue"/> or <see cref="EnqueueAsync"/> before it acknowledges a write, so an entry must be
+/// stored (as durably as the queue promises) when they return. Entries of one strand must be returned by
+/// <see cref="ReadAsync"/> in the order they were enqueued.
+/// </remarks>
+public abstract class HelixReplayQueue : IAsyncDisposable
+{
+    /// <summary>Gets how many entries one strand's backlog may hold, or <see langword="null"/> when the queue sets no such limit.</summary>
+    public virtual long? Capacity => null;
+
+    /// <summary>Gets a value indicating whether entries survive the end of the process.</summary>
+    public virtual bool IsDurable => false;
+
+    /// <summary>Gets how many entries wait for a strand.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <returns>The number of entries not yet completed or dead-lettered.</returns>
+    public abstract long GetBacklog(HelixStrand strand);
+
+    /// <summary>
+    /// Checks, before anything is written, that an entry can be stored; throws <see cref="NotSupportedException"/>
+    /// naming what cannot. The default accepts everything.
+    /// </summary>
+    /// <param name="entry">The entry a write would produce.</param>
+    public virtual void Validate(HelixReplayEntry entry)
+    {
+    }
+
+    /// <summary>Stores an entry at the tail of its strand's backlog, synchronously.</summary>
+    /// <param name="entry">The entry.</param>
+    public abstract void Enqueue(HelixReplayEntry entry);
+
+    /// <summary>Stores an entry at the tail of its strand's backlog.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the entry is stored.</returns>
+    public abstract ValueTask EnqueueAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns up to <paramref name="maxCount"/> entries from the head of a strand's backlog, in order, without removing them.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="maxCount">The largest number of entries to return.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The entries; empty when the backlog is empty.</returns>
+    public abstract ValueTask<IReadOnlyList<HelixReplayEntry>> ReadAsync(HelixStrand strand, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes an entry that was applied to its strand.</summary>
+    /// <param name="entry">The entry, as returned by <see cref="ReadAsync"/>.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the entry is removed.</returns>
+    public abstract ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sets an entry aside that can never be applied, removing it from its backlog if it is there, and keeps it where
+    /// an operator can find it.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="reason">Why, without secrets.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the entry is set aside.</returns>
+    public abstract ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return default;
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Helix.Data.Tests.Support;
+
+/// <summary>Two SQLite strands behind the fault-injecting wrapper, with a data source built over them.</summary>
+internal sealed class FaultyStrands : IAsyncDisposable
+{
+    public FaultyStrands(string extra = "", Action<HelixDataSourceBuilder>? configure = null, string? name = null)
+    {
+        Files = new SqliteStrands(name ?? "faulty");
+        var builder = new HelixDataSourceBuilder("Helix" + (extra.Length > 0 ? ";" + extra : string.Empty))
+            .UsePrimary(new FaultySqliteDataSource(Files.Inner(HelixStrand.Primary), Primary))
+            .UseSecondary(new FaultySqliteDataSource(Files.Inner(HelixStrand.Secondary), Secondary))
+            .ConfigureReplay(o =>
+            {
+                o.BackoffInitial = TimeSpan.FromMilliseconds(10);
+                o.BackoffMax = TimeSpan.FromMilliseconds(100);
+            })
+            .OnDivergence(Divergences.Add);
+        configure?.Invoke(builder);
+        DataSource = builder.Build();
+    }
+
+    public SqliteStrands Files { get; }
+
+    public FaultPlan Primary { get; } = new();
+
+    public FaultPlan Secondary { get; } = new();
+
+    public HelixDataSource DataSource { get; }
+
+    public System.Collections.Concurrent.ConcurrentBag<HelixDivergence> Divergences { get; } = [];
+
+    public FaultPlan Plan(HelixStrand strand) => strand == HelixStrand.Primary ? Primary : Secondary;
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        Files.Dispose();
+    }
+}
+
+/// <summary>Bounded waits with clear failure messages, instead of sleeps.</summary>
+internal static class Wait
+{
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+
+    public static async Task ForReplayAsync(HelixDataSource dataSource, TimeSpan? timeout = null)
+    {
+        using var cancellation = new CancellationTokenSource(timeout ?? Default);
+        try
+        {
+            await dataSource.WaitForReplayAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"Replay did not converge within {(timeout ?? Default).TotalSeconds} s; status: {Describe(dataSource.GetStatus())}");
+        }
+    }
+
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Default);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {(timeout ?? Default).TotalSeconds} s waiting until {what}.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public static string Describe(HelixDataSourceStatus status) =>
+        string.Join("; ", status.Strands.Select(s => $"{s.Name}={s.State} backlog={s.Backlog} error={s.LastError}"));
+
+    public static FakeTimeProvider Clock() => new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+}
+
+/// <summary>Runs a fixture once with synchronous and once with asynchronous ADO.NET calls.</summary>
+public enum SyncOrAsync
+{
+    Sync,
+    Async,
+}

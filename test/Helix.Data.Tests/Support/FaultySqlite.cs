@@ -1,0 +1,196 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Data.Sqlite;
+
+namespace Helix.Data.Tests.Support;
+
+/// <summary>Decides, per strand, which opens and executions fail and how. Thread-safe; change it at any time.</summary>
+internal sealed class FaultPlan
+{
+    private volatile Func<Exception>? _open;
+    private volatile Func<string, Exception?>? _execute;
+    private int _executions;
+
+    public int Executions => Volatile.Read(ref _executions);
+
+    /// <summary>A strand fault as SQLite reports one: SQLITE_BUSY.</summary>
+    public static Exception Busy() => new SqliteException("SQLite Error 5: 'database is locked'.", 5);
+
+    /// <summary>A statement error as SQLite reports one: SQLITE_CONSTRAINT.</summary>
+    public static Exception Constraint() => new SqliteException("SQLite Error 19: 'UNIQUE constraint failed'.", 19);
+
+    public void FailOpens(Func<Exception> error) => _open = error;
+
+    /// <summary>Fails every execution whose text the filter accepts (all when it is null).</summary>
+    public void FailExecutions(Func<Exception> error, Func<string, bool>? filter = null) =>
+        _execute = text => filter is null || filter(text) ? error() : null;
+
+    public void Heal()
+    {
+        _open = null;
+        _execute = null;
+    }
+
+    public void OnOpen()
+    {
+        if (_open is { } open)
+        {
+            throw open();
+        }
+    }
+
+    public void OnExecute(string text)
+    {
+        Interlocked.Increment(ref _executions);
+        if (_execute?.Invoke(text) is { } error)
+        {
+            throw error;
+        }
+    }
+}
+
+/// <summary>A SQLite provider with a fault-injecting wrapper at the strand boundary.</summary>
+internal sealed class FaultySqliteFactory : DbProviderFactory
+{
+    public static readonly FaultySqliteFactory Instance = new();
+
+    public override DbParameter CreateParameter() => new SqliteParameter();
+
+    public override DbConnectionStringBuilder CreateConnectionStringBuilder() => new SqliteConnectionStringBuilder();
+}
+
+internal sealed class FaultySqliteDataSource(string connectionString, FaultPlan plan) : DbDataSource
+{
+    public override string ConnectionString => connectionString;
+
+    protected override DbConnection CreateDbConnection() => new FaultySqliteConnection(new SqliteConnection(connectionString), plan);
+}
+
+internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan plan) : DbConnection
+{
+    [AllowNull]
+    public override string ConnectionString
+    {
+        get => inner.ConnectionString;
+        set => inner.ConnectionString = value;
+    }
+
+    public override string Database => inner.Database;
+
+    public override string DataSource => inner.DataSource;
+
+    public override string ServerVersion => inner.ServerVersion;
+
+    public override ConnectionState State => inner.State;
+
+    protected override DbProviderFactory DbProviderFactory => FaultySqliteFactory.Instance;
+
+    public override void ChangeDatabase(string databaseName) => inner.ChangeDatabase(databaseName);
+
+    public override void Close() => inner.Close();
+
+    public override void Open()
+    {
+        plan.OnOpen();
+        inner.Open();
+    }
+
+    public override Task OpenAsync(CancellationToken cancellationToken)
+    {
+        plan.OnOpen();
+        return inner.OpenAsync(cancellationToken);
+    }
+
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => inner.BeginTransaction(isolationLevel);
+
+    protected override DbCommand CreateDbCommand() => new FaultySqliteCommand(inner.CreateCommand(), this, plan);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConnection connection, FaultPlan plan) : DbCommand
+{
+    [AllowNull]
+    public override string CommandText
+    {
+        get => inner.CommandText;
+        set => inner.CommandText = value;
+    }
+
+    public override int CommandTimeout
+    {
+        get => inner.CommandTimeout;
+        set => inner.CommandTimeout = value;
+    }
+
+    public override CommandType CommandType
+    {
+        get => inner.CommandType;
+        set => inner.CommandType = value;
+    }
+
+    public override bool DesignTimeVisible { get; set; }
+
+    public override UpdateRowSource UpdatedRowSource
+    {
+        get => inner.UpdatedRowSource;
+        set => inner.UpdatedRowSource = value;
+    }
+
+    protected override DbConnection? DbConnection
+    {
+        get => connection;
+        set => throw new NotSupportedException();
+    }
+
+    protected override DbParameterCollection DbParameterCollection => inner.Parameters;
+
+    protected override DbTransaction? DbTransaction
+    {
+        get => inner.Transaction;
+        set => inner.Transaction = (SqliteTransaction?)value;
+    }
+
+    public override void Cancel() => inner.Cancel();
+
+    public override int ExecuteNonQuery()
+    {
+        plan.OnExecute(CommandText);
+        return inner.ExecuteNonQuery();
+    }
+
+    public override object? ExecuteScalar()
+    {
+        plan.OnExecute(CommandText);
+        return inner.ExecuteScalar();
+    }
+
+    public override void Prepare() => inner.Prepare();
+
+    protected override DbParameter CreateDbParameter() => inner.CreateParameter();
+
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+    {
+        plan.OnExecute(CommandText);
+        return inner.ExecuteReader(behavior);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
