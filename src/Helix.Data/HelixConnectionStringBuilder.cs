@@ -35,7 +35,19 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     /// <exception cref="ArgumentException">The string is malformed or a Helix key has an invalid value.</exception>
     public HelixConnectionStringBuilder(string? connectionString)
     {
-        ConnectionString = connectionString ?? string.Empty;
+        try
+        {
+            ConnectionString = StripMarker(connectionString ?? string.Empty);
+        }
+        catch (ArgumentException e) when (e.ParamName is null)
+        {
+            // The base parser's message gives the position only; say what usually causes it, without echoing the
+            // string (it may hold a password).
+            throw new ArgumentException(
+                $"The Helix connection string is malformed: {e.Message} Write key=value pairs separated by ';', and quote values that contain ';' or '=', e.g. Primary=\"Host=a;Database=app\".",
+                nameof(connectionString),
+                e);
+        }
     }
 
     /// <summary>Gets or sets the invariant name of the inner ADO.NET provider of both strands (key <c>Provider</c>).</summary>
@@ -267,7 +279,7 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
             {
                 if (!string.IsNullOrEmpty(value as string))
                 {
-                    throw new ArgumentException("The 'Helix' token marks a Helix connection string and takes no value; write 'Helix;' at the start.", keyword);
+                    throw HelixKeywords.Missing(HelixKeywords.Marker, "The 'Helix' token marks a Helix connection string and takes no value; write 'Helix;' at the start.");
                 }
 
                 return;
@@ -330,6 +342,19 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
                 yield return new(key, base[key]);
             }
         }
+    }
+
+    /// <summary>Removes a leading bare <c>Helix</c> token, which the base parser cannot read when it stands alone.</summary>
+    internal static string StripMarker(string connectionString)
+    {
+        var text = connectionString.TrimStart();
+        if (!text.StartsWith(HelixKeywords.Marker, StringComparison.OrdinalIgnoreCase))
+        {
+            return connectionString;
+        }
+
+        var rest = text[HelixKeywords.Marker.Length..].TrimStart();
+        return rest.Length == 0 ? string.Empty : rest[0] == ';' ? rest[1..] : connectionString;
     }
 
     private string? GetString(string key) => TryGetValue(key, out var value) ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;

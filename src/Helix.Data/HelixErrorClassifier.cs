@@ -79,7 +79,9 @@ public class HelixErrorClassifier
                 // Raised by the client for network, protocol and timeout problems, never for a refused statement.
                 return HelixErrorKind.StrandFault;
             case "Microsoft.Data.Sqlite.SqliteException":
-                return SqliteStatementCodes.Contains(exception.ErrorCode) ? HelixErrorKind.StatementError : HelixErrorKind.StrandFault;
+                return ReadProperty<int>(exception, "SqliteErrorCode") is { } code && SqliteStatementCodes.Contains(code)
+                    ? HelixErrorKind.StatementError
+                    : HelixErrorKind.StrandFault;
             case "Microsoft.Data.SqlClient.SqlException":
             case "System.Data.SqlClient.SqlException":
                 return ClassifySqlServer(exception);

@@ -42,7 +42,7 @@ internal static class InnerConnectionString
             {
                 throw new ArgumentException(
                     $"Connection-string key '{key}' is not a Helix key, so it is passed to the {strandKey.ToLowerInvariant()} strand, "
-                    + $"whose provider '{providerName}' rejects it: {e.Message}. Helix keys are: {string.Join(", ", HelixKeywords.All)}.",
+                    + $"whose provider '{providerName}' rejects it: {e.Message.TrimEnd('.')}. Helix keys are: {string.Join(", ", HelixKeywords.All)}.",
                     key,
                     e);
             }

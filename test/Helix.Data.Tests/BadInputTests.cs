@@ -1,0 +1,157 @@
+using System.Data;
+using Helix.Data.Tests.Support;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 10: every misuse gets an immediate, specific error naming what was wrong.</summary>
+public class BadInputTests
+{
+    private const string Strands = "Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Secondary=\"Data Source=:memory:\"";
+
+    [Test]
+    public void A_malformed_string_says_it_is_malformed_without_echoing_it()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ = new HelixConnection("Helix;Provider=Npgsql;Primary=\"Host=a;Password=s3cret"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Message, Does.Contain("malformed").And.Contain("quote"));
+            Assert.That(e.Message, Does.Not.Contain("s3cret"));
+        });
+    }
+
+    [Test]
+    public void An_unknown_provider_is_named_with_what_is_available()
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ = new HelixConnection("Provider=No.Such.Provider;Primary=\"Host=a\";Secondary=\"Host=b\""));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.ParamName, Is.EqualTo("Primary Provider"));
+            Assert.That(e.Message, Does.Contain("'No.Such.Provider'").And.Contain("Microsoft.Data.Sqlite").And.Contain("RegisterFactory"));
+        });
+    }
+
+    [TestCase("Read Strategy=Stiky", "Read Strategy", "Stiky", "PrimaryOnly (primary-only)")]
+    [TestCase("WriteStrategy=Parallel", "Write Strategy", "Parallel", "Concurrent")]
+    [TestCase("Failover=Sometimes", "Failover", "Sometimes", "CircuitBreaker (circuit-breaker)")]
+    [TestCase("Preferred Strand=Tertiary", "Preferred Strand", "Tertiary", "Secondary")]
+    [TestCase("Replay=Kafka", "Replay", "Kafka", "nats://host:port")]
+    [TestCase("Replay=file:", "Replay", "file:", "path is missing")]
+    [TestCase("Replay Full=Block", "Replay Full", "Block", "Reject")]
+    [TestCase("Sticky Cooldown=-1", "Sticky Cooldown", "-1", "0 or more")]
+    [TestCase("Sticky Cooldown=5m", "Sticky Cooldown", "5m", "seconds")]
+    [TestCase("Circuit Threshold=0", "Circuit Threshold", "0", "1 or more")]
+    [TestCase("Circuit Reset=0", "Circuit Reset", "0", "seconds, 1 or more")]
+    [TestCase("Latency Cap=fast", "Latency Cap", "fast", "milliseconds")]
+    [TestCase("Replay Capacity=0", "Replay Capacity", "0", "1 or more")]
+    [TestCase("Replay Worker=maybe", "Replay Worker", "maybe", "true or false")]
+    [TestCase("Strand Names=a", "Strand Names", "a", "two different names")]
+    [TestCase("Strand Names=a,a", "Strand Names", "a,a", "two different names")]
+    [TestCase("Strand Names=a-b,c", "Strand Names", "a-b,c", "letters, digits")]
+    public void A_bad_value_names_the_key_the_value_and_what_is_allowed(string setting, string key, string value, string allowed)
+    {
+        var e = Assert.Throws<ArgumentException>(() => _ = new HelixConnectionStringBuilder(Strands + ";" + setting));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.ParamName, Is.EqualTo(key));
+            Assert.That(e.Message, Does.Contain($"'{key}'").And.Contain($"'{value}'").And.Contain(allowed));
+        });
+    }
+
+    [Test]
+    public void A_bad_value_set_through_a_property_is_rejected_too() =>
+        Assert.That(() => new HelixConnectionStringBuilder { CircuitThreshold = 0 }, Throws.ArgumentException.With.Property("ParamName").EqualTo("Circuit Threshold"));
+
+    [TestCase("Provider=Microsoft.Data.Sqlite;Secondary=\"Data Source=:memory:\"", "Primary")]
+    [TestCase("Primary=\"Data Source=:memory:\";Secondary=\"Data Source=:memory:\"", "Provider")]
+    [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Secondary Provider=Npgsql", "Secondary Provider")]
+    [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Preferred Strand=Secondary", "Preferred Strand")]
+    [TestCase("Provider=Helix.Data;Primary=\"x=y\";Secondary=\"x=y\"", "Primary Provider")]
+    [TestCase(Strands + ";Replay Worker=false", "Replay Worker")]
+    [TestCase(Strands + ";Bogus Key=1", "Bogus Key")]
+    [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Nonsense=1\";Secondary=\"Data Source=:memory:\"", "Primary")]
+    [TestCase("Helix=yes;" + Strands, "Helix")]
+    public void A_missing_or_inconsistent_setting_is_named(string connectionString, string key)
+    {
+        var e = Assert.Throws<ArgumentException>(() => HelixDataSource.Create(connectionString).Dispose());
+        Assert.That(e!.ParamName, Is.EqualTo(key).IgnoreCase, e.Message);
+    }
+
+    [TestCase("Write Strategy=Adaptive")]
+    [TestCase("Failover=CircuitBreaker")]
+    [TestCase("Failover=latency-circuit-breaker")]
+    [TestCase("Replay=nats://127.0.0.1:4222")]
+    [TestCase("Replay=file:/tmp/helix-replay.db")]
+    public void A_feature_not_yet_provided_is_refused_at_build_with_what_to_use_instead(string setting)
+    {
+        var e = Assert.Throws<NotSupportedException>(() => HelixDataSource.Create(Strands + ";" + setting).Dispose());
+        Assert.That(e!.Message, Does.Contain("use "));
+    }
+
+    [Test]
+    public void Commands_on_a_closed_connection_say_so()
+    {
+        using var connection = new HelixConnection(Strands);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => command.ExecuteNonQuery(), Throws.InvalidOperationException.With.Message.EqualTo("ExecuteNonQuery requires an open connection; the connection's current state is Closed."));
+            Assert.That(() => command.ExecuteScalar(), Throws.InvalidOperationException.With.Message.Contains("ExecuteScalar requires an open connection"));
+            Assert.That(() => command.ExecuteReader(), Throws.InvalidOperationException.With.Message.Contains("ExecuteReader requires an open connection"));
+            Assert.That(async () => await command.ExecuteNonQueryAsync(), Throws.InvalidOperationException);
+            Assert.That(() => connection.ServerVersion, Throws.InvalidOperationException);
+        });
+        connection.HelixDataSource!.Dispose();
+    }
+
+    [Test]
+    public void A_command_without_a_connection_says_so()
+    {
+        using var command = new HelixCommand("SELECT 1");
+        Assert.That(() => command.ExecuteScalar(), Throws.InvalidOperationException.With.Message.Contains("Connection property has not been initialized"));
+    }
+
+    [Test]
+    public void Opening_twice_or_without_a_string_says_so()
+    {
+        using var empty = new HelixConnection();
+        Assert.That(() => empty.Open(), Throws.InvalidOperationException.With.Message.Contains("ConnectionString"));
+        using var files = new SqliteStrands("open-twice");
+        using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        using var connection = dataSource.OpenConnection();
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => connection.Open(), Throws.InvalidOperationException.With.Message.Contains("already open"));
+            Assert.That(() => connection.ConnectionString = "x=y", Throws.InvalidOperationException);
+        });
+    }
+
+    [Test]
+    public void A_disposed_data_source_refuses_new_connections()
+    {
+        var dataSource = HelixDataSource.Create(Strands);
+        dataSource.Dispose();
+        Assert.That(() => dataSource.CreateConnection(), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
+    [Test]
+    public void Transactions_are_refused_with_a_message_that_says_why()
+    {
+        using var files = new SqliteStrands("tx");
+        using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        using var connection = dataSource.OpenConnection();
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => connection.BeginTransaction(), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("Transactions are not supported"));
+            Assert.That(async () => await connection.BeginTransactionAsync(IsolationLevel.Serializable), Throws.InstanceOf<NotSupportedException>());
+        });
+    }
+
+    [Test]
+    public void A_command_cannot_be_given_a_foreign_connection()
+    {
+        using var command = new HelixCommand();
+        using var foreign = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
+        Assert.That(() => ((System.Data.Common.DbCommand)command).Connection = foreign, Throws.ArgumentException.With.Message.Contains("HelixConnection"));
+    }
+}

@@ -1,0 +1,184 @@
+using System.Data.Common;
+using Helix.Data.Tests.Support;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 2: the connection string as the configuration surface.</summary>
+public class ConnectionStringTests
+{
+    [Test]
+    public void Parses_every_key_in_spaced_and_compact_form()
+    {
+        var spaced = new HelixConnectionStringBuilder(
+            "Helix;Provider=Npgsql;Primary Provider=A;Secondary Provider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
+            + ";Read Strategy=RoundRobin;Preferred Strand=Secondary;Sticky Cooldown=12;Write Strategy=Sequential;Failover=None"
+            + ";Circuit Threshold=4;Circuit Reset=5;Latency Cap=600;Replay=None;Replay Capacity=7;Replay Worker=false;Replay Full=Drop;Strand Names=east,west");
+        var compact = new HelixConnectionStringBuilder(
+            "Provider=Npgsql;PrimaryProvider=A;SecondaryProvider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
+            + ";ReadStrategy=round-robin;PreferredStrand=secondary;StickyCooldown=12;WriteStrategy=SEQUENTIAL;failover=none"
+            + ";CircuitThreshold=4;CircuitReset=5;LatencyCap=600;replay=none;ReplayCapacity=7;ReplayWorker=no;ReplayFull=drop;StrandNames=east, west");
+        foreach (var b in new[] { spaced, compact })
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(b.Provider, Is.EqualTo("Npgsql"));
+                Assert.That(b.PrimaryProvider, Is.EqualTo("A"));
+                Assert.That(b.SecondaryProvider, Is.EqualTo("B"));
+                Assert.That(b.Primary, Is.EqualTo("Host=a;Database=x"));
+                Assert.That(b.Secondary, Is.EqualTo("Host=b"));
+                Assert.That(b.ReadStrategy, Is.EqualTo(HelixReadStrategy.RoundRobin));
+                Assert.That(b.PreferredStrand, Is.EqualTo(HelixStrand.Secondary));
+                Assert.That(b.StickyCooldown, Is.EqualTo(12));
+                Assert.That(b.WriteStrategy, Is.EqualTo(HelixWriteStrategy.Sequential));
+                Assert.That(b.Failover, Is.EqualTo(HelixFailover.None));
+                Assert.That(b.CircuitThreshold, Is.EqualTo(4));
+                Assert.That(b.CircuitReset, Is.EqualTo(5));
+                Assert.That(b.LatencyCap, Is.EqualTo(600));
+                Assert.That(b.Replay, Is.EqualTo("None"));
+                Assert.That(b.ReplayCapacity, Is.EqualTo(7));
+                Assert.That(b.ReplayWorker, Is.False);
+                Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Drop));
+                Assert.That(b.StrandNames, Is.EqualTo("east,west"));
+            });
+        }
+    }
+
+    [Test]
+    public void Defaults_match_the_contract()
+    {
+        var b = new HelixConnectionStringBuilder("Provider=Npgsql;Primary=\"Host=a\"");
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.ReadStrategy, Is.EqualTo(HelixReadStrategy.Sticky));
+            Assert.That(b.PreferredStrand, Is.Null);
+            Assert.That(b.StickyCooldown, Is.EqualTo(300));
+            Assert.That(b.WriteStrategy, Is.EqualTo(HelixWriteStrategy.Concurrent));
+            Assert.That(b.Failover, Is.EqualTo(HelixFailover.Active));
+            Assert.That(b.CircuitThreshold, Is.EqualTo(3));
+            Assert.That(b.CircuitReset, Is.EqualTo(30));
+            Assert.That(b.LatencyCap, Is.EqualTo(2000));
+            Assert.That(b.Replay, Is.EqualTo("Memory"));
+            Assert.That(b.ReplayCapacity, Is.EqualTo(10000));
+            Assert.That(b.ReplayWorker, Is.True);
+            Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Reject));
+            Assert.That(b.StrandNames, Is.EqualTo("primary,secondary"));
+        });
+    }
+
+    [TestCase("Helix;Provider=X;Primary=\"a=b\"")]
+    [TestCase("helix ; Provider=X;Primary=\"a=b\"")]
+    [TestCase("Provider=X;Primary=\"a=b\"")]
+    public void Accepts_and_ignores_the_leading_Helix_token(string text)
+    {
+        var b = new HelixConnectionStringBuilder(text);
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.Provider, Is.EqualTo("X"));
+            Assert.That(b.ConnectionString, Does.Not.Contain("elix"));
+        });
+    }
+
+    [Test]
+    public void Round_trips_quoted_inner_strings_and_keeps_shared_keys()
+    {
+        var b = new HelixConnectionStringBuilder { Provider = "Npgsql", Primary = "Host=a;Password=x\"y", Secondary = "Data Source=c.db;Mode=Memory" };
+        b["Username"] = "app";
+        var again = new HelixConnectionStringBuilder(b.ConnectionString);
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.Primary, Is.EqualTo("Host=a;Password=x\"y"));
+            Assert.That(again.Secondary, Is.EqualTo("Data Source=c.db;Mode=Memory"));
+            Assert.That(again["Username"], Is.EqualTo("app"));
+            Assert.That(again.PassThroughEntries().Select(e => e.Key), Is.EqualTo(new[] { "Username" }).IgnoreCase);
+        });
+    }
+
+    [Test]
+    public void ToString_masks_passwords_also_inside_inner_strings()
+    {
+        var b = new HelixConnectionStringBuilder("Provider=Npgsql;Primary=\"Host=a;Password=inner-secret\";Secondary=\"Host=b;Pwd=other-secret\";Password=shared-secret");
+        var text = b.ToString();
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("secret"));
+            Assert.That(text, Does.Contain("Host=a").IgnoreCase);
+            Assert.That(text, Does.Contain("***"));
+        });
+    }
+
+    [Test]
+    public void Shared_keys_reach_both_strands_unless_a_strand_sets_them_itself()
+    {
+        using var files = new SqliteStrands("shared-keys");
+        var cs = $"Provider=Microsoft.Data.Sqlite;Primary=\"Data Source={files.PrimaryPath}\";Secondary=\"Data Source={files.SecondaryPath};Mode=ReadOnly\";Mode=ReadWriteCreate;Default Timeout=7";
+        using var dataSource = HelixDataSource.Create(cs);
+        var primary = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(dataSource.Strands[0].DataSource.ConnectionString);
+        var secondary = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(dataSource.Strands[1].DataSource.ConnectionString);
+        Assert.Multiple(() =>
+        {
+            Assert.That(primary.Mode, Is.EqualTo(Microsoft.Data.Sqlite.SqliteOpenMode.ReadWriteCreate));
+            Assert.That(primary.DefaultTimeout, Is.EqualTo(7));
+            Assert.That(secondary.Mode, Is.EqualTo(Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly), "the strand's own setting wins");
+            Assert.That(secondary.DefaultTimeout, Is.EqualTo(7));
+        });
+    }
+
+    [Test]
+    public void A_shared_key_given_as_a_synonym_does_not_override_the_strand_setting()
+    {
+        using var files = new SqliteStrands("synonyms");
+        // "Filename" is SQLite's synonym of "Data Source": the strands keep their own files.
+        var cs = $"Provider=Microsoft.Data.Sqlite;Primary=\"Data Source={files.PrimaryPath}\";Secondary=\"Data Source={files.SecondaryPath}\";Filename=/nonexistent/elsewhere.db";
+        using var dataSource = HelixDataSource.Create(cs);
+        Assert.That(dataSource.Strands[1].DataSource.ConnectionString, Does.Contain(files.SecondaryPath).And.Not.Contain("elsewhere"));
+    }
+
+    [Test]
+    public void Connections_with_the_same_string_share_one_data_source()
+    {
+        using var files = new SqliteStrands("sharing");
+        var cs = files.ConnectionString();
+        using var a = new HelixConnection(cs);
+        using var b = new HelixConnection(cs);
+        using var c = new HelixConnection(files.ConnectionString("Read Strategy=PrimaryOnly"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.HelixDataSource, Is.Not.Null);
+            Assert.That(b.HelixDataSource, Is.SameAs(a.HelixDataSource));
+            Assert.That(c.HelixDataSource, Is.Not.SameAs(a.HelixDataSource));
+        });
+        a.HelixDataSource!.Dispose();
+        c.HelixDataSource!.Dispose();
+        using var d = new HelixConnection(cs);
+        Assert.That(d.HelixDataSource, Is.Not.SameAs(a.HelixDataSource), "a disposed data source is no longer shared");
+        d.HelixDataSource!.Dispose();
+    }
+
+    [Test]
+    public void The_data_source_reports_its_connection_string_without_secrets()
+    {
+        using var files = new SqliteStrands("secrets");
+        using var dataSource = HelixDataSource.Create(files.ConnectionString("Password=hunter2"));
+        Assert.That(dataSource.ConnectionString, Does.Not.Contain("hunter2"));
+    }
+
+    [Test]
+    public void Works_through_DbProviderFactories()
+    {
+        DbProviderFactories.RegisterFactory(HelixProviderFactory.InvariantName, HelixProviderFactory.Instance);
+        var factory = DbProviderFactories.GetFactory("Helix.Data");
+        Assert.Multiple(() =>
+        {
+            Assert.That(factory, Is.SameAs(HelixProviderFactory.Instance));
+            Assert.That(factory.CreateConnection(), Is.InstanceOf<HelixConnection>());
+            Assert.That(factory.CreateCommand(), Is.InstanceOf<HelixCommand>());
+            Assert.That(factory.CreateParameter(), Is.InstanceOf<HelixParameter>());
+            Assert.That(factory.CreateConnectionStringBuilder(), Is.InstanceOf<HelixConnectionStringBuilder>());
+        });
+        using var files = new SqliteStrands("factory");
+        using var dataSource = factory.CreateDataSource(files.ConnectionString());
+        Assert.That(dataSource, Is.InstanceOf<HelixDataSource>());
+        using var connection = dataSource.CreateConnection();
+        Assert.That(DbProviderFactories.GetFactory(connection), Is.SameAs(HelixProviderFactory.Instance));
+    }
+}

@@ -1,0 +1,119 @@
+using System.Data;
+using Helix.Data.Internal;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 4: which SQL texts are reads and which are writes, across dialects.</summary>
+public class SqlClassifierTests
+{
+    private static readonly object[] Texts =
+    [
+        // plain queries
+        new object[] { "SELECT 1", false },
+        new object[] { "  select * from users where id = @id", false },
+        new object[] { "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id GROUP BY u.id", false },
+        new object[] { "(SELECT a FROM t) UNION (SELECT b FROM u)", false },
+        new object[] { "-- a comment\nSELECT 1", false },
+        new object[] { "/* leading */ SELECT 1", false },
+        new object[] { "SELECT 'INSERT INTO t VALUES (1)'", false },
+        new object[] { "SELECT \"delete\" FROM \"update\"", false },
+        new object[] { "SELECT [insert] FROM [dbo].[update]", false },
+        new object[] { "SELECT `delete` FROM `t`", false },
+        new object[] { "SELECT 1; SELECT 2", false },
+        new object[] { "SELECT * FROM t WHERE name = 'it''s; DELETE FROM t'", false },
+        new object[] { "SELECT $$; DELETE FROM t; $$", false },
+        new object[] { "SELECT $body$ DROP TABLE t $body$ AS x", false },
+        new object[] { "SELECT * FROM t WHERE id = $1", false },
+        new object[] { "SHOW search_path", false },
+        new object[] { "EXPLAIN SELECT * FROM t", false },
+        new object[] { "EXPLAIN QUERY PLAN SELECT * FROM t", false },
+        new object[] { "VALUES (1), (2)", false },
+        new object[] { "TABLE users", false },
+        new object[] { "DESCRIBE users", false },
+        new object[] { "WITH x AS (SELECT 1 AS a) SELECT a FROM x", false },
+        new object[] { "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT * FROM n", false },
+        new object[] { "SELECT TOP 10 * FROM dbo.users WITH (NOLOCK)", false },
+        new object[] { "SELECT * FROM t LIMIT 10 OFFSET 5", false },
+
+        // writes
+        new object[] { "INSERT INTO t (a) VALUES (1)", true },
+        new object[] { "insert into t values (1) returning id", true },
+        new object[] { "UPDATE t SET a = 1 WHERE id = 2", true },
+        new object[] { "DELETE FROM t WHERE id = 2", true },
+        new object[] { "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET a = s.a;", true },
+        new object[] { "UPSERT INTO t (id) VALUES (1)", true },
+        new object[] { "REPLACE INTO t (id) VALUES (1)", true },
+        new object[] { "CREATE TABLE t (id int)", true },
+        new object[] { "ALTER TABLE t ADD COLUMN b int", true },
+        new object[] { "DROP TABLE t", true },
+        new object[] { "TRUNCATE t", true },
+        new object[] { "SELECT * INTO new_table FROM t", true },
+        new object[] { "SELECT a, b INTO #temp FROM t", true },
+        new object[] { "SELECT * FROM t WHERE id = 1 FOR UPDATE", true },
+        new object[] { "SELECT * FROM t FOR NO KEY UPDATE SKIP LOCKED", true },
+        new object[] { "SELECT * FROM t WHERE id = 1 LOCK IN SHARE MODE", true },
+        new object[] { "SELECT * FROM t WITH (UPDLOCK, ROWLOCK) WHERE id = 1", true },
+        new object[] { "WITH moved AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM moved", true },
+        new object[] { "WITH x AS (UPDATE t SET a = 1 RETURNING id) SELECT * FROM x", true },
+        new object[] { "WITH x AS (SELECT 1 AS a) SELECT a INTO y FROM x", true },
+        new object[] { "EXPLAIN ANALYZE SELECT * FROM t", true },
+        new object[] { "EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t", true },
+        new object[] { "SELECT 1; DELETE FROM t", true },
+        new object[] { "SELECT 1;\nUPDATE t SET a = 2", true },
+        new object[] { "EXEC dbo.do_things @a = 1", true },
+        new object[] { "CALL do_things(1)", true },
+        new object[] { "SET search_path TO app", true },
+        new object[] { "PRAGMA foreign_keys = ON", true },
+        new object[] { "BEGIN; UPDATE t SET a = 1; COMMIT", true },
+        new object[] { "DO $$ BEGIN PERFORM 1; END $$", true },
+        new object[] { "VACUUM", true },
+        new object[] { "GRANT SELECT ON t TO app", true },
+        new object[] { "", true },
+        new object[] { "   ", true },
+        new object[] { "-- only a comment", true },
+        new object[] { "SELECT nextval('s')", false },
+
+        // hints
+        new object[] { "/* helix:write */ SELECT nextval('s')", true },
+        new object[] { "/*helix:write*/SELECT pg_advisory_lock(1)", true },
+        new object[] { "-- helix:write\nSELECT set_config('a', 'b', false)", true },
+        new object[] { "/* helix:read */ UPDATE t SET a = a WHERE false", false },
+        new object[] { "/* HELIX:READ */ CALL report()", false },
+        new object[] { "SELECT /* helix:write */ 1", false },
+        new object[] { "/* helix:read */ SELECT 1; DELETE FROM t", true },
+        new object[] { "/* helix:read */ SELECT 1; /* helix:read */ SELECT 2", false },
+
+        // dialect ambiguities resolve to write
+        new object[] { "SELECT 'C:\\'; DELETE FROM t", true },
+        new object[] { "SELECT 'it\\'s'; DELETE FROM t", true },
+        new object[] { "SELECT 'x\\''; DELETE FROM t", true },
+        new object[] { "SELECT 1 /* outer /* inner */ ; DELETE FROM t", true },
+        new object[] { "SELECT E'a\\'b; DELETE FROM t'", false },
+    ];
+
+    [TestCaseSource(nameof(Texts))]
+    public void Classifies_text(string text, bool isWrite) =>
+        Assert.That(SqlClassifier.Analyze(text).IsWrite, Is.EqualTo(isWrite), text);
+
+    [Test]
+    public void Stored_procedures_are_writes_and_table_direct_is_a_read()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(SqlClassifier.IsWrite(CommandType.StoredProcedure, "get_user"), Is.True);
+            Assert.That(SqlClassifier.IsWrite(CommandType.TableDirect, "users"), Is.False);
+        });
+    }
+
+    [TestCase("INSERT INTO t (v) VALUES (@helix_ts)", "@helix_ts")]
+    [TestCase("UPDATE t SET v = :helix_ts WHERE id = :id", ":helix_ts")]
+    [TestCase("INSERT INTO t VALUES ($id, $helix_ts)", "$helix_ts")]
+    [TestCase("UPDATE t SET v = @HELIX_TS", "@HELIX_TS")]
+    [TestCase("UPDATE t SET v = @helix_tsx", null)]
+    [TestCase("SELECT '@helix_ts'", null)]
+    [TestCase("SELECT x::helix_ts FROM t", null)]
+    [TestCase("SELECT @@helix_ts", null)]
+    [TestCase("-- @helix_ts\nSELECT 1", null)]
+    public void Finds_the_timestamp_parameter(string text, string? expected) =>
+        Assert.That(SqlClassifier.Analyze(text).TimestampParameter, Is.EqualTo(expected));
+}

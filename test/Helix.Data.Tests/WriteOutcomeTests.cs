@@ -1,0 +1,321 @@
+using Helix.Data.Replay;
+using Helix.Data.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 5: every row of the write outcome table, and what Helix does for each.</summary>
+public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
+{
+    private const string Insert = "INSERT INTO t (id, v) VALUES (@id, @v)";
+
+    private static FaultyStrands Strands(string extra = "", Action<HelixDataSourceBuilder>? configure = null)
+    {
+        var strands = new FaultyStrands(extra, configure);
+        strands.Files.ExecuteOnBoth("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)");
+        return strands;
+    }
+
+    [Test]
+    public async Task Both_succeed_the_caller_gets_the_primary_result()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var rows = await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows, Is.EqualTo(1));
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+            Assert.That(strands.Divergences, Is.Empty);
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Both_succeed_with_different_row_counts_is_reported_as_a_divergence()
+    {
+        await using var strands = Strands();
+        strands.Files.Execute(HelixStrand.Primary, "INSERT INTO t VALUES ('a', 1), ('b', 1)");
+        strands.Files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES ('a', 1)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var rows = await ExecuteNonQueryAsync(connection, "UPDATE t SET v = 2");
+        var divergence = strands.Divergences.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows, Is.EqualTo(2), "the primary's result");
+            Assert.That(divergence.Kind, Is.EqualTo(HelixDivergenceKind.RowsAffectedDiffer));
+            Assert.That(divergence.Strand, Is.EqualTo(HelixStrand.Secondary));
+            Assert.That(divergence.Message, Does.Contain("2").And.Contain("1"));
+            Assert.That(strands.DataSource.GetStatus().Divergences, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task One_succeeds_and_the_other_has_a_strand_fault_the_write_is_queued_and_replayed([Values] HelixStrand faulty)
+    {
+        await using var strands = Strands();
+        strands.Plan(faulty).FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        var rows = await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
+        var status = strands.DataSource.GetStatus()[faulty];
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows, Is.EqualTo(1), "the successful strand's result");
+            Assert.That(status.State, Is.EqualTo(HelixStrandState.Failed));
+            Assert.That(status.Backlog, Is.EqualTo(1));
+            Assert.That(status.LastError, Does.Contain("database is locked"));
+            Assert.That(strands.Files.Rows(faulty, "SELECT * FROM t"), Is.Empty);
+        });
+
+        // Writes made while the strand is failed are queued behind the first one, not attempted.
+        var attempts = strands.Plan(faulty).Executions;
+        await ExecuteNonQueryAsync(connection, "UPDATE t SET v = 2 WHERE id = @id", ("id", "a"));
+        Assert.That(strands.DataSource.GetStatus()[faulty].Backlog, Is.EqualTo(2));
+
+        strands.Plan(faulty).Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(faulty, "SELECT * FROM t"), Is.EqualTo(new[] { "a|2" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|2" }));
+            Assert.That(strands.DataSource.GetStatus()[faulty].State, Is.EqualTo(HelixStrandState.Healthy));
+            Assert.That(strands.Divergences, Is.Empty);
+            Assert.That(strands.Plan(faulty).Executions, Is.GreaterThan(attempts));
+        });
+    }
+
+    [Test]
+    public async Task One_succeeds_and_the_other_refuses_the_statement_it_is_a_divergence_and_dead_lettered()
+    {
+        await using var strands = Strands();
+        strands.Files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES ('a', 99)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var rows = await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
+        var divergence = strands.Divergences.Single();
+        var queue = (HelixMemoryReplayQueue)strands.DataSource.ReplayQueue!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows, Is.EqualTo(1));
+            Assert.That(divergence.Kind, Is.EqualTo(HelixDivergenceKind.StatementRejected));
+            Assert.That(divergence.Strand, Is.EqualTo(HelixStrand.Secondary));
+            Assert.That(divergence.Message, Does.Contain("UNIQUE"));
+            Assert.That(queue.DeadLetters.Single().Entry.Statements[0].CommandText, Is.EqualTo(Insert));
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].State, Is.EqualTo(HelixStrandState.Healthy), "a statement error is not a strand fault");
+            Assert.That(strands.DataSource.GetStatus().ReplayDeadLettered, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Both_refuse_the_statement_the_caller_gets_the_primary_exception_unchanged()
+    {
+        await using var strands = Strands();
+        var primaryError = new SqliteException("primary refuses", 19);
+        strands.Primary.FailExecutions(() => primaryError);
+        strands.Secondary.FailExecutions(() => new SqliteException("secondary refuses", 19));
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<SqliteException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.SameAs(primaryError));
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True, "nothing to replay");
+            Assert.That(strands.Divergences, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task Both_refuse_a_real_statement_the_caller_sees_the_provider_error()
+    {
+        await using var strands = Strands();
+        strands.Files.ExecuteOnBoth("INSERT INTO t VALUES ('a', 1)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<SqliteException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 2)));
+        Assert.That(thrown!.SqliteErrorCode, Is.EqualTo(19));
+    }
+
+    [Test]
+    public async Task Both_have_strand_faults_the_caller_gets_a_HelixException_carrying_both()
+    {
+        await using var strands = Strands();
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Secondary.FailExecutions(() => new TimeoutException("secondary timed out"), text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.PrimaryException, Is.InstanceOf<SqliteException>());
+            Assert.That(thrown.SecondaryException, Is.InstanceOf<TimeoutException>());
+            Assert.That(thrown.IsTransient, Is.True);
+            Assert.That(thrown.Message, Does.Contain("database is locked").And.Contain("secondary timed out"));
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.Empty);
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].Backlog + strands.DataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.Zero, "nothing to replay");
+        });
+    }
+
+    [Test]
+    public async Task A_statement_error_on_one_strand_and_a_fault_on_the_other_gives_the_statement_error()
+    {
+        await using var strands = Strands();
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        var refusal = new SqliteException("secondary refuses", 19);
+        strands.Secondary.FailExecutions(() => refusal);
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<SqliteException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.SameAs(refusal));
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("database is locked"), "the fault was recorded");
+        });
+    }
+
+    [Test]
+    public async Task With_no_healthy_strand_a_write_waits_for_one_and_then_succeeds()
+    {
+        await using var strands = Strands();
+        strands.Primary.FailExecutions(FaultPlan.Busy);
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        await using var connection = await OpenAsync(strands.DataSource);
+        Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Failed));
+
+        var write = Task.Run(() => ExecuteNonQueryAsync(connection, Insert, ("id", "b"), ("v", 2)));
+        strands.Secondary.Heal();
+        Assert.That(await write.WaitAsync(Wait.Default), Is.EqualTo(1), "acknowledged once the secondary came back");
+        strands.Primary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "b|2" }));
+    }
+
+    [Test]
+    public async Task With_no_healthy_strand_a_write_fails_after_the_command_timeout_with_nothing_written()
+    {
+        await using var strands = Strands();
+        strands.Primary.FailExecutions(FaultPlan.Busy);
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        await using var connection = await OpenAsync(strands.DataSource);
+        Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t VALUES ('b', 2)";
+        command.CommandTimeout = 1;
+        var thrown = Assert.ThrowsAsync<HelixException>(async () => _ = IsAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery());
+        Assert.That(thrown!.Message, Does.Contain("No strand can take writes").And.Contain("primary is Failed").And.Contain("Nothing was written"));
+    }
+
+    [Test]
+    public async Task A_full_replay_queue_rejects_the_write_before_anything_runs()
+    {
+        await using var strands = Strands("Replay Capacity=2");
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        await using var connection = await OpenAsync(strands.DataSource);
+        for (var i = 0; i < 2; i++)
+        {
+            await ExecuteNonQueryAsync(connection, Insert, ("id", $"k{i}"), ("v", i));
+        }
+
+        var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "k2"), ("v", 2)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("replay queue of strand secondary is full (2 entries)").And.Contain("Nothing was written"));
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "k0", "k1" }));
+        });
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "k0", "k1" }));
+    }
+
+    [Test]
+    public async Task A_full_replay_queue_with_Replay_Full_Drop_accepts_the_write_and_reports_the_loss()
+    {
+        await using var strands = Strands("Replay Capacity=1;Replay Full=Drop");
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        await using var connection = await OpenAsync(strands.DataSource);
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "k0"), ("v", 0));
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "k1"), ("v", 1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "k0", "k1" }));
+            Assert.That(strands.Divergences.Single().Kind, Is.EqualTo(HelixDivergenceKind.ReplayDropped));
+            Assert.That(strands.DataSource.GetStatus().ReplayDropped, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Replay_None_accepts_writes_a_strand_misses_and_counts_them_as_dropped()
+    {
+        await using var strands = Strands("Replay=None");
+        strands.Secondary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "k0"), ("v", 0));
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "k1"), ("v", 1));
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.DataSource.GetStatus().ReplayDropped, Is.EqualTo(2));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT id FROM t"), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_write_cancelled_on_one_strand_after_the_other_applied_it_is_replayed_there()
+    {
+        await using var strands = Strands("Write Strategy=Sequential");
+        using var cancellation = new CancellationTokenSource();
+        strands.Secondary.FailExecutions(
+            () =>
+            {
+                cancellation.Cancel();
+                return new OperationCanceledException(cancellation.Token);
+            },
+            text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t VALUES ('a', 1)";
+        var rows = IsAsync ? await command.ExecuteNonQueryAsync(cancellation.Token) : command.ExecuteNonQuery();
+        Assert.That(rows, Is.EqualTo(1), "the primary applied it: acknowledged");
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+    }
+
+    [Test]
+    public async Task A_write_cancelled_by_the_caller_before_it_runs_is_neither_a_fault_nor_queued()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t VALUES ('a', 1)";
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        Assert.That(async () => await command.ExecuteNonQueryAsync(cancellation.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True);
+    }
+
+    [Test]
+    public async Task A_write_returning_rows_gives_the_primary_reader_and_settles_the_other()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var (values, strand) = await QueryAsync(connection, "INSERT INTO t (id, v) VALUES ('a', 1), ('b', 2) RETURNING id");
+        Assert.Multiple(() =>
+        {
+            Assert.That(values, Is.EqualTo(new[] { "a", "b" }));
+            Assert.That(strand, Is.EqualTo(HelixStrand.Primary));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "a", "b" }));
+            Assert.That(strands.Divergences, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task ExecuteScalar_of_a_write_runs_on_both_strands()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var id = await ExecuteScalarAsync(connection, "INSERT INTO t (id, v) VALUES ('a', 1) RETURNING v + 10");
+        Assert.Multiple(() =>
+        {
+            Assert.That(id, Is.EqualTo(11L));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+        });
+    }
+}
