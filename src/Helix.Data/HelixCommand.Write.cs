@@ -151,16 +151,15 @@ public sealed partial class HelixCommand
         var routes = new WriteRoute[strands.Length];
         var started = dataSource.TimeProvider.GetTimestamp();
         var timeout = CommandTimeout == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(CommandTimeout);
+        var changes = new Task[strands.Length];
         while (true)
         {
-            Task? healing = null;
             for (var i = 0; i < strands.Length; i++)
             {
-                routes[i] = strands[i].Controller.BeginWrite(out var wait);
-                healing ??= wait;
+                routes[i] = strands[i].Controller.BeginWrite(out changes[i]);
             }
 
-            if (healing is null && routes.Contains(WriteRoute.Direct))
+            if (!routes.Contains(WriteRoute.Wait) && routes.Contains(WriteRoute.Direct))
             {
                 break;
             }
@@ -175,7 +174,7 @@ public sealed partial class HelixCommand
 
             var remaining = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
             if ((remaining != Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
-                || !await dataSource.WaitForStateChangeAsync(io, remaining, cancellationToken).ConfigureAwait(false))
+                || !await dataSource.WaitForStateChangeAsync(changes, io, remaining, cancellationToken).ConfigureAwait(false))
             {
                 throw NoWritableStrand(dataSource, timeout);
             }

@@ -297,7 +297,7 @@ public sealed class HelixConnection : DbConnection
 
         // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
         var router = dataSource.Router;
-        var first = router.Pick() ?? router.LastResort(null);
+        var first = router.Peek() ?? router.LastResort(null);
         var firstError = await TryOpenAsync(dataSource, first, io, cancellationToken).ConfigureAwait(false);
         if (firstError is not null)
         {

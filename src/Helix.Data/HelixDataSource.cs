@@ -237,10 +237,14 @@ public sealed class HelixDataSource : DbDataSource
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    /// <summary>Waits until some strand changes state, up to <paramref name="timeout"/>; returns false when the time ran out.</summary>
-    internal async ValueTask<bool> WaitForStateChangeAsync(IOBehavior io, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until one of <paramref name="changed"/> completes, up to <paramref name="timeout"/>; returns false when the
+    /// time ran out. The tasks are captured together with the decision that made the caller wait, so no change in
+    /// between is missed.
+    /// </summary>
+    internal async ValueTask<bool> WaitForStateChangeAsync(Task[] changed, IOBehavior io, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var changes = Strands.Select(s => s.Controller.Changed).ToList();
+        var changes = changed.ToList();
         using var delayCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = timeout == Timeout.InfiniteTimeSpan ? null : Task.Delay(timeout, TimeProvider, delayCancellation.Token);
         if (delay is not null)

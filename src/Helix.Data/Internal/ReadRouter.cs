@@ -19,6 +19,9 @@ internal abstract class ReadRouter
     /// <summary>Returns the healthy strand to read from, or <see langword="null"/> when no strand is healthy.</summary>
     public abstract Strand? Pick();
 
+    /// <summary>Returns the strand the next read would most likely use, without moving round-robin or sticky state.</summary>
+    public virtual Strand? Peek() => Pick();
+
     /// <summary>A read on the strand had a strand fault.</summary>
     public virtual void OnFault(Strand strand)
     {
@@ -73,6 +76,12 @@ internal abstract class ReadRouter
         public override Strand? Pick()
         {
             var start = (int)(Interlocked.Increment(ref _next) % 2);
+            return Strands[start].IsHealthy ? Strands[start] : Strands[1 - start].IsHealthy ? Strands[1 - start] : null;
+        }
+
+        public override Strand? Peek()
+        {
+            var start = (int)((Volatile.Read(ref _next) + 1) % 2);
             return Strands[start].IsHealthy ? Strands[start] : Strands[1 - start].IsHealthy ? Strands[1 - start] : null;
         }
     }

@@ -81,11 +81,13 @@ internal sealed class StrandController
 
     private Action<HelixStrand, HelixStrandState, HelixStrandState, string?> OnStateChanged { get; }
 
-    public WriteRoute BeginWrite(out Task? wait)
+    /// <summary>Routes a write to this strand.</summary>
+    /// <param name="changed">Completes at the next state change after this decision, to wait on when the route is not direct.</param>
+    public WriteRoute BeginWrite(out Task changed)
     {
-        wait = null;
         lock (_lock)
         {
+            changed = _changed.Task;
             if (_state == HelixStrandState.Healthy)
             {
                 return WriteRoute.Direct;
@@ -93,7 +95,6 @@ internal sealed class StrandController
 
             if (_healing)
             {
-                wait = _changed.Task;
                 return WriteRoute.Wait;
             }
 
