@@ -44,7 +44,10 @@ public sealed class HelixDataSourceBuilder
     /// <summary>Gets the connection string as currently configured.</summary>
     public string ConnectionString => ConnectionStringBuilder.ConnectionString;
 
-    /// <summary>Uses a configured inner data source (for example an <c>NpgsqlDataSource</c>) as the primary strand.</summary>
+    /// <summary>
+    /// Uses a configured inner data source (for example an <c>NpgsqlDataSource</c>) as the primary strand. The
+    /// <c>Primary</c>, <c>Provider</c> keys and shared keys of the connection string do not apply to it.
+    /// </summary>
     /// <param name="dataSource">The data source; Helix does not dispose it.</param>
     /// <returns>This builder, so that method calls can be chained.</returns>
     public HelixDataSourceBuilder UsePrimary(DbDataSource dataSource)
@@ -53,7 +56,10 @@ public sealed class HelixDataSourceBuilder
         return this;
     }
 
-    /// <summary>Uses a configured inner data source as the secondary strand.</summary>
+    /// <summary>
+    /// Uses a configured inner data source as the secondary strand. The <c>Secondary</c>, <c>Provider</c> keys and
+    /// shared keys of the connection string do not apply to it.
+    /// </summary>
     /// <param name="dataSource">The data source; Helix does not dispose it.</param>
     /// <returns>This builder, so that method calls can be chained.</returns>
     public HelixDataSourceBuilder UseSecondary(DbDataSource dataSource)
