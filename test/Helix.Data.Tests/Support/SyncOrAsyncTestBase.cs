@@ -7,7 +7,22 @@ namespace Helix.Data.Tests.Support;
 [TestFixture(SyncOrAsync.Async)]
 public abstract class SyncOrAsyncTestBase(SyncOrAsync mode)
 {
+    private long _fallbacksBefore;
+
     protected bool IsAsync => mode == SyncOrAsync.Async;
+
+    [SetUp]
+    public void RememberBlockingFallbacks() => _fallbacksBefore = Helix.Data.Internal.SynchronousResult.BlockingFallbacks;
+
+    /// <summary>Synchronous calls must run synchronously all the way down: none may block on asynchronous work.</summary>
+    [TearDown]
+    public void NoSynchronousCallBlockedOnAsynchronousWork()
+    {
+        if (!IsAsync)
+        {
+            Assert.That(Helix.Data.Internal.SynchronousResult.BlockingFallbacks, Is.EqualTo(_fallbacksBefore), "a synchronous call went asynchronous somewhere");
+        }
+    }
 
     protected async Task<int> ExecuteNonQueryAsync(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
