@@ -160,6 +160,18 @@ public sealed partial class HelixCommand
         {
             var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
             inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, out detach);
+            if (_prepared)
+            {
+                if (io == IOBehavior.Synchronous)
+                {
+                    inner.Prepare();
+                }
+                else
+                {
+                    await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
             object? value = operation switch
             {
                 Operation.NonQuery => io == IOBehavior.Synchronous ? inner.ExecuteNonQuery() : await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),

@@ -23,6 +23,7 @@ public sealed partial class HelixCommand : DbCommand
     private string _commandText = string.Empty;
     private int? _commandTimeout;
     private CommandType _commandType = CommandType.Text;
+    private bool _prepared;
 
     /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class.</summary>
     public HelixCommand()
@@ -43,7 +44,11 @@ public sealed partial class HelixCommand : DbCommand
     public override string CommandText
     {
         get => _commandText;
-        set => _commandText = value ?? string.Empty;
+        set
+        {
+            _commandText = value ?? string.Empty;
+            _prepared = false; // as with the inner providers, new text is no longer prepared
+        }
     }
 
     /// <summary>
@@ -145,9 +150,25 @@ public sealed partial class HelixCommand : DbCommand
         }
     }
 
-    /// <summary>Does nothing: inner commands are prepared by their providers when they run.</summary>
+    /// <summary>
+    /// Marks the command as prepared: from now on each strand's inner command is prepared (on its pooled physical
+    /// connection, where the provider keeps it) before it runs, so repeated executions reuse the server-side plan.
+    /// </summary>
     public override void Prepare()
     {
+        var connection = _connection ?? throw new InvalidOperationException("Prepare: the Connection property has not been initialized.");
+        connection.ThrowIfNotOpen(nameof(Prepare));
+        _prepared = true;
+    }
+
+    /// <inheritdoc cref="Prepare" />
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A completed task.</returns>
+    public override Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Prepare();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -20,6 +20,7 @@ public class ApiSurfaceTests
         new object[] { typeof(HelixCommand), nameof(DbCommand.ExecuteNonQueryAsync) },
         new object[] { typeof(HelixCommand), nameof(DbCommand.ExecuteScalarAsync) },
         new object[] { typeof(HelixCommand), "ExecuteDbDataReaderAsync" },
+        new object[] { typeof(HelixCommand), nameof(DbCommand.PrepareAsync) },
         new object[] { typeof(HelixDataReader), nameof(DbDataReader.ReadAsync) },
         new object[] { typeof(HelixDataReader), nameof(DbDataReader.NextResultAsync) },
         new object[] { typeof(HelixDataReader), nameof(DbDataReader.IsDBNullAsync) },

@@ -1,0 +1,79 @@
+using Helix.Data.IntegrationTests;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace Helix.Data.IntegrationTests.Support;
+
+/// <summary>Runs each test against a fresh database of the same name on both PostgreSQL servers.</summary>
+public abstract class PostgresTestBase
+{
+    protected string Database { get; private set; } = string.Empty;
+
+    /// <summary>A Helix connection string over the test's database on both servers.</summary>
+    protected string HelixConnectionString(string extra = "", string inner = "") =>
+        $"Helix;Provider=Npgsql;Primary=\"{PostgresServers.Primary.ConnectionString(Database)}{inner}\";Secondary=\"{PostgresServers.Secondary.ConnectionString(Database)}{inner}\""
+        + (extra.Length > 0 ? ";" + extra : string.Empty);
+
+    [SetUp]
+    public async Task CreateDatabaseAsync()
+    {
+        await PostgresServers.Primary.EnsureRunningAsync();
+        await PostgresServers.Secondary.EnsureRunningAsync();
+        Database = await PostgresServers.CreateDatabaseAsync(GetType().Name.ToLowerInvariant()[..Math.Min(20, GetType().Name.Length)]);
+    }
+
+    [TearDown]
+    public async Task RestoreServersAsync()
+    {
+        await PostgresServers.Primary.EnsureRunningAsync();
+        await PostgresServers.Secondary.EnsureRunningAsync();
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    protected async Task ExecuteOnBothAsync(string sql)
+    {
+        await ExecuteAsync(HelixStrand.Primary, sql);
+        await ExecuteAsync(HelixStrand.Secondary, sql);
+    }
+
+    protected async Task ExecuteAsync(HelixStrand strand, string sql)
+    {
+        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Every row of a query on one strand, read directly (not through Helix), as text.</summary>
+    protected async Task<List<string>> RowsAsync(HelixStrand strand, string sql)
+    {
+        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            var values = new object[reader.FieldCount];
+            reader.GetValues(values);
+            rows.Add(string.Join("|", values.Select(Format)));
+        }
+
+        return rows;
+    }
+
+    protected static string Checksum(IEnumerable<string> rows) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", rows))))[..16];
+
+    private static string Format(object value) => value switch
+    {
+        DBNull => "NULL",
+        byte[] bytes => Convert.ToHexString(bytes),
+        Array array => "{" + string.Join(",", array.Cast<object>().Select(Format)) + "}",
+        DateTime time => time.ToString("O", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+}
