@@ -5,6 +5,17 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# The integration tests start their own PostgreSQL servers from the installed binaries (unless HELIX_TEST_PG_PRIMARY
+# and HELIX_TEST_PG_SECONDARY name servers, or a Docker engine runs Testcontainers). Install them on a fresh machine.
+have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+if [ -z "${HELIX_TEST_PG_PRIMARY:-}" ] && ! have_postgres; then
+  echo "eng/test.sh: installing PostgreSQL (Debian package postgresql) for the integration tests"
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
+  have_postgres || { echo "eng/test.sh: PostgreSQL could not be installed"; exit 1; }
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 

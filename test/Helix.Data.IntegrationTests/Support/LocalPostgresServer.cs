@@ -69,8 +69,7 @@ public sealed class LocalPostgresServer : PostgresServer
             "listen_addresses = '127.0.0.1'",
             $"port = {server._port}",
             $"unix_socket_directories = '{root}'",
-            "fsync = off",
-            "synchronous_commit = off",
+            "fsync = off", // the servers are throwaway; a process crash (what the tests inject) loses nothing that was committed
             "full_page_writes = off",
             "max_connections = 300",
             "shared_buffers = 32MB",

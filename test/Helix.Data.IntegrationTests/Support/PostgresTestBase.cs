@@ -40,7 +40,7 @@ public abstract class PostgresTestBase
 
     protected async Task ExecuteAsync(HelixStrand strand, string sql)
     {
-        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database));
+        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database) + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
@@ -49,7 +49,7 @@ public abstract class PostgresTestBase
     /// <summary>Every row of a query on one strand, read directly (not through Helix), as text.</summary>
     protected async Task<List<string>> RowsAsync(HelixStrand strand, string sql)
     {
-        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database));
+        await using var connection = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database) + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await using var reader = await command.ExecuteReaderAsync();
