@@ -144,7 +144,10 @@ public sealed partial class HelixCommand
         return Finish(winning, onClose, isRead: false);
     }
 
-    /// <summary>Routes the write on every strand; waits while no strand can take it directly, up to the command timeout.</summary>
+    /// <summary>
+    /// Routes the write on every strand; waits while no strand can take it directly, up to the command timeout; then
+    /// holds the write back as long as flow control asks for a strand that is catching up.
+    /// </summary>
     private async ValueTask<WriteRoute[]> RouteWriteAsync(HelixDataSource dataSource, IOBehavior io, CancellationToken cancellationToken)
     {
         var strands = dataSource.Strands;
@@ -152,11 +155,15 @@ public sealed partial class HelixCommand
         var started = dataSource.TimeProvider.GetTimestamp();
         var timeout = CommandTimeout == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(CommandTimeout);
         var changes = new Task[strands.Length];
+        var bypassHealing = false;
+        TimeSpan admissionDelay;
         while (true)
         {
+            admissionDelay = TimeSpan.Zero;
             for (var i = 0; i < strands.Length; i++)
             {
-                routes[i] = strands[i].Controller.BeginWrite(out changes[i]);
+                routes[i] = strands[i].Controller.BeginWrite(out changes[i], out var delay, bypassHealing);
+                admissionDelay = delay > admissionDelay ? delay : admissionDelay;
             }
 
             if (!routes.Contains(WriteRoute.Wait) && routes.Contains(WriteRoute.Direct))
@@ -173,10 +180,22 @@ public sealed partial class HelixCommand
             }
 
             var remaining = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
-            if ((remaining != Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
-                || !await dataSource.WaitForStateChangeAsync(changes, io, remaining, cancellationToken).ConfigureAwait(false))
+            if (remaining != Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
             {
                 throw NoWritableStrand(dataSource, timeout);
+            }
+
+            var healing = routes.Contains(WriteRoute.Wait);
+            var healingWait = dataSource.Configuration.ReplayOptions.HealingWait;
+            var budget = healing && (remaining == Timeout.InfiniteTimeSpan || healingWait < remaining) ? healingWait : remaining;
+            if (!await dataSource.WaitForStateChangeAsync(changes, io, budget, cancellationToken).ConfigureAwait(false))
+            {
+                if (!healing)
+                {
+                    throw NoWritableStrand(dataSource, timeout);
+                }
+
+                bypassHealing = true; // the strand is taking long to heal: queue behind it rather than keep the caller waiting
             }
         }
 
@@ -192,7 +211,34 @@ public sealed partial class HelixCommand
                 isTransient: true);
         }
 
+        if (admissionDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await HoldBackAsync(dataSource, admissionDelay, io, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                EndReservations(strands, routes);
+                throw;
+            }
+        }
+
         return routes;
+    }
+
+    private static async ValueTask HoldBackAsync(HelixDataSource dataSource, TimeSpan delay, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var cap = dataSource.Configuration.ReplayOptions.HealingWait;
+        var wait = Task.Delay(delay < cap ? delay : cap, dataSource.TimeProvider, cancellationToken);
+        if (io == IOBehavior.Synchronous)
+        {
+            wait.GetAwaiter().GetResult(); // a synchronous caller waits on the calling thread, as it would for I/O
+        }
+        else
+        {
+            await wait.ConfigureAwait(false);
+        }
     }
 
     private static void EndReservations(Strand[] strands, WriteRoute[] routes)

@@ -125,7 +125,30 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 continue;
             }
 
-            var applied = 0;
+            // Fast path: the whole batch in one transaction, sent as one DbBatch where the provider batches. If a
+            // statement fails, the transaction rolls it all back and the entries are applied one by one below, which
+            // finds the one that fails.
+            if (batch.Count > 1)
+            {
+                var started = _timeProvider.GetTimestamp();
+                var error = await ApplyAsync(session, batch, transaction: true, stopping).ConfigureAwait(false);
+                if (error is null)
+                {
+                    foreach (var entry in batch)
+                    {
+                        await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
+                    }
+
+                    RecordApplied(strand, batch.Count, _timeProvider.GetElapsedTime(started), backoff);
+                    continue;
+                }
+
+                if (_classifier.Classify(error) == HelixErrorKind.StrandFault)
+                {
+                    return Retry(strand, backoff, error);
+                }
+            }
+
             foreach (var entry in batch)
             {
                 if (controller.State == HelixStrandState.Draining)
@@ -133,15 +156,12 @@ internal sealed class ReplayWorker : IAsyncDisposable
                     return null;
                 }
 
-                var error = await ApplyAsync(session, entry, stopping).ConfigureAwait(false);
+                var started = _timeProvider.GetTimestamp();
+                var error = await ApplyAsync(session, [entry], entry.IsTransaction || entry.Statements.Count > 1, stopping).ConfigureAwait(false);
                 if (error is null)
                 {
                     await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
-                    applied++;
-                    Interlocked.Increment(ref _applied);
-                    HelixMetrics.ReplayApplied.Add(1, HelixMetrics.Strand(strand.Name));
-                    controller.ReportReachable();
-                    backoff.Reset();
+                    RecordApplied(strand, 1, _timeProvider.GetElapsedTime(started), backoff);
                     continue;
                 }
 
@@ -165,11 +185,27 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 _reporter.DeadLettered(strand, entry, reason);
                 controller.ReportReachable();
             }
-
-            Log.ReplayApplied(_logger, applied, strand.Name, _queue!.GetBacklog(strand.Id));
         }
 
         return null;
+    }
+
+    private void RecordApplied(Strand strand, int count, TimeSpan elapsed, Backoff backoff)
+    {
+        Interlocked.Add(ref _applied, count);
+        HelixMetrics.ReplayApplied.Add(count, HelixMetrics.Strand(strand.Name));
+        strand.Controller.ReportReachable();
+        backoff.Reset();
+        var rate = strand.Controller.ReportApplied(count, elapsed);
+        var backlog = _queue!.GetBacklog(strand.Id);
+        Log.ReplayApplied(_logger, count, strand.Name, backlog);
+
+        // Once the rest of the backlog takes less than half the healing wait to apply, new writes wait for the strand
+        // instead of joining the backlog, and it heals.
+        if (backlog <= Math.Max(_options.BatchSize, rate * _options.HealingWait.TotalSeconds / 2))
+        {
+            strand.Controller.BeginHealing();
+        }
     }
 
     private TimeSpan Retry(Strand strand, Backoff backoff, Exception fault)
@@ -197,57 +233,44 @@ internal sealed class ReplayWorker : IAsyncDisposable
         }
     }
 
-    private static async Task<Exception?> ApplyAsync(Session session, HelixReplayEntry entry, CancellationToken stopping)
+    /// <summary>Applies entries in order, in one transaction when asked; returns the error that stopped them, if any.</summary>
+    private static async Task<Exception?> ApplyAsync(Session session, IReadOnlyList<HelixReplayEntry> entries, bool transaction, CancellationToken stopping)
     {
-        DbTransaction? transaction = null;
+        DbTransaction? tx = null;
         try
         {
             var connection = await session.OpenAsync(stopping).ConfigureAwait(false);
-            if (entry.IsTransaction || entry.Statements.Count > 1)
+            if (transaction)
             {
-                transaction = await connection.BeginTransactionAsync(stopping).ConfigureAwait(false);
+                tx = await connection.BeginTransactionAsync(stopping).ConfigureAwait(false);
             }
 
-            foreach (var statement in entry.Statements)
+            if (connection.CanCreateBatch && entries.Sum(e => e.Statements.Count) > 1)
             {
-                await using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = statement.CommandText;
-                command.CommandType = statement.CommandType;
-                if (statement.CommandTimeout is { } timeout)
+                await ExecuteAsBatchAsync(connection, tx, entries, stopping).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var statement in entries.SelectMany(e => e.Statements))
                 {
-                    command.CommandTimeout = timeout;
-                }
-
-                foreach (var parameter in statement.Parameters)
-                {
-                    command.Parameters.Add(parameter);
-                }
-
-                try
-                {
-                    await command.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
-                }
-                finally
-                {
-                    command.Parameters.Clear(); // the entry's parameters are applied again if this attempt fails
+                    await ExecuteAsync(connection, tx, statement, stopping).ConfigureAwait(false);
                 }
             }
 
-            if (transaction is not null)
+            if (tx is not null)
             {
-                await transaction.CommitAsync(stopping).ConfigureAwait(false);
+                await tx.CommitAsync(stopping).ConfigureAwait(false);
             }
 
             return null;
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
         {
-            if (transaction is not null)
+            if (tx is not null)
             {
                 try
                 {
-                    await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                    await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // a rollback on a broken connection fails too; the original error is what matters
                 catch (Exception)
@@ -261,9 +284,80 @@ internal sealed class ReplayWorker : IAsyncDisposable
         }
         finally
         {
-            if (transaction is not null)
+            if (tx is not null)
             {
-                await transaction.DisposeAsync().ConfigureAwait(false);
+                await tx.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, HelixReplayStatement statement, CancellationToken stopping)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = statement.CommandText;
+        command.CommandType = statement.CommandType;
+        if (statement.CommandTimeout is { } timeout)
+        {
+            command.CommandTimeout = timeout;
+        }
+
+        foreach (var parameter in statement.Parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        try
+        {
+            await command.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            command.Parameters.Clear(); // the entry's parameters are applied again if this attempt fails
+        }
+    }
+
+    /// <summary>Sends every statement in one round trip, in order.</summary>
+    private static async Task ExecuteAsBatchAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<HelixReplayEntry> entries, CancellationToken stopping)
+    {
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        int? timeout = null;
+        foreach (var statement in entries.SelectMany(e => e.Statements))
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = statement.CommandText;
+            command.CommandType = statement.CommandType;
+            foreach (var parameter in statement.Parameters)
+            {
+                command.Parameters.Add(parameter);
+            }
+
+            batch.BatchCommands.Add(command);
+
+            // The batch gets the most generous timeout of its statements (0, no limit, is the most generous).
+            timeout = statement.CommandTimeout switch
+            {
+                null => timeout,
+                0 => 0,
+                { } t => timeout == 0 ? 0 : Math.Max(timeout ?? 0, t),
+            };
+        }
+
+        if (timeout is { } limit)
+        {
+            batch.Timeout = limit;
+        }
+
+        try
+        {
+            await batch.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (DbBatchCommand command in batch.BatchCommands)
+            {
+                command.Parameters.Clear();
             }
         }
     }

@@ -38,6 +38,8 @@ internal sealed class StrandController
     private string? _lastError;
     private DateTimeOffset? _lastErrorAt;
     private string? _drainReason;
+    private double _applyRate;
+    private long _nextAdmission;
 
     public StrandController(HelixStrand strand, HelixReplayQueue? queue, TimeProvider timeProvider, Action<HelixStrand, HelixStrandState, HelixStrandState, string?> onStateChanged)
     {
@@ -83,8 +85,11 @@ internal sealed class StrandController
 
     /// <summary>Routes a write to this strand.</summary>
     /// <param name="changed">Completes at the next state change after this decision, to wait on when the route is not direct.</param>
-    public WriteRoute BeginWrite(out Task changed)
+    /// <param name="admissionDelay">For a queued write to a catching-up strand: how long to hold the write back (flow control).</param>
+    /// <param name="bypassHealing">Queue the write even while the strand is about to heal (after waiting for that took too long).</param>
+    public WriteRoute BeginWrite(out Task changed, out TimeSpan admissionDelay, bool bypassHealing = false)
     {
+        admissionDelay = TimeSpan.Zero;
         lock (_lock)
         {
             changed = _changed.Task;
@@ -93,12 +98,35 @@ internal sealed class StrandController
                 return WriteRoute.Direct;
             }
 
-            if (_healing)
+            if (_healing && !bypassHealing)
             {
                 return WriteRoute.Wait;
             }
 
-            return TryReserve();
+            var route = TryReserve();
+            if (route == WriteRoute.Queue && _state == HelixStrandState.CatchingUp && _applyRate > 0)
+            {
+                // Flow control: while the worker catches up, writes join the backlog at most at half the rate it applies
+                // them, so the backlog shrinks even when callers could write faster than a strand can be replayed.
+                var now = _timeProvider.GetTimestamp();
+                var slot = Math.Max(now, _nextAdmission);
+                _nextAdmission = slot + (long)(_timeProvider.TimestampFrequency * 2 / _applyRate);
+                admissionDelay = _timeProvider.GetElapsedTime(now, slot);
+            }
+
+            return route;
+        }
+    }
+
+    /// <summary>The worker applied <paramref name="count"/> entries in <paramref name="elapsed"/>: updates the apply rate flow control uses.</summary>
+    /// <returns>The apply rate in entries per second.</returns>
+    public double ReportApplied(int count, TimeSpan elapsed)
+    {
+        var sample = count / Math.Max(elapsed.TotalSeconds, 1e-6);
+        lock (_lock)
+        {
+            _applyRate = _applyRate == 0 ? sample : (0.7 * _applyRate) + (0.3 * sample);
+            return _applyRate;
         }
     }
 
@@ -197,6 +225,21 @@ internal sealed class StrandController
         }
     }
 
+    /// <summary>
+    /// The worker is about to empty the backlog: new writes now wait for the strand instead of queueing behind it, so a
+    /// steady stream of writes cannot outrun the replay for ever.
+    /// </summary>
+    public void BeginHealing()
+    {
+        lock (_lock)
+        {
+            if (_state == HelixStrandState.CatchingUp)
+            {
+                _healing = true;
+            }
+        }
+    }
+
     public void Drain(string reason)
     {
         lock (_lock)
@@ -263,6 +306,7 @@ internal sealed class StrandController
         var previous = _state;
         _state = state;
         _healing = false;
+        _nextAdmission = 0;
         var changed = _changed;
         _changed = NewChangeSource();
         changed.TrySetResult();

@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReplayDropped, LogLevel.Error, "Replay entry for strand {Strand} dropped: {Reason}. The strands now diverge. Statement: {CommandText}")]
     public static partial void ReplayDropped(ILogger logger, string strand, string reason, string commandText);
 
-    [LoggerMessage(EventIds.WriteRejected, LogLevel.Error, "Write rejected before execution: {Reason}")]
+    [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
     public static partial void WriteRejected(ILogger logger, string reason);
 
     [LoggerMessage(EventIds.ReadFailover, LogLevel.Warning, "Read failed on strand {From} with a strand fault; trying strand {To}: {Error}")]

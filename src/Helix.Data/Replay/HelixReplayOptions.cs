@@ -24,6 +24,13 @@ public sealed class HelixReplayOptions
     public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Gets or sets how long a write waits for a strand whose last replay entries are being applied, so that it can
+    /// be written directly, before it is queued behind them instead.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan HealingWait { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
     /// picks one for the provider (<c>SELECT 1</c>, or a read of the schema table for SQLite).
     /// </summary>
@@ -41,12 +48,18 @@ public sealed class HelixReplayOptions
             throw new ArgumentException($"Replay options need 0 < BackoffInitial ≤ BackoffMax (got {BackoffInitial} and {BackoffMax}).");
         }
 
+        if (HealingWait < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Replay options need HealingWait ≥ 0 (got {HealingWait}).");
+        }
+
         return new()
         {
             BatchSize = BatchSize,
             MaxAttempts = MaxAttempts,
             BackoffInitial = BackoffInitial,
             BackoffMax = BackoffMax,
+            HealingWait = HealingWait,
             ProbeCommandText = ProbeCommandText,
         };
     }
