@@ -60,7 +60,7 @@ public sealed partial class HelixCommand
         if (dataSource.IsSingleStrand)
         {
             var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
-            var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+            var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
             return Finish(result);
         }
 
@@ -75,7 +75,7 @@ public sealed partial class HelixCommand
         var router = dataSource.Router;
         var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
         var first = router.Pick() ?? StaleRead(dataSource, router.LastResort(null));
-        var result = await RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+        var result = await RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
         if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
         {
             return Finish(result);
@@ -96,7 +96,7 @@ public sealed partial class HelixCommand
             StaleRead(dataSource, second);
         }
 
-        var retry = await RunOnStrandAsync(connection, second, operation, behavior, true, text, timestamp, io, cancellationToken).ConfigureAwait(false);
+        var retry = await RunOnStrandAsync(connection, second, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
         if (retry.Succeeded || retry.Cancelled || retry.Kind == HelixErrorKind.StatementError)
         {
             return Finish(retry);
@@ -150,6 +150,7 @@ public sealed partial class HelixCommand
         bool useOriginals,
         SqlTextInfo text,
         long timestamp,
+        DbTransaction? transaction,
         IOBehavior io,
         CancellationToken cancellationToken)
     {
@@ -160,6 +161,7 @@ public sealed partial class HelixCommand
         {
             var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
             inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, out detach);
+            inner.Transaction = transaction;
             if (_prepared)
             {
                 if (io == IOBehavior.Synchronous)
@@ -243,19 +245,12 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>The <c>helix_ts</c> parameter for a strand, unless the text does not name it or the caller set it.</summary>
-    private DbParameter? TimestampParameter(Strand strand, SqlTextInfo text, long timestamp)
-    {
-        if (text.TimestampParameter is not { } name || _parameters.IndexOf(name) >= 0)
-        {
-            return null;
-        }
+    private DbParameter? TimestampParameter(Strand strand, SqlTextInfo text, long timestamp) =>
+        TimestampTemplate(text, timestamp) is { } template ? ParameterCopier.CopyFor(template, strand.Factory, ownValue: false) : null;
 
-        var parameter = strand.Factory.CreateParameter()!;
-        parameter.ParameterName = name;
-        parameter.DbType = DbType.Int64;
-        parameter.Value = timestamp;
-        return parameter;
-    }
+    /// <summary>The <c>helix_ts</c> parameter in neutral form, unless the text does not name it or the caller set it.</summary>
+    private HelixParameter? TimestampTemplate(SqlTextInfo text, long timestamp) =>
+        text.TimestampParameter is { } name && _parameters.IndexOf(name) < 0 ? new HelixParameter(name, timestamp) : null;
 
     private void Release(DbCommand inner, bool detach)
     {

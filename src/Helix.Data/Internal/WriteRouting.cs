@@ -1,0 +1,215 @@
+using Helix.Data.Logging;
+using Helix.Data.Replay;
+
+namespace Helix.Data.Internal;
+
+/// <summary>
+/// What every write does around its execution: route it to each strand (waiting while no strand can take it, and
+/// as flow control asks), and afterwards bring it to the strands that did not apply it.
+/// </summary>
+internal static class WriteRouting
+{
+    /// <summary>
+    /// Routes a write on every strand; waits while no strand can take it directly, up to <paramref name="timeout"/>;
+    /// then holds the write back as long as flow control asks for a strand that is catching up.
+    /// </summary>
+    public static async ValueTask<WriteRoute[]> RouteAsync(HelixDataSource dataSource, TimeSpan timeout, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var strands = dataSource.Strands;
+        var routes = new WriteRoute[strands.Length];
+        var started = dataSource.TimeProvider.GetTimestamp();
+        var changes = new Task[strands.Length];
+        var bypassHealing = false;
+        TimeSpan admissionDelay;
+        while (true)
+        {
+            admissionDelay = TimeSpan.Zero;
+            for (var i = 0; i < strands.Length; i++)
+            {
+                routes[i] = strands[i].Controller.BeginWrite(out changes[i], out var delay, bypassHealing);
+                admissionDelay = delay > admissionDelay ? delay : admissionDelay;
+            }
+
+            if (!routes.Contains(WriteRoute.Wait) && routes.Contains(WriteRoute.Direct))
+            {
+                break;
+            }
+
+            // Either a strand is about to become healthy (wait for it, so no new write overtakes its backlog), or no
+            // strand is healthy: acknowledged means applied, so wait for one to catch up.
+            EndReservations(strands, routes);
+            if (strands.All(s => s.State == HelixStrandState.Draining))
+            {
+                throw new HelixException("No strand can take writes: every strand is drained by an operator. Undrain one.", null, null, isTransient: true);
+            }
+
+            var remaining = timeout == System.Threading.Timeout.InfiniteTimeSpan ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
+            if (remaining != System.Threading.Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
+            {
+                throw NoWritableStrand(dataSource, timeout);
+            }
+
+            var healing = routes.Contains(WriteRoute.Wait);
+            var healingWait = dataSource.Configuration.ReplayOptions.HealingWait;
+            var budget = healing && (remaining == System.Threading.Timeout.InfiniteTimeSpan || healingWait < remaining) ? healingWait : remaining;
+            if (!await dataSource.WaitForStateChangeAsync(changes, io, budget, cancellationToken).ConfigureAwait(false))
+            {
+                if (!healing)
+                {
+                    throw NoWritableStrand(dataSource, timeout);
+                }
+
+                bypassHealing = true; // the strand is taking long to heal: queue behind it rather than keep the caller waiting
+            }
+        }
+
+        if (dataSource.Configuration.ReplayFull == HelixReplayFullPolicy.Reject && Array.IndexOf(routes, WriteRoute.Full) is var full and >= 0)
+        {
+            EndReservations(strands, routes);
+            var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.Capacity} entries) while the strand is {strands[full].State}";
+            Log.WriteRejected(dataSource.Logger, reason);
+            throw new HelixException(
+                $"The write was rejected before it ran: {reason}. Nothing was written. Bring the strand back, raise 'Replay Capacity', or set 'Replay Full=Drop' to accept writes that the strand will miss.",
+                null,
+                null,
+                isTransient: true);
+        }
+
+        if (admissionDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await HoldBackAsync(dataSource, admissionDelay, io, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                EndReservations(strands, routes);
+                throw;
+            }
+        }
+
+        return routes;
+    }
+
+    /// <summary>The timeout a command's <c>CommandTimeout</c> in seconds stands for; 0 means none.</summary>
+    public static TimeSpan TimeoutOf(int seconds) => seconds == 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
+
+    /// <summary>Ends the reservations of strands routed to the queue that will not get an entry after all.</summary>
+    public static void EndReservations(Strand[] strands, WriteRoute[] routes)
+    {
+        for (var i = 0; i < strands.Length; i++)
+        {
+            if (routes[i] == WriteRoute.Queue)
+            {
+                strands[i].Controller.EndReservation();
+                routes[i] = WriteRoute.Lost;
+            }
+        }
+    }
+
+    /// <summary>Brings a write that another strand applied to a strand that was not routed directly.</summary>
+    public static ValueTask SettleAsync(HelixDataSource dataSource, Strand strand, WriteRoute route, Func<HelixReplayEntry> entry, string commandText, IOBehavior io)
+    {
+        switch (route)
+        {
+            case WriteRoute.Queue:
+                return EnqueueAsync(dataSource, strand, entry(), commandText, io);
+            case WriteRoute.Full:
+                dataSource.Reporter.Dropped(strand, commandText, $"the replay queue is full ({dataSource.Configuration.ReplayQueue!.Capacity} entries) and Replay Full=Drop", null);
+                return default;
+            default:
+                dataSource.Reporter.Dropped(strand, commandText, "Replay=None", null, quiet: true);
+                return default;
+        }
+    }
+
+    /// <summary>A direct write that another strand applied did not reach this strand: queue it for replay.</summary>
+    public static ValueTask MissedAsync(HelixDataSource dataSource, Strand strand, Func<Exception, HelixReplayEntry> entry, string commandText, Exception error, bool isFault, IOBehavior io) =>
+        strand.Controller.MissedWrite(error, isFault) switch
+        {
+            WriteRoute.Queue => EnqueueAsync(dataSource, strand, entry(error), commandText, io),
+            WriteRoute.Full => Dropped(dataSource, strand, commandText, $"the strand missed the write ({error.Message}) and its replay queue is full"),
+            _ => Dropped(dataSource, strand, commandText, null),
+        };
+
+    /// <summary>A strand refused a write that another strand applied: replay cannot fix that; report and dead-letter it.</summary>
+    public static async ValueTask RefusedAsync(HelixDataSource dataSource, Strand strand, HelixReplayEntry entry, string commandText, Exception error, IOBehavior io)
+    {
+        if (dataSource.Configuration.ReplayQueue is { } queue)
+        {
+            var task = queue.DeadLetterAsync(entry, "refused with a statement error while another strand applied the write", CancellationToken.None);
+            if (io == IOBehavior.Synchronous && !task.IsCompleted)
+            {
+                // A durable queue may need I/O here; the synchronous caller has no other way to wait for it.
+                task.AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                await task.ConfigureAwait(false);
+            }
+        }
+
+        dataSource.Reporter.StatementRejected(strand, commandText, error, entry);
+    }
+
+    public static HelixException NoWritableStrand(HelixDataSource dataSource, TimeSpan waited)
+    {
+        var status = dataSource.GetStatus();
+        var describe = string.Join("; ", status.Strands.Select(s =>
+            $"{s.Name} is {s.State}" + (s.Backlog > 0 ? $" with {s.Backlog} entries to replay" : string.Empty) + (s.LastError is null ? string.Empty : $" (last error: {s.LastError})")));
+        return new HelixException(
+            $"No strand can take writes, and none became healthy within the command timeout ({waited.TotalSeconds:0.#} s): {describe}. Nothing was written.",
+            null,
+            null,
+            isTransient: true);
+    }
+
+    /// <summary>Enqueues an entry for which a reservation is held, and ends the reservation.</summary>
+    private static async ValueTask EnqueueAsync(HelixDataSource dataSource, Strand strand, HelixReplayEntry entry, string commandText, IOBehavior io)
+    {
+        var queue = dataSource.Configuration.ReplayQueue!;
+        try
+        {
+            if (io == IOBehavior.Synchronous)
+            {
+                queue.Enqueue(entry);
+            }
+            else
+            {
+                await queue.EnqueueAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            HelixMetrics.ReplayEnqueued.Add(1, HelixMetrics.Strand(strand.Name));
+        }
+#pragma warning disable CA1031 // the write is applied on another strand: the caller gets its result, the loss is reported
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            dataSource.Reporter.Dropped(strand, commandText, $"the replay queue could not store the entry: {e.Message}", entry);
+        }
+        finally
+        {
+            strand.Controller.EndReservation();
+        }
+    }
+
+    private static ValueTask Dropped(HelixDataSource dataSource, Strand strand, string commandText, string? reason)
+    {
+        dataSource.Reporter.Dropped(strand, commandText, reason ?? "Replay=None", null, quiet: reason is null);
+        return default;
+    }
+
+    private static async ValueTask HoldBackAsync(HelixDataSource dataSource, TimeSpan delay, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var cap = dataSource.Configuration.ReplayOptions.HealingWait;
+        var wait = Task.Delay(delay < cap ? delay : cap, dataSource.TimeProvider, cancellationToken);
+        if (io == IOBehavior.Synchronous)
+        {
+            wait.GetAwaiter().GetResult(); // a synchronous caller waits on the calling thread, as it would for I/O
+        }
+        else
+        {
+            await wait.ConfigureAwait(false);
+        }
+    }
+}
