@@ -49,6 +49,12 @@ public sealed partial class HelixCommand
 
         cancellationToken.ThrowIfCancellationRequested();
         var dataSource = connection.DataSourceOrThrow;
+        var transaction = connection.ActiveTransaction;
+        if (_transaction is not null && _transaction != transaction)
+        {
+            throw new InvalidOperationException("The command's Transaction is not the active transaction of its connection (it has completed, or belongs to another connection).");
+        }
+
         var text = _commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : default;
         var isWrite = Intent switch
         {
@@ -56,6 +62,11 @@ public sealed partial class HelixCommand
             HelixCommandIntent.Write => true,
             _ => operation == Operation.NonQuery || (_commandType == CommandType.Text ? text.IsWrite : SqlClassifier.IsWrite(_commandType, _commandText)),
         };
+
+        if (transaction is not null)
+        {
+            return await transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+        }
 
         if (dataSource.IsSingleStrand)
         {
@@ -120,7 +131,7 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>Returns a successful result to the caller (wrapping readers), or throws the strand's own exception.</summary>
-    private object? Finish(StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
+    internal object? Finish(StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
     {
         if (isRead && result.Succeeded)
         {
@@ -142,7 +153,7 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>Runs the command on one strand. Never throws: errors come back classified.</summary>
-    private async ValueTask<StrandResult> RunOnStrandAsync(
+    internal async ValueTask<StrandResult> RunOnStrandAsync(
         HelixConnection connection,
         Strand strand,
         Operation operation,
@@ -286,7 +297,7 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>What running a command on one strand produced.</summary>
-    private readonly record struct StrandResult(Strand Strand, object? Value, Exception? Error, HelixErrorKind Kind, bool Cancelled, DbCommand? Command, bool Detach, CommandBehavior Behavior)
+    internal readonly record struct StrandResult(Strand Strand, object? Value, Exception? Error, HelixErrorKind Kind, bool Cancelled, DbCommand? Command, bool Detach, CommandBehavior Behavior)
     {
         public bool Succeeded => Error is null;
 

@@ -133,7 +133,7 @@ public sealed partial class HelixCommand
     /// Settles the result of a strand whose result the caller does not get: a reader is read to its end (so that the
     /// write completes) and closed. Returns the rows it reports, or the error that stopped it.
     /// </summary>
-    private async ValueTask<(int Rows, Exception? Error)> SettleOtherResultAsync(StrandResult result, IOBehavior io)
+    internal async ValueTask<(int Rows, Exception? Error)> SettleOtherResultAsync(StrandResult result, IOBehavior io)
     {
         if (result.Value is not DbDataReader reader)
         {

@@ -24,6 +24,7 @@ public sealed partial class HelixCommand : DbCommand
     private int? _commandTimeout;
     private CommandType _commandType = CommandType.Text;
     private bool _prepared;
+    private HelixTransaction? _transaction;
 
     /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class.</summary>
     public HelixCommand()
@@ -109,17 +110,23 @@ public sealed partial class HelixCommand : DbCommand
     /// <inheritdoc />
     protected override DbParameterCollection DbParameterCollection => _parameters;
 
-    /// <summary>Gets or sets the transaction; transactions are not supported yet, so only <see langword="null"/> is accepted.</summary>
+    /// <summary>Gets or sets the transaction the command runs in; it must be the active transaction of the command's connection.</summary>
+    public new HelixTransaction? Transaction
+    {
+        get => _transaction;
+        set => _transaction = value;
+    }
+
+    /// <inheritdoc />
     protected override DbTransaction? DbTransaction
     {
-        get => null;
-        set
+        get => _transaction;
+        set => _transaction = value switch
         {
-            if (value is not null)
-            {
-                throw new NotSupportedException("Transactions are not supported by this version of Helix.Data; a HelixCommand cannot be enlisted in one.");
-            }
-        }
+            null => null,
+            HelixTransaction helix => helix,
+            _ => throw new ArgumentException($"A HelixCommand runs in a HelixTransaction, not in a {value.GetType().Name}.", nameof(value)),
+        };
     }
 
     /// <summary>

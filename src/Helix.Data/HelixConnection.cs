@@ -22,6 +22,7 @@ public sealed class HelixConnection : DbConnection
     private readonly bool _fromDataSource;
     private ConnectionState _state = ConnectionState.Closed;
     private string? _database;
+    private HelixTransaction? _transaction;
 
     /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class without a connection string.</summary>
     public HelixConnection()
@@ -100,6 +101,9 @@ public sealed class HelixConnection : DbConnection
     /// <inheritdoc />
     protected override DbProviderFactory DbProviderFactory => HelixProviderFactory.Instance;
 
+    /// <summary>Gets the transaction in progress, if any.</summary>
+    internal HelixTransaction? ActiveTransaction => _transaction;
+
     internal HelixDataSource DataSourceOrThrow => _dataSource ?? throw new InvalidOperationException("The ConnectionString property has not been initialized.");
 
     /// <inheritdoc />
@@ -116,6 +120,8 @@ public sealed class HelixConnection : DbConnection
             return;
         }
 
+        _transaction?.AbandonAsync(IOBehavior.Synchronous).Synchronously();
+
         for (var i = 0; i < _inner.Length; i++)
         {
             _inner[i]?.Dispose();
@@ -131,6 +137,11 @@ public sealed class HelixConnection : DbConnection
         if (_state == ConnectionState.Closed)
         {
             return;
+        }
+
+        if (_transaction is { } transaction)
+        {
+            await transaction.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
         }
 
         for (var i = 0; i < _inner.Length; i++)
@@ -166,14 +177,34 @@ public sealed class HelixConnection : DbConnection
         _database = databaseName;
     }
 
-    /// <summary>Not supported yet: Helix.Data runs every command as its own write on both strands.</summary>
-    /// <param name="isolationLevel">The isolation level.</param>
-    /// <returns>Never returns.</returns>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => throw TransactionsNotSupported();
+    /// <summary>Starts a transaction on the strands (see <see cref="HelixTransaction"/>).</summary>
+    /// <returns>The transaction.</returns>
+    public new HelixTransaction BeginTransaction() => BeginTransaction(IsolationLevel.Unspecified);
 
-    /// <inheritdoc cref="BeginDbTransaction" />
-    protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) => throw TransactionsNotSupported();
+    /// <summary>Starts a transaction with an isolation level, used on every strand it runs on.</summary>
+    /// <param name="isolationLevel">The isolation level; <see cref="IsolationLevel.Unspecified"/> leaves each provider's default.</param>
+    /// <returns>The transaction.</returns>
+    public new HelixTransaction BeginTransaction(IsolationLevel isolationLevel)
+    {
+        ThrowIfNotOpen(nameof(BeginTransaction));
+        if (_transaction is not null)
+        {
+            throw new InvalidOperationException("A transaction is already in progress on this connection; nested transactions are not supported (use savepoints).");
+        }
+
+        _transaction = new HelixTransaction(this, DataSourceOrThrow, isolationLevel);
+        return _transaction;
+    }
+
+    /// <inheritdoc />
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => BeginTransaction(isolationLevel);
+
+    /// <inheritdoc />
+    protected override ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(BeginTransaction(isolationLevel)); // inner transactions start when a command first touches a strand
+    }
 
     /// <summary>Not supported: System.Transactions cannot span two independent strands.</summary>
     /// <param name="transaction">The transaction.</param>
@@ -239,6 +270,14 @@ public sealed class HelixConnection : DbConnection
         return connection;
     }
 
+    internal void TransactionCompleted(HelixTransaction transaction)
+    {
+        if (_transaction == transaction)
+        {
+            _transaction = null;
+        }
+    }
+
     /// <summary>Drops a strand's inner connection after a strand fault; a later command opens a fresh one.</summary>
     internal void Discard(Strand strand)
     {
@@ -273,10 +312,6 @@ public sealed class HelixConnection : DbConnection
 
         return connection.DisposeAsync();
     }
-
-    private static NotSupportedException TransactionsNotSupported() =>
-        new("Transactions are not supported by this version of Helix.Data: each command runs as its own write on both strands. "
-            + "Run the statements without BeginTransaction, or keep them on a plain provider connection.");
 
     private async ValueTask OpenAsync(IOBehavior io, CancellationToken cancellationToken)
     {

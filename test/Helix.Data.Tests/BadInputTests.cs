@@ -135,15 +135,22 @@ public class BadInputTests
     }
 
     [Test]
-    public void Transactions_are_refused_with_a_message_that_says_why()
+    public void A_second_transaction_on_a_connection_is_refused_and_a_finished_one_cannot_be_used()
     {
         using var files = new SqliteStrands("tx");
+        files.ExecuteOnBoth("CREATE TABLE t (v INTEGER)");
         using var dataSource = HelixDataSource.Create(files.ConnectionString());
         using var connection = dataSource.OpenConnection();
+        var transaction = connection.BeginTransaction();
+        Assert.That(() => connection.BeginTransaction(), Throws.InvalidOperationException.With.Message.Contains("nested transactions are not supported"));
+        transaction.Commit();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t VALUES (1)";
+        command.Transaction = transaction;
         Assert.Multiple(() =>
         {
-            Assert.That(() => connection.BeginTransaction(), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("Transactions are not supported"));
-            Assert.That(async () => await connection.BeginTransactionAsync(IsolationLevel.Serializable), Throws.InstanceOf<NotSupportedException>());
+            Assert.That(() => transaction.Commit(), Throws.InvalidOperationException.With.Message.Contains("completed"));
+            Assert.That(() => command.ExecuteNonQuery(), Throws.InvalidOperationException.With.Message.Contains("not the active transaction"));
         });
     }
 

@@ -102,7 +102,7 @@ internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan p
         return inner.OpenAsync(cancellationToken);
     }
 
-    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => inner.BeginTransaction(isolationLevel);
+    protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => new FaultySqliteTransaction(inner.BeginTransaction(isolationLevel), this, plan);
 
     protected override DbCommand CreateDbCommand() => new FaultySqliteCommand(inner.CreateCommand(), this, plan);
 
@@ -157,7 +157,7 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
     protected override DbTransaction? DbTransaction
     {
         get => inner.Transaction;
-        set => inner.Transaction = (SqliteTransaction?)value;
+        set => inner.Transaction = value is FaultySqliteTransaction faulty ? faulty.Inner : (SqliteTransaction?)value;
     }
 
     public override void Cancel() => inner.Cancel();
@@ -183,6 +183,42 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
         plan.OnExecute(CommandText);
         return inner.ExecuteReader(behavior);
     }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>A SQLite transaction whose commit the plan can fail (it sees the text <c>COMMIT</c>).</summary>
+internal sealed class FaultySqliteTransaction(SqliteTransaction inner, FaultySqliteConnection connection, FaultPlan plan) : DbTransaction
+{
+    public SqliteTransaction Inner => inner;
+
+    public override IsolationLevel IsolationLevel => inner.IsolationLevel;
+
+    public override bool SupportsSavepoints => inner.SupportsSavepoints;
+
+    protected override DbConnection DbConnection => connection;
+
+    public override void Commit()
+    {
+        plan.OnExecute("COMMIT");
+        inner.Commit();
+    }
+
+    public override void Rollback() => inner.Rollback();
+
+    public override void Save(string savepointName) => inner.Save(savepointName);
+
+    public override void Rollback(string savepointName) => inner.Rollback(savepointName);
+
+    public override void Release(string savepointName) => inner.Release(savepointName);
 
     protected override void Dispose(bool disposing)
     {

@@ -1,0 +1,209 @@
+using System.Data.Common;
+using System.Runtime.ExceptionServices;
+using Helix.Data.Internal;
+using Helix.Data.Replay;
+
+namespace Helix.Data;
+
+/// <content>Commit: route the transaction like one write, commit where it runs, replay it where it does not.</content>
+public sealed partial class HelixTransaction
+{
+    private async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
+        ThrowIfUnusable();
+        if (_recorded.Count == 0)
+        {
+            await CommitReadsAsync(io, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // The commit is the moment the transaction is acknowledged: route it as one write, so that it is applied on
+        // each strand after every write acknowledged before it.
+        WriteRoute[] routes;
+        try
+        {
+            routes = await WriteRouting.RouteAsync(_dataSource, WriteRouting.TimeoutOf(HelixDefaults.CommandTimeoutSeconds), io, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await RollbackAsync(io).ConfigureAwait(false);
+            throw;
+        }
+
+        var committing = new List<Side>();
+        foreach (var side in _sides)
+        {
+            if (side.Mode == Mode.Active && routes[side.Strand.Index] == WriteRoute.Direct)
+            {
+                committing.Add(side);
+            }
+            else if (side.Mode == Mode.Active)
+            {
+                // The strand fell behind during the transaction: committing here would overtake its backlog.
+                await LoseAsync(side, new HelixException($"Strand {side.Strand.Name} fell behind before the commit; it gets the transaction by replay."), isFault: false, io).ConfigureAwait(false);
+            }
+        }
+
+        var errors = await CommitSidesAsync(committing, io, cancellationToken).ConfigureAwait(false);
+        if (errors.All(e => e is not null))
+        {
+            WriteRouting.EndReservations(_dataSource.Strands, routes);
+            await CommitFailedAsync(committing, errors, io).ConfigureAwait(false);
+            return;
+        }
+
+        for (var i = 0; i < committing.Count; i++)
+        {
+            if (errors[i] is { } error)
+            {
+                if (_dataSource.Classifier.Classify(error) == HelixErrorKind.StatementError)
+                {
+                    committing[i].Mode = Mode.Refused;
+                }
+                else
+                {
+                    committing[i].Mode = Mode.Recording;
+                    _connection.Discard(committing[i].Strand);
+                }
+
+                committing[i].Error = error;
+            }
+        }
+
+        foreach (var side in _sides.Where(s => s.Mode is Mode.Recording or Mode.Refused))
+        {
+            await SettleAsync(side, routes[side.Strand.Index], committing.Contains(side), io).ConfigureAwait(false);
+        }
+
+        HelixMetrics.Writes.Add(1, HelixMetrics.Strand(committing.First(s => s.Mode == Mode.Active).Strand.Name));
+        Complete();
+    }
+
+    /// <summary>Brings the committed transaction to a strand that did not commit it.</summary>
+    private ValueTask SettleAsync(Side side, WriteRoute route, bool commitFailed, IOBehavior io)
+    {
+        HelixReplayEntry Entry(Exception? error) => RecordedStatement.Entry(_dataSource, side.Strand, _timestamp, _recorded, isTransaction: true, error);
+        var text = _recorded[0].CommandText;
+        if (side.Mode == Mode.Refused)
+        {
+            if (route == WriteRoute.Queue)
+            {
+                side.Strand.Controller.EndReservation();
+            }
+
+            return WriteRouting.RefusedAsync(_dataSource, side.Strand, Entry(side.Error), text, side.Error!, io);
+        }
+
+        if (route == WriteRoute.Direct)
+        {
+            // Healthy, but it did not commit the transaction: its commit faulted, or it left the transaction earlier.
+            return WriteRouting.MissedAsync(_dataSource, side.Strand, e => Entry(e), text, side.Error ?? new HelixException("The strand left the transaction."), isFault: commitFailed, io);
+        }
+
+        return WriteRouting.SettleAsync(_dataSource, side.Strand, route, () => Entry(side.Error), text, io);
+    }
+
+    private async ValueTask<Exception?[]> CommitSidesAsync(List<Side> committing, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var errors = new Exception?[committing.Count];
+        if (io == IOBehavior.Asynchronous && _dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && committing.Count > 1)
+        {
+            var running = committing.Select(s => CommitSideAsync(s, io, cancellationToken).AsTask()).ToArray();
+            for (var i = 0; i < running.Length; i++)
+            {
+                errors[i] = await running[i].ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            for (var i = 0; i < committing.Count; i++)
+            {
+                errors[i] = await CommitSideAsync(committing[i], io, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return errors;
+    }
+
+    private static async ValueTask<Exception?> CommitSideAsync(Side side, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var inner = side.Inner!;
+        try
+        {
+            if (io == IOBehavior.Synchronous)
+            {
+                inner.Commit();
+            }
+            else
+            {
+                await inner.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+#pragma warning disable CA1031 // every strand's outcome is sorted out by the caller
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return e;
+        }
+        finally
+        {
+            side.Inner = null;
+            await DisposeInnerAsync(inner, io).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>No strand committed: nothing to replay; the caller gets the refusal unchanged, or a HelixException.</summary>
+    private async ValueTask CommitFailedAsync(List<Side> committing, Exception?[] errors, IOBehavior io)
+    {
+        for (var i = 0; i < committing.Count; i++)
+        {
+            if (_dataSource.Classifier.Classify(errors[i]!) == HelixErrorKind.StrandFault && errors[i] is not OperationCanceledException)
+            {
+                committing[i].Strand.Controller.ReportFault(errors[i]!);
+                _connection.Discard(committing[i].Strand);
+            }
+        }
+
+        await RollbackRestAsync(io).ConfigureAwait(false);
+        Complete();
+        foreach (var error in errors)
+        {
+            if (error is OperationCanceledException || _dataSource.Classifier.Classify(error!) == HelixErrorKind.StatementError)
+            {
+                ExceptionDispatchInfo.Capture(error!).Throw();
+            }
+        }
+
+        var primary = committing.FindIndex(s => s.Strand.Id == HelixStrand.Primary);
+        var secondary = committing.FindIndex(s => s.Strand.Id == HelixStrand.Secondary);
+        throw new HelixException(
+            "The transaction committed on no strand: " + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
+            primary < 0 ? null : errors[primary],
+            secondary < 0 ? null : errors[secondary],
+            isTransient: true);
+    }
+
+    private async ValueTask RollbackRestAsync(IOBehavior io)
+    {
+        foreach (var side in _sides.Where(s => s.Inner is not null))
+        {
+            var inner = side.Inner!;
+            side.Inner = null;
+            await RollbackQuietlyAsync(inner, io).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A transaction that only read: commit where it ran; a strand that fails here loses nothing.</summary>
+    private async ValueTask CommitReadsAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
+        var active = _sides.Where(s => s.Inner is not null).ToList();
+        var errors = await CommitSidesAsync(active, io, cancellationToken).ConfigureAwait(false);
+        Complete();
+        if (errors.FirstOrDefault(e => e is not null && _dataSource.Classifier.Classify(e) == HelixErrorKind.StatementError) is { } refusal)
+        {
+            ExceptionDispatchInfo.Capture(refusal).Throw();
+        }
+    }
+}

@@ -1,0 +1,291 @@
+using System.Data;
+using Dapper;
+using Helix.Data.Replay;
+using Helix.Data.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 8: transactions on both strands, savepoints, faults inside and at commit.</summary>
+public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
+{
+    private const string Rows = "SELECT id, v FROM t ORDER BY id";
+
+    private static FaultyStrands Strands(string extra = "")
+    {
+        var strands = new FaultyStrands(extra);
+        strands.Files.ExecuteOnBoth("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+        return strands;
+    }
+
+    private async Task<HelixTransaction> BeginAsync(HelixConnection connection, IsolationLevel level = IsolationLevel.Unspecified) =>
+        IsAsync ? (HelixTransaction)await connection.BeginTransactionAsync(level) : connection.BeginTransaction(level);
+
+    private async Task CommitAsync(HelixTransaction transaction)
+    {
+        if (IsAsync)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
+    }
+
+    private async Task<int> InsertAsync(HelixConnection connection, string id, long v) =>
+        await ExecuteNonQueryAsync(connection, "INSERT INTO t VALUES (@id, @v)", ("id", id), ("v", v));
+
+    [Test]
+    public async Task Commit_applies_the_transaction_on_both_strands()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection, IsolationLevel.Serializable);
+        await InsertAsync(connection, "a", 1);
+        await InsertAsync(connection, "b", 2);
+        await ExecuteNonQueryAsync(connection, "UPDATE t SET v = v * 10 WHERE id = 'a'");
+        var (values, _) = await QueryAsync(connection, "SELECT count(*) FROM t");
+        Assert.Multiple(() =>
+        {
+            Assert.That(values.Single(), Is.EqualTo(2L), "a read inside the transaction sees its writes");
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.Empty, "not visible before the commit");
+            Assert.That(transaction.IsolationLevel, Is.EqualTo(IsolationLevel.Serializable));
+        });
+        await CommitAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|10", "b|2" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|10", "b|2" }));
+            Assert.That(transaction.Connection, Is.Null);
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Rollback_undoes_the_transaction_on_both_strands()
+    {
+        await using var strands = Strands();
+        strands.Files.ExecuteOnBoth("INSERT INTO t VALUES ('keep', 1)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await ExecuteNonQueryAsync(connection, "DELETE FROM t WHERE id = 'keep'");
+        if (IsAsync)
+        {
+            await transaction.RollbackAsync();
+        }
+        else
+        {
+            transaction.Rollback();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "keep|1" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "keep|1" }));
+        });
+    }
+
+    [Test]
+    public async Task Savepoints_apply_to_both_strands()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await Savepoint(() => transaction.Save("s1"), () => transaction.SaveAsync("s1"));
+        await InsertAsync(connection, "b", 2);
+        await Savepoint(() => transaction.Rollback("s1"), () => transaction.RollbackAsync("s1"));
+        await InsertAsync(connection, "c", 3);
+        await Savepoint(() => transaction.Save("s2"), () => transaction.SaveAsync("s2"));
+        await InsertAsync(connection, "d", 4);
+        await Savepoint(() => transaction.Release("s2"), () => transaction.ReleaseAsync("s2"));
+        Assert.That(() => transaction.Rollback("s2"), Throws.InvalidOperationException.With.Message.Contains("'s2'"));
+        await CommitAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1", "c|3", "d|4" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "c|3", "d|4" }));
+        });
+    }
+
+    private Task Savepoint(Action sync, Func<Task> async)
+    {
+        if (IsAsync)
+        {
+            return async();
+        }
+
+        sync();
+        return Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task A_strand_fault_inside_the_transaction_is_replayed_as_the_whole_transaction([Values] HelixStrand faulty)
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        strands.Plan(faulty).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        await InsertAsync(connection, "b", 2);
+        await InsertAsync(connection, "c", 3);
+        await CommitAsync(transaction);
+        var status = strands.DataSource.GetStatus()[faulty];
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(faulty, Rows), Is.Empty, "its side was rolled back");
+            Assert.That(status.Backlog, Is.EqualTo(1), "one entry: the whole transaction");
+            Assert.That(strands.Files.Rows(Other(faulty), Rows), Is.EqualTo(new[] { "a|1", "b|2", "c|3" }));
+        });
+
+        strands.Plan(faulty).Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(faulty, Rows), Is.EqualTo(new[] { "a|1", "b|2", "c|3" }));
+    }
+
+    [Test]
+    public async Task A_strand_fault_at_commit_is_replayed_as_the_whole_transaction()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await InsertAsync(connection, "b", 2);
+        strands.Secondary.FailExecutions(FaultPlan.Busy, text => text == "COMMIT");
+        await CommitAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].LastError, Does.Contain("database is locked"));
+        });
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+    }
+
+    [Test]
+    public async Task A_strand_that_is_down_when_the_transaction_starts_gets_it_by_replay()
+    {
+        await using var strands = Strands();
+        strands.Secondary.FailExecutions(FaultPlan.Busy, text => !text.Contains("sqlite_master", StringComparison.Ordinal));
+        strands.DataSource.Drain(HelixStrand.Secondary, "test: out of service");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await InsertAsync(connection, "b", 2);
+        await CommitAsync(transaction);
+        Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(1));
+        strands.Secondary.Heal();
+        strands.DataSource.Undrain(HelixStrand.Secondary);
+        await Wait.ForReplayAsync(strands.DataSource);
+        var entry = strands.Files.Rows(HelixStrand.Secondary, Rows);
+        Assert.That(entry, Is.EqualTo(new[] { "a|1", "b|2" }));
+    }
+
+    [Test]
+    public async Task Both_strands_refusing_a_statement_give_the_provider_exception_and_the_transaction_rolls_back()
+    {
+        await using var strands = Strands();
+        strands.Files.ExecuteOnBoth("INSERT INTO t VALUES ('a', 0)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "b", 1);
+        var thrown = Assert.ThrowsAsync<SqliteException>(() => InsertAsync(connection, "a", 1));
+        Assert.That(thrown!.SqliteErrorCode, Is.EqualTo(19));
+        transaction.Rollback();
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|0" }));
+    }
+
+    [Test]
+    public async Task A_statement_one_strand_refuses_inside_a_committed_transaction_is_a_divergence()
+    {
+        await using var strands = Strands();
+        strands.Files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES ('b', 99)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await InsertAsync(connection, "b", 2);
+        await CommitAsync(transaction);
+        var queue = (HelixMemoryReplayQueue)strands.DataSource.ReplayQueue!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "b|99" }), "its side was rolled back");
+            Assert.That(strands.Divergences.Single().Kind, Is.EqualTo(HelixDivergenceKind.StatementRejected));
+            Assert.That(queue.DeadLetters.Single().Entry.Statements, Has.Count.EqualTo(2), "the whole transaction is dead-lettered");
+            Assert.That(queue.DeadLetters.Single().Entry.IsTransaction, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task A_refusal_undone_by_a_savepoint_rollback_is_no_divergence_the_strand_gets_the_rest_by_replay()
+    {
+        await using var strands = Strands();
+        strands.Files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES ('b', 99)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        transaction.Save("before_b");
+        await InsertAsync(connection, "b", 2);
+        transaction.Rollback("before_b");
+        await InsertAsync(connection, "c", 3);
+        await CommitAsync(transaction);
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Divergences, Is.Empty);
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "b|99", "c|3" }));
+        });
+    }
+
+    [Test]
+    public async Task Dapper_transaction_argument_works()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        await using var transaction = await BeginAsync(connection);
+        if (IsAsync)
+        {
+            await connection.ExecuteAsync("INSERT INTO t VALUES (@id, @v)", new[] { new { id = "a", v = 1 }, new { id = "b", v = 2 } }, transaction);
+            Assert.That(await connection.ExecuteScalarAsync<long>("SELECT sum(v) FROM t", transaction: transaction), Is.EqualTo(3));
+        }
+        else
+        {
+            connection.Execute("INSERT INTO t VALUES (@id, @v)", new[] { new { id = "a", v = 1 }, new { id = "b", v = 2 } }, transaction);
+            Assert.That(connection.ExecuteScalar<long>("SELECT sum(v) FROM t", transaction: transaction), Is.EqualTo(3));
+        }
+
+        await CommitAsync(transaction);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+    }
+
+    [Test]
+    public async Task Closing_the_connection_rolls_the_transaction_back()
+    {
+        await using var strands = Strands();
+        var connection = await OpenAsync(strands.DataSource);
+        _ = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await connection.DisposeAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.Empty);
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_read_only_transaction_touches_one_strand()
+    {
+        await using var strands = Strands("Preferred Strand=Primary");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await QueryAsync(connection, "SELECT count(*) FROM t");
+        await CommitAsync(transaction);
+        Assert.That(connection.GetInnerConnection(HelixStrand.Secondary), Is.Null);
+    }
+
+    private static HelixStrand Other(HelixStrand strand) => strand == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
+}
