@@ -1,0 +1,202 @@
+using System.Data;
+using Dapper;
+using Helix.Data.IntegrationTests.Support;
+using Npgsql;
+
+namespace Helix.Data.IntegrationTests;
+
+/// <summary>Transactions through Helix on two real PostgreSQL servers, with real faults.</summary>
+[TestFixture(SyncOrAsync.Sync)]
+[TestFixture(SyncOrAsync.Async)]
+public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
+{
+    private const string Pairs = "SELECT tx, part FROM pairs ORDER BY tx, part";
+
+    private bool IsAsync => mode == SyncOrAsync.Async;
+
+    private HelixDataSource Build(Action<Helix.Data.Replay.HelixReplayOptions>? replay = null) =>
+        new HelixDataSourceBuilder(HelixConnectionString(inner: ";Timeout=2;Command Timeout=2;Cancellation Timeout=500"))
+            .ConfigureReplay(o =>
+            {
+                o.BackoffMax = TimeSpan.FromMilliseconds(300);
+                replay?.Invoke(o);
+            })
+            .Build();
+
+    [SetUp]
+    public Task CreateSchemaAsync() => ExecuteOnBothAsync("CREATE TABLE pairs (tx int NOT NULL, part int NOT NULL, PRIMARY KEY (tx, part))");
+
+    /// <summary>One transaction that inserts three rows; idempotent, so a replay after an unknown commit outcome is harmless.</summary>
+    private async Task TransactionAsync(HelixConnection connection, int tx)
+    {
+        const string Insert = "INSERT INTO pairs VALUES (@tx, @part) ON CONFLICT DO NOTHING";
+        if (IsAsync)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted);
+            for (var part = 0; part < 3; part++)
+            {
+                await connection.ExecuteAsync(Insert, new { tx, part }, transaction);
+            }
+
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            using var transaction = connection.BeginTransaction(IsolationLevel.ReadCommitted);
+            for (var part = 0; part < 3; part++)
+            {
+                connection.Execute(Insert, new { tx, part }, transaction);
+            }
+
+            transaction.Commit();
+        }
+    }
+
+    [Test]
+    public async Task Commit_rollback_and_savepoints_on_both_servers()
+    {
+        await using var dataSource = Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await TransactionAsync(connection, 1);
+
+        var rolledBack = connection.BeginTransaction();
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (2, 0)", transaction: rolledBack);
+        rolledBack.Rollback();
+
+        var withSavepoint = connection.BeginTransaction(IsolationLevel.RepeatableRead);
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (3, 0)", transaction: withSavepoint);
+        withSavepoint.Save("sp");
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (3, 1)", transaction: withSavepoint);
+        var duplicate = Assert.ThrowsAsync<PostgresException>(() => connection.ExecuteAsync("INSERT INTO pairs VALUES (3, 1)", transaction: withSavepoint));
+        withSavepoint.Rollback("sp");
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (3, 2)", transaction: withSavepoint);
+        withSavepoint.Commit();
+
+        var expected = new[] { "1|0", "1|1", "1|2", "3|0", "3|2" };
+        Assert.Multiple(async () =>
+        {
+            Assert.That(duplicate!.SqlState, Is.EqualTo(PostgresErrorCodes.UniqueViolation), "the provider's own exception inside a transaction");
+            Assert.That(await RowsAsync(HelixStrand.Primary, Pairs), Is.EqualTo(expected));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Pairs), Is.EqualTo(expected));
+        });
+    }
+
+    [Test]
+    public async Task A_strand_killed_in_the_middle_of_a_transaction_gets_the_whole_transaction_by_replay()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var transaction = IsAsync ? await connection.BeginTransactionAsync() : connection.BeginTransaction();
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 0)", transaction: transaction);
+        await PostgresServers.Secondary.KillAsync();
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 1)", transaction: transaction);
+        await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 2)", transaction: transaction);
+        if (IsAsync)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
+
+        Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(1), "one entry for the whole transaction");
+        await PostgresServers.Secondary.StartAsync();
+        await WaitForReplayAsync(dataSource);
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Pairs), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Pairs)).And.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task A_strand_that_hangs_at_commit_gets_the_transaction_by_replay_and_a_repeated_apply_is_harmless()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var transaction = connection.BeginTransaction();
+        for (var part = 0; part < 3; part++)
+        {
+            await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, @part) ON CONFLICT DO NOTHING", new { part }, transaction);
+        }
+
+        await PostgresServers.Secondary.HangAsync();
+        if (IsAsync)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
+
+        Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].State, Is.Not.EqualTo(HelixStrandState.Healthy), "its commit timed out");
+        await PostgresServers.Secondary.ResumeAsync();
+        await WaitForReplayAsync(dataSource);
+
+        // The frozen server may still have committed once it ran again (the COMMIT was in its socket): the outcome of a
+        // commit that timed out is unknown, so replay applies it again, and ON CONFLICT DO NOTHING makes that harmless.
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Pairs), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Pairs)).And.Count.EqualTo(3));
+            Assert.That(dataSource.GetStatus().Divergences, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task Replayed_transactions_are_applied_atomically_on_the_recovering_strand()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = Build(o => o.BatchSize = 3);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await PostgresServers.Secondary.KillAsync();
+        const int Transactions = 150;
+        for (var tx = 0; tx < Transactions; tx++)
+        {
+            await TransactionAsync(connection, tx);
+        }
+
+        Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(Transactions));
+        await PostgresServers.Secondary.StartAsync();
+
+        // Sample the recovering strand while the worker replays: no transaction may ever be seen in part.
+        var samples = new List<(long Rows, long Partial)>();
+        await using (var probe = new NpgsqlConnection(PostgresServers.Secondary.ConnectionString(Database) + ";Pooling=false"))
+        {
+            await probe.OpenAsync();
+            const string Sample = "SELECT count(*), (SELECT count(*) FROM (SELECT tx FROM pairs GROUP BY tx HAVING count(*) <> 3) p) FROM pairs";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var sample = await probe.QuerySingleAsync<(long, long)>(Sample);
+                samples.Add(sample);
+                if (sample.Item1 == Transactions * 3 && dataSource.GetStatus().IsConverged)
+                {
+                    break;
+                }
+            }
+        }
+
+        var intermediate = samples.Count(s => s.Rows > 0 && s.Rows < Transactions * 3);
+        TestContext.Out.WriteLine($"{samples.Count} samples, {intermediate} taken while the replay was part-way");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(samples.Where(s => s.Partial > 0), Is.Empty, "no transaction was ever visible in part");
+            Assert.That(samples.Select(s => s.Rows % 3), Is.All.Zero);
+            Assert.That(intermediate, Is.GreaterThan(0), "the sampling saw the replay in progress");
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Pairs), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Pairs)).And.Count.EqualTo(Transactions * 3));
+        });
+    }
+
+    private static async Task WaitForReplayAsync(HelixDataSource dataSource)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail("Replay did not converge within 60 s: " + string.Join("; ", dataSource.GetStatus().Strands.Select(s => $"{s.Name} {s.State} backlog {s.Backlog} {s.LastError}")));
+        }
+    }
+}
