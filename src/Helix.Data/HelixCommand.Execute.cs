@@ -26,6 +26,8 @@ public sealed partial class HelixCommand
         if (_readerCommand is { } pending)
         {
             _readerCommand = null;
+            ApplyOutputs(CaptureOutputs(pending.Command)); // output values are there once the reader is closed
+            _batch?.SetRecordsAffected((pending.Command as BatchAsCommand)?.RecordsAffected());
             Release(pending.Command, pending.Detach);
         }
     }
@@ -55,12 +57,12 @@ public sealed partial class HelixCommand
             throw new InvalidOperationException("The command's Transaction is not the active transaction of its connection (it has completed, or belongs to another connection).");
         }
 
-        var text = _commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : default;
+        var text = _batch?.Analyze() ?? (_commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : new(SqlClassifier.IsWrite(_commandType, _commandText), null));
         var isWrite = Intent switch
         {
             HelixCommandIntent.Read => false,
             HelixCommandIntent.Write => true,
-            _ => operation == Operation.NonQuery || (_commandType == CommandType.Text ? text.IsWrite : SqlClassifier.IsWrite(_commandType, _commandText)),
+            _ => operation == Operation.NonQuery || text.IsWrite,
         };
 
         if (transaction is not null)
@@ -143,6 +145,8 @@ public sealed partial class HelixCommand
             ExceptionDispatchInfo.Capture(result.Error!).Throw();
         }
 
+        ApplyOutputs(result.Outputs);
+        _batch?.SetRecordsAffected(result.BatchCounts);
         if (result.Value is DbDataReader reader)
         {
             _readerCommand = (result.Command!, result.Detach);
@@ -194,8 +198,10 @@ public sealed partial class HelixCommand
 
             if (operation != Operation.Reader)
             {
+                var outputs = CaptureOutputs(inner);
+                var counts = (inner as BatchAsCommand)?.RecordsAffected();
                 Release(inner, detach);
-                inner = null;
+                return StrandResult.Success(strand, value, null, detach, behavior) with { Outputs = outputs, BatchCounts = counts };
             }
 
             return StrandResult.Success(strand, value, inner, detach, behavior);
@@ -220,6 +226,17 @@ public sealed partial class HelixCommand
 
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, out bool detach)
     {
+        if (_batch is not null)
+        {
+            var batch = _batch.CreateInner(connection, strand, useOriginals, timestamp, _commandTimeout, out detach);
+            lock (_activeLock)
+            {
+                _active.Add(batch);
+            }
+
+            return batch;
+        }
+
         var inner = connection.CreateCommand();
         inner.CommandText = _commandText;
         inner.CommandType = _commandType;
@@ -263,6 +280,36 @@ public sealed partial class HelixCommand
     private HelixParameter? TimestampTemplate(SqlTextInfo text, long timestamp) =>
         text.TimestampParameter is { } name && _parameters.IndexOf(name) < 0 ? new HelixParameter(name, timestamp) : null;
 
+    /// <summary>
+    /// Reads the output, input-output and return-value parameters a strand set on its own copies; parameters the strand
+    /// got as the caller's own objects already hold their values.
+    /// </summary>
+    private (int Index, object? Value)[]? CaptureOutputs(DbCommand inner)
+    {
+        List<(int, object?)>? outputs = null;
+        for (var i = 0; i < _parameters.Count && i < inner.Parameters.Count; i++)
+        {
+            var copy = inner.Parameters[i];
+            if (copy.Direction != ParameterDirection.Input && !ReferenceEquals(copy, _parameters.Items[i]))
+            {
+                (outputs ??= []).Add((i, copy.Value));
+            }
+        }
+
+        return outputs?.ToArray();
+    }
+
+    private void ApplyOutputs((int Index, object? Value)[]? outputs)
+    {
+        foreach (var (index, value) in outputs ?? [])
+        {
+            if (index < _parameters.Count)
+            {
+                _parameters.Items[index].Value = value;
+            }
+        }
+    }
+
     private void Release(DbCommand inner, bool detach)
     {
         lock (_activeLock)
@@ -272,7 +319,15 @@ public sealed partial class HelixCommand
 
         if (detach)
         {
-            inner.Parameters.Clear(); // the caller's own parameter objects may be used again elsewhere
+            // The caller's own parameter objects may be used again elsewhere.
+            if (inner is BatchAsCommand batch)
+            {
+                batch.DetachParameters();
+            }
+            else
+            {
+                inner.Parameters.Clear();
+            }
         }
 
         inner.Dispose();
@@ -300,6 +355,12 @@ public sealed partial class HelixCommand
     internal readonly record struct StrandResult(Strand Strand, object? Value, Exception? Error, HelixErrorKind Kind, bool Cancelled, DbCommand? Command, bool Detach, CommandBehavior Behavior)
     {
         public bool Succeeded => Error is null;
+
+        /// <summary>Gets the values of output parameters the strand set on its own copies, by parameter index.</summary>
+        public (int Index, object? Value)[]? Outputs { get; init; }
+
+        /// <summary>Gets, for a batch, the rows each of its commands affected on the strand.</summary>
+        public int[]? BatchCounts { get; init; }
 
         public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior) =>
             new(strand, value, null, default, false, command, detach, behavior);

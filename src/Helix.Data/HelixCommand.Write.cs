@@ -180,11 +180,12 @@ public sealed partial class HelixCommand
     }
 
     private HelixReplayEntry BuildEntry(HelixDataSource dataSource, Strand strand, SqlTextInfo text, long timestamp, Exception? error) =>
-        RecordedStatement.Entry(dataSource, strand, timestamp, [Record(text, timestamp, [strand], dataSource.Strands.Length)], isTransaction: false, error);
+        RecordedStatement.Entry(dataSource, strand, timestamp, [.. Record(text, timestamp, [strand], dataSource.Strands.Length)], isTransaction: _batch is not null, error);
 
-    /// <summary>Captures this command, as it runs now, for replay on the given strands.</summary>
-    internal RecordedStatement Record(SqlTextInfo text, long timestamp, IEnumerable<Strand> strands, int strandCount) =>
-        RecordedStatement.Capture(_commandText, _commandType, _commandTimeout, _parameters.Items, TimestampTemplate(text, timestamp), strands, strandCount);
+    /// <summary>Captures this command (or each command of its batch), as it runs now, for replay on the given strands.</summary>
+    internal IEnumerable<RecordedStatement> Record(SqlTextInfo text, long timestamp, IEnumerable<Strand> strands, int strandCount) =>
+        _batch?.Record(timestamp, _commandTimeout, strands, strandCount)
+        ?? [RecordedStatement.Capture(_commandText, _commandType, _commandTimeout, _parameters.Items, TimestampTemplate(text, timestamp), strands, strandCount)];
 
     /// <summary>The exception for a write no strand applied: a statement error unchanged, else a <see cref="HelixException"/>.</summary>
     private static HelixException WriteFailed(HelixDataSource dataSource, StrandResult?[] results)

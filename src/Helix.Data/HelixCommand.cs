@@ -25,10 +25,17 @@ public sealed partial class HelixCommand : DbCommand
     private CommandType _commandType = CommandType.Text;
     private bool _prepared;
     private HelixTransaction? _transaction;
+    private readonly HelixBatch? _batch;
 
     /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class.</summary>
     public HelixCommand()
     {
+    }
+
+    /// <summary>A command that carries a batch through the command pipeline.</summary>
+    internal HelixCommand(HelixBatch batch)
+    {
+        _batch = batch;
     }
 
     /// <summary>Initializes a new instance of the <see cref="HelixCommand"/> class with a text and a connection.</summary>
@@ -138,7 +145,10 @@ public sealed partial class HelixCommand : DbCommand
 
     /// <inheritdoc />
     protected override DbParameter CreateDbParameter() =>
-        _connection?.HelixDataSource?.Strands[0].Factory.CreateParameter() ?? new HelixParameter();
+        (NeutralParameters ? null : _connection?.HelixDataSource?.Strands[0].Factory.CreateParameter()) ?? new HelixParameter();
+
+    /// <summary>Gets or sets a value indicating whether <see cref="CreateParameter"/> hands out <see cref="HelixParameter"/>s (for generated commands).</summary>
+    internal bool NeutralParameters { get; set; }
 
     /// <inheritdoc />
     public override void Cancel()

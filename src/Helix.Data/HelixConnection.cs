@@ -217,6 +217,41 @@ public sealed class HelixConnection : DbConnection
         }
     }
 
+    /// <summary>Returns schema information from the strand reads go to (see <see cref="DbConnection.GetSchema(string, string[])"/>).</summary>
+    /// <returns>The metadata collections.</returns>
+    public override DataTable GetSchema() => SchemaConnection(nameof(GetSchema)).GetSchema();
+
+    /// <inheritdoc cref="DbConnection.GetSchema(string)" />
+    public override DataTable GetSchema(string collectionName) => SchemaConnection(nameof(GetSchema)).GetSchema(collectionName);
+
+    /// <inheritdoc cref="DbConnection.GetSchema(string, string[])" />
+    public override DataTable GetSchema(string collectionName, string?[] restrictionValues) => SchemaConnection(nameof(GetSchema)).GetSchema(collectionName, restrictionValues);
+
+    /// <inheritdoc />
+    public override Task<DataTable> GetSchemaAsync(CancellationToken cancellationToken = default) =>
+        SchemaConnection(nameof(GetSchemaAsync)).GetSchemaAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public override Task<DataTable> GetSchemaAsync(string collectionName, CancellationToken cancellationToken = default) =>
+        SchemaConnection(nameof(GetSchemaAsync)).GetSchemaAsync(collectionName, cancellationToken);
+
+    /// <inheritdoc />
+    public override Task<DataTable> GetSchemaAsync(string collectionName, string?[] restrictionValues, CancellationToken cancellationToken = default) =>
+        SchemaConnection(nameof(GetSchemaAsync)).GetSchemaAsync(collectionName, restrictionValues, cancellationToken);
+
+    /// <summary>Gets a value indicating whether the connection can make a <see cref="HelixBatch"/>: every strand's provider batches.</summary>
+    public override bool CanCreateBatch => DataSourceOrThrow.Strands.All(s => s.CanCreateBatch);
+
+    /// <summary>Creates a batch of commands, executed as one write (or one read) on the strands.</summary>
+    /// <returns>The batch.</returns>
+    /// <exception cref="NotSupportedException">A strand's provider does not batch.</exception>
+    public new HelixBatch CreateBatch() => CanCreateBatch
+        ? new HelixBatch { Connection = this }
+        : throw new NotSupportedException($"A strand's provider ({string.Join(", ", DataSourceOrThrow.Strands.Where(s => !s.CanCreateBatch).Select(s => s.ProviderName))}) does not support DbBatch.");
+
+    /// <inheritdoc />
+    protected override DbBatch CreateDbBatch() => CreateBatch();
+
     /// <summary>Creates a command on this connection.</summary>
     /// <returns>The command.</returns>
     public new HelixCommand CreateCommand() => new() { Connection = this };
@@ -378,6 +413,12 @@ public sealed class HelixConnection : DbConnection
     }
 
     private DbConnection? AnyInner() => _inner[0] ?? _inner[1];
+
+    private DbConnection SchemaConnection(string operation)
+    {
+        ThrowIfNotOpen(operation);
+        return AnyInner() ?? throw new InvalidOperationException("No strand is open on this connection.");
+    }
 
     private string FromTemplate(Func<DbConnection, string> read)
     {

@@ -75,6 +75,9 @@ public sealed class HelixParameter : DbParameter, ICloneable
     public override object? Value { get; set; }
 
     /// <inheritdoc />
+    public override DataRowVersion SourceVersion { get; set; } = DataRowVersion.Current;
+
+    /// <inheritdoc />
     public override int Size { get; set; }
 
     /// <inheritdoc />

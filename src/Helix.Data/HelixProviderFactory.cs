@@ -41,6 +41,31 @@ public sealed class HelixProviderFactory : DbProviderFactory
     /// <returns>A new <see cref="HelixConnectionStringBuilder"/>.</returns>
     public override DbConnectionStringBuilder CreateConnectionStringBuilder() => new HelixConnectionStringBuilder();
 
+    /// <inheritdoc />
+    public override bool CanCreateDataAdapter => true;
+
+    /// <inheritdoc />
+    public override bool CanCreateCommandBuilder => true;
+
+    /// <inheritdoc />
+    public override bool CanCreateBatch => true;
+
+    /// <summary>Creates a data adapter over Helix commands.</summary>
+    /// <returns>A new <see cref="HelixDataAdapter"/>.</returns>
+    public override DbDataAdapter CreateDataAdapter() => new HelixDataAdapter();
+
+    /// <summary>Creates a command builder for a <see cref="HelixDataAdapter"/>.</summary>
+    /// <returns>A new <see cref="HelixCommandBuilder"/>.</returns>
+    public override DbCommandBuilder CreateCommandBuilder() => new HelixCommandBuilder();
+
+    /// <summary>Creates a batch; it runs only on connections whose strands' providers batch.</summary>
+    /// <returns>A new <see cref="HelixBatch"/>.</returns>
+    public override DbBatch CreateBatch() => new HelixBatch();
+
+    /// <summary>Creates a batch command.</summary>
+    /// <returns>A new <see cref="HelixBatchCommand"/>.</returns>
+    public override DbBatchCommand CreateBatchCommand() => new HelixBatchCommand();
+
     /// <summary>Creates a new data source (not the one shared by connections with the same string).</summary>
     /// <param name="connectionString">A Helix connection string.</param>
     /// <returns>A new <see cref="HelixDataSource"/>; the caller disposes it.</returns>

@@ -138,7 +138,7 @@ public sealed partial class HelixTransaction
             }
         }
 
-        _recorded.Add(command.Record(text, timestamp, _dataSource.Strands, _dataSource.Strands.Length));
+        _recorded.AddRange(command.Record(text, timestamp, _dataSource.Strands, _dataSource.Strands.Length));
         return command.Finish(results[winner], isRead: false);
     }
 

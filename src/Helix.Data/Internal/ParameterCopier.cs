@@ -104,13 +104,4 @@ internal static class ParameterCopier
         var baseNames = typeof(DbParameter).GetProperties().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         return [.. all.Where(p => baseNames.Contains(p.Name)), .. all.Where(p => !baseNames.Contains(p.Name))];
     });
-
-    /// <summary>Copies values of output parameters from the strand's copy back to the caller's parameter.</summary>
-    public static void CopyOutputBack(DbParameter from, DbParameter to)
-    {
-        if (from.Direction != ParameterDirection.Input && !ReferenceEquals(from, to))
-        {
-            to.Value = from.Value;
-        }
-    }
 }

@@ -23,6 +23,17 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
 
     public HelixStrandState State => Controller.State;
 
+    /// <summary>Gets a value indicating whether the strand's provider supports <see cref="DbBatch"/>.</summary>
+    public bool CanCreateBatch => _canCreateBatch ??= ProbeBatching();
+
+    private bool? _canCreateBatch;
+
+    private bool ProbeBatching()
+    {
+        using var connection = DataSource.CreateConnection();
+        return connection.CanCreateBatch;
+    }
+
     public bool IsHealthy => Controller.State == HelixStrandState.Healthy;
 
     /// <summary>A statement that succeeds on any reachable database of this provider and touches the database file or server.</summary>
