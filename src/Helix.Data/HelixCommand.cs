@@ -63,10 +63,10 @@ public sealed partial class HelixCommand : DbCommand
     /// Gets or sets the time in seconds to wait for each strand, and for a strand to become writable; 0 waits forever.
     /// Until it is set, each inner command keeps its provider's default (for example SQLite's <c>Default Timeout</c>).
     /// </summary>
-    /// <value>The default value is 30 seconds.</value>
+    /// <value>The default is the primary strand's provider's default (30 seconds for most providers).</value>
     public override int CommandTimeout
     {
-        get => _commandTimeout ?? HelixDefaults.CommandTimeoutSeconds;
+        get => _commandTimeout ?? _connection?.HelixDataSource?.Strands[0].CommandDefaults.CommandTimeout ?? HelixDefaults.CommandTimeoutSeconds;
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
@@ -89,8 +89,14 @@ public sealed partial class HelixCommand : DbCommand
     /// <inheritdoc />
     public override bool DesignTimeVisible { get; set; }
 
-    /// <inheritdoc />
-    public override UpdateRowSource UpdatedRowSource { get; set; } = UpdateRowSource.Both;
+    /// <summary>Gets or sets how results update a data row; the default is the primary strand's provider's.</summary>
+    public override UpdateRowSource UpdatedRowSource
+    {
+        get => _updatedRowSource ?? _connection?.HelixDataSource?.Strands[0].CommandDefaults.UpdatedRowSource ?? UpdateRowSource.Both;
+        set => _updatedRowSource = value;
+    }
+
+    private UpdateRowSource? _updatedRowSource;
 
     /// <summary>Gets or sets the connection the command runs on.</summary>
     public new HelixConnection? Connection

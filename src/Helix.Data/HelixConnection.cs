@@ -23,6 +23,7 @@ public sealed class HelixConnection : DbConnection
     private ConnectionState _state = ConnectionState.Closed;
     private string? _database;
     private HelixTransaction? _transaction;
+    private bool _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class without a connection string.</summary>
     public HelixConnection()
@@ -80,15 +81,8 @@ public sealed class HelixConnection : DbConnection
     /// <summary>Gets the server of the primary strand (or of the open strand).</summary>
     public override string DataSource => AnyInner()?.DataSource ?? FromTemplate(c => c.DataSource);
 
-    /// <summary>Gets the server version of the strand reads go to.</summary>
-    public override string ServerVersion
-    {
-        get
-        {
-            ThrowIfNotOpen(nameof(ServerVersion));
-            return AnyInner()!.ServerVersion;
-        }
-    }
+    /// <summary>Gets the server version of the open strand; when closed, whatever the primary's provider says then.</summary>
+    public override string ServerVersion => AnyInner()?.ServerVersion ?? FromTemplate(c => c.ServerVersion);
 
     /// <inheritdoc />
     public override ConnectionState State => _state;
@@ -160,6 +154,7 @@ public sealed class HelixConnection : DbConnection
     public override async ValueTask DisposeAsync()
     {
         await CloseAsync().ConfigureAwait(false);
+        _disposed = true;
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -265,6 +260,7 @@ public sealed class HelixConnection : DbConnection
         if (disposing)
         {
             Close();
+            _disposed = true;
         }
 
         base.Dispose(disposing);
@@ -352,12 +348,31 @@ public sealed class HelixConnection : DbConnection
     {
         if (_state == ConnectionState.Open)
         {
-            throw new InvalidOperationException("The connection is already open.");
+            // Open on an open connection does what the inner provider does (SQLite: nothing; Npgsql: throws).
+            var open = AnyInner() ?? throw new InvalidOperationException("The connection is already open.");
+            if (io == IOBehavior.Synchronous)
+            {
+                open.Open();
+            }
+            else
+            {
+                await open.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
         }
 
         var dataSource = DataSourceOrThrow;
         dataSource.ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
+        if (_disposed)
+        {
+            // Opening a disposed connection does what the primary's provider does (Npgsql throws, SQLite reopens).
+            using var probe = dataSource.Strands[0].DataSource.CreateConnection();
+            probe.Dispose();
+            probe.Open();
+        }
+
         if (dataSource.IsSingleStrand)
         {
             await GetInnerAsync(dataSource.Strands[0], io, cancellationToken).ConfigureAwait(false);

@@ -75,6 +75,9 @@ public class HelixErrorClassifier
         {
             case "Npgsql.PostgresException":
                 return ClassifySqlState(exception.SqlState);
+            case "Npgsql.NpgsqlOperationInProgressException":
+                // The caller started a command while another one, or a reader, was still busy on the connection.
+                return HelixErrorKind.StatementError;
             case "Npgsql.NpgsqlException":
                 // Raised by the client for network, protocol and timeout problems, never for a refused statement.
                 return HelixErrorKind.StrandFault;

@@ -125,7 +125,7 @@ public sealed partial class HelixTransaction
         return errors;
     }
 
-    private static async ValueTask<Exception?> CommitSideAsync(Side side, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<Exception?> CommitSideAsync(Side side, IOBehavior io, CancellationToken cancellationToken)
     {
         var inner = side.Inner!;
         try
@@ -139,6 +139,7 @@ public sealed partial class HelixTransaction
                 await inner.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            _keepsConnection |= inner.Connection is not null;
             return null;
         }
 #pragma warning disable CA1031 // every strand's outcome is sorted out by the caller

@@ -37,7 +37,7 @@ public sealed partial class HelixTransaction
                 continue;
             }
 
-            var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, inner, io, cancellationToken).ConfigureAwait(false);
+            var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, inner), io, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError || _dataSource.Configuration.Failover == HelixFailover.None)
             {
                 return command.Finish(result);
@@ -49,6 +49,13 @@ public sealed partial class HelixTransaction
 
         throw new HelixException("No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.", lastFault);
     }
+
+    /// <summary>
+    /// The inner transaction for the inner command: only when the caller set the command's transaction, so that each
+    /// provider answers a command that omits it as it would without Helix (SQLite refuses it, Npgsql runs it in the
+    /// transaction anyway).
+    /// </summary>
+    private static DbTransaction? Enlist(HelixCommand command, DbTransaction? inner) => command.Transaction is null ? null : inner;
 
     /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
     private Side? PickReadSide()
@@ -91,7 +98,7 @@ public sealed partial class HelixTransaction
         if (io == IOBehavior.Asynchronous && _dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && active.Count > 1)
         {
 #pragma warning disable CA2012 // each ValueTask is awaited exactly once, below
-            var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, s.Inner, io, cancellationToken)).ToArray();
+            var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, s.Inner), io, cancellationToken)).ToArray();
             for (var i = 0; i < running.Length; i++)
             {
                 results[i] = await running[i].ConfigureAwait(false);
@@ -102,7 +109,7 @@ public sealed partial class HelixTransaction
         {
             for (var i = 0; i < active.Count; i++)
             {
-                results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, active[i].Inner, io, cancellationToken).ConfigureAwait(false);
+                results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, active[i].Inner), io, cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -27,6 +27,7 @@ public sealed partial class HelixTransaction : DbTransaction
     private readonly List<(string Name, int Position)> _savepoints = [];
     private long _timestamp;
     private bool _completed;
+    private bool _keepsConnection;
     private Exception? _broken;
 
     internal HelixTransaction(HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
@@ -56,8 +57,11 @@ public sealed partial class HelixTransaction : DbTransaction
     /// <inheritdoc />
     public override IsolationLevel IsolationLevel { get; }
 
-    /// <summary>Gets the connection, or <see langword="null"/> once the transaction is committed or rolled back.</summary>
-    public new HelixConnection? Connection => _completed ? null : _connection;
+    /// <summary>
+    /// Gets the connection. Once the transaction is committed or rolled back it is what the inner provider reports
+    /// then: <see langword="null"/> for SQLite, still the connection for Npgsql.
+    /// </summary>
+    public new HelixConnection? Connection => _completed && !_keepsConnection ? null : _connection;
 
     /// <summary>Gets a value indicating whether savepoints are supported: they are, on every strand.</summary>
     public override bool SupportsSavepoints => true;
@@ -208,6 +212,8 @@ public sealed partial class HelixTransaction : DbTransaction
                 {
                     await side.Inner!.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                 }
+
+                _keepsConnection |= side.Inner.Connection is not null;
             }
 #pragma warning disable CA1031 // errors of a strand that is gone are ignored (contract section 8); others are rethrown below
             catch (Exception e)
@@ -237,6 +243,19 @@ public sealed partial class HelixTransaction : DbTransaction
 
     private void Complete()
     {
+        if (_sides.All(s => s.Mode == Mode.Untouched))
+        {
+            try
+            {
+                _keepsConnection = _sides[0].Strand.TransactionKeepsConnection;
+            }
+#pragma warning disable CA1031 // the probe needs the primary; without it, report what most providers do
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
         _completed = true;
         _connection.TransactionCompleted(this);
     }

@@ -34,7 +34,29 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     private async Task<int> InsertAsync(HelixConnection connection, string id, long v) =>
-        await ExecuteNonQueryAsync(connection, "INSERT INTO t VALUES (@id, @v)", ("id", id), ("v", v));
+        await InTransactionAsync(connection, "INSERT INTO t VALUES (@id, @v)", ("id", id), ("v", v));
+
+    /// <summary>Runs a statement in the connection's transaction: SQLite, like Helix over it, wants the command enlisted.</summary>
+    private async Task<int> InTransactionAsync(HelixConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = connection.ActiveTransaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return IsAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery();
+    }
+
+    private async Task<object?> ScalarInTransactionAsync(HelixConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = connection.ActiveTransaction;
+        return IsAsync ? await command.ExecuteScalarAsync() : command.ExecuteScalar();
+    }
 
     [Test]
     public async Task Commit_applies_the_transaction_on_both_strands()
@@ -44,11 +66,11 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         var transaction = await BeginAsync(connection, IsolationLevel.Serializable);
         await InsertAsync(connection, "a", 1);
         await InsertAsync(connection, "b", 2);
-        await ExecuteNonQueryAsync(connection, "UPDATE t SET v = v * 10 WHERE id = 'a'");
-        var (values, _) = await QueryAsync(connection, "SELECT count(*) FROM t");
+        await InTransactionAsync(connection, "UPDATE t SET v = v * 10 WHERE id = 'a'");
+        var count = await ScalarInTransactionAsync(connection, "SELECT count(*) FROM t");
         Assert.Multiple(() =>
         {
-            Assert.That(values.Single(), Is.EqualTo(2L), "a read inside the transaction sees its writes");
+            Assert.That(count, Is.EqualTo(2L), "a read inside the transaction sees its writes");
             Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.Empty, "not visible before the commit");
             Assert.That(transaction.IsolationLevel, Is.EqualTo(IsolationLevel.Serializable));
         });
@@ -70,7 +92,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await using var connection = await OpenAsync(strands.DataSource);
         var transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
-        await ExecuteNonQueryAsync(connection, "DELETE FROM t WHERE id = 'keep'");
+        await InTransactionAsync(connection, "DELETE FROM t WHERE id = 'keep'");
         if (IsAsync)
         {
             await transaction.RollbackAsync();
@@ -262,6 +284,19 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     [Test]
+    public async Task A_command_not_enlisted_is_answered_as_the_provider_answers_it()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(() => ExecuteNonQueryAsync(connection, "INSERT INTO t VALUES ('b', 2)"));
+        Assert.That(thrown!.Message, Does.Contain("transaction"), "SQLite refuses a command without its transaction, with or without Helix");
+        await CommitAsync(transaction);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1" }));
+    }
+
+    [Test]
     public async Task Closing_the_connection_rolls_the_transaction_back()
     {
         await using var strands = Strands();
@@ -282,7 +317,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await using var strands = Strands("Preferred Strand=Primary");
         await using var connection = await OpenAsync(strands.DataSource);
         var transaction = await BeginAsync(connection);
-        await QueryAsync(connection, "SELECT count(*) FROM t");
+        await ScalarInTransactionAsync(connection, "SELECT count(*) FROM t");
         await CommitAsync(transaction);
         Assert.That(connection.GetInnerConnection(HelixStrand.Secondary), Is.Null);
     }

@@ -34,6 +34,35 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
         return connection.CanCreateBatch;
     }
 
+    /// <summary>
+    /// Gets whether this provider's transactions still report their connection once completed (Npgsql) or not (SQLite),
+    /// for a Helix transaction that completes without having touched any strand.
+    /// </summary>
+    public bool TransactionKeepsConnection => _transactionKeepsConnection ??= ProbeTransaction();
+
+    private bool? _transactionKeepsConnection;
+
+    private bool ProbeTransaction()
+    {
+        using var connection = DataSource.CreateConnection();
+        connection.Open();
+        using var transaction = connection.BeginTransaction();
+        transaction.Commit();
+        return transaction.Connection is not null;
+    }
+
+    /// <summary>Gets the defaults a new command of this provider has, so that Helix commands report the same.</summary>
+    public (int CommandTimeout, System.Data.UpdateRowSource UpdatedRowSource) CommandDefaults => _commandDefaults ??= ProbeCommandDefaults();
+
+    private (int, System.Data.UpdateRowSource)? _commandDefaults;
+
+    private (int, System.Data.UpdateRowSource) ProbeCommandDefaults()
+    {
+        using var connection = DataSource.CreateConnection();
+        using var command = connection.CreateCommand();
+        return (command.CommandTimeout, command.UpdatedRowSource);
+    }
+
     public bool IsHealthy => Controller.State == HelixStrandState.Healthy;
 
     /// <summary>A statement that succeeds on any reachable database of this provider and touches the database file or server.</summary>

@@ -204,7 +204,7 @@ internal sealed class FaultySqliteTransaction(SqliteTransaction inner, FaultySql
 
     public override bool SupportsSavepoints => inner.SupportsSavepoints;
 
-    protected override DbConnection DbConnection => connection;
+    protected override DbConnection? DbConnection => inner.Connection is null ? null : connection;
 
     public override void Commit()
     {

@@ -1,0 +1,73 @@
+using Helix.Data.Conformance;
+using Helix.Data.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Helix.Data.Tests;
+
+/// <summary>
+/// The conformance comparison on SQLite: every ADO.NET behaviour check runs against Microsoft.Data.Sqlite and against
+/// Helix.Data wrapping it. A difference fails the test unless it is listed here and in docs/compatibility.md, and a
+/// listed difference that has gone away fails too, so the list stays true.
+/// </summary>
+public class SqliteConformanceTests
+{
+    /// <summary>The differences that remain, with the reason; docs/compatibility.md explains each.</summary>
+    public static readonly IReadOnlyDictionary<string, string> KnownDifferences = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["provider: factory and connection type names"] = "by design: Helix is its own provider",
+    };
+
+    private SqliteStrands _files = null!;
+    private ConformanceTarget _plain = null!;
+    private ConformanceTarget _helix = null!;
+    private HelixDataSource? _dataSource;
+
+    private static IEnumerable<string> Checks => AdoNetChecks.All.Keys;
+
+    [OneTimeSetUp]
+    public void CreateTargets()
+    {
+        _files = new SqliteStrands("conformance");
+        var connectionString = _files.ConnectionString();
+        _plain = new ConformanceTarget("Microsoft.Data.Sqlite", () => new SqliteConnection(_files.Inner(HelixStrand.Primary)), Dialect.Sqlite);
+        _helix = new ConformanceTarget("Helix.Data over Microsoft.Data.Sqlite", () => new HelixConnection(connectionString), Dialect.Sqlite);
+        using var probe = new HelixConnection(connectionString);
+        _dataSource = probe.HelixDataSource;
+    }
+
+    [OneTimeTearDown]
+    public void Remove()
+    {
+        _dataSource?.Dispose();
+        _files.Dispose();
+    }
+
+    [TestCaseSource(nameof(Checks))]
+    public void Helix_behaves_like_the_plain_provider(string check)
+    {
+        var plain = AdoNetChecks.Run(check, _plain);
+        var helix = AdoNetChecks.Run(check, _helix);
+        if (KnownDifferences.TryGetValue(check, out var reason))
+        {
+            Assert.That(helix, Is.Not.EqualTo(plain), $"listed as a known difference ({reason}) but now behaves the same: remove it here and from docs/compatibility.md");
+        }
+        else
+        {
+            Assert.That(helix, Is.EqualTo(plain), $"plain: {plain}; Helix: {helix}");
+        }
+    }
+
+    [Test]
+    public void Report()
+    {
+        var report = AdoNetChecks.Report(_plain, _helix, KnownDifferences);
+        TestContext.Out.WriteLine(report);
+        if (Environment.GetEnvironmentVariable("HELIX_CONFORMANCE_REPORT") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "sqlite.md"), report);
+        }
+
+        Assert.That(report, Does.Not.Contain("**DIFFERENT**"));
+    }
+}
