@@ -13,27 +13,16 @@ public sealed partial class HelixCommand
     private async ValueTask<object?> ExecuteWriteAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
         var strands = dataSource.Strands;
+        ThrowIfQueueCannotStore(dataSource);
         var timestamp = dataSource.Timestamps.Next();
         var routes = await WriteRouting.RouteAsync(dataSource, WriteRouting.TimeoutOf(CommandTimeout), io, cancellationToken).ConfigureAwait(false);
-
-        // Entries for strands that are behind are made (and checked by the queue) before anything runs, so a write the
-        // queue could not store is rejected with nothing written.
         var entries = new HelixReplayEntry?[strands.Length];
-        try
+        for (var i = 0; i < strands.Length; i++)
         {
-            for (var i = 0; i < strands.Length; i++)
+            if (routes[i] == WriteRoute.Queue)
             {
-                if (routes[i] == WriteRoute.Queue)
-                {
-                    entries[i] = BuildEntry(dataSource, strands[i], text, timestamp, error: null);
-                    dataSource.Configuration.ReplayQueue!.Validate(entries[i]!);
-                }
+                entries[i] = BuildEntry(dataSource, strands[i], text, timestamp, error: null);
             }
-        }
-        catch
-        {
-            WriteRouting.EndReservations(strands, routes);
-            throw;
         }
 
         var results = new StrandResult?[strands.Length];
@@ -176,6 +165,28 @@ public sealed partial class HelixCommand
         finally
         {
             ReleaseQuietly(result.Command, result.Detach);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before anything runs, a write with a parameter value the replay queue could not store for a strand
+    /// that misses it (contract section 5): nothing is half-written.
+    /// </summary>
+    internal void ThrowIfQueueCannotStore(HelixDataSource dataSource)
+    {
+        if (dataSource.Configuration.ReplayQueue is not { } queue)
+        {
+            return;
+        }
+
+        var parameters = _batch is null ? _parameters.Items : _batch.Commands.SelectMany(c => c.Parameters.Items);
+        foreach (var parameter in parameters)
+        {
+            if (!queue.CanStore(parameter.Value))
+            {
+                HelixReplaySerializer.ThrowIfCannotStore(parameter.ParameterName, parameter.Value);
+                throw new NotSupportedException($"Parameter '{parameter.ParameterName}' has a value that the replay queue ({queue.GetType().Name}) cannot store, so the write was refused before anything ran.");
+            }
         }
     }
 

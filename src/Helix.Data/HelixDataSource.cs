@@ -42,7 +42,8 @@ public sealed class HelixDataSource : DbDataSource
                 Log.ReplayDisabled(Logger);
             }
 
-            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter);
+            var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory);
+            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, context, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker);
         }
     }
 

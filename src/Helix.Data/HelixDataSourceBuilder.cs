@@ -172,14 +172,11 @@ public sealed class HelixDataSourceBuilder
 
         var timeProvider = _timeProvider ?? TimeProvider.System;
         var (queue, ownsQueue) = hasSecondary ? MakeQueue(csb, timeProvider) : (null, false);
-        if (hasSecondary && !csb.ReplayWorker && queue is not { IsDurable: true })
+        if (hasSecondary && !csb.ReplayWorker && queue is not { IsShared: true })
         {
-            throw new ArgumentException("Connection-string key 'Replay Worker' is false (enqueue only), which needs a durable replay queue that another process drains; 'Replay' is " + csb.Replay + ".", HelixKeywords.ReplayWorker);
-        }
-
-        if (hasSecondary && !csb.ReplayWorker)
-        {
-            throw new NotSupportedException("'Replay Worker=false' (enqueue only, with the worker in another process) is not available in this version of Helix.Data; remove the key to run the worker in this process.");
+            throw HelixKeywords.Missing(
+                HelixKeywords.ReplayWorker,
+                "Connection-string key 'Replay Worker' is false (enqueue only), which needs a durable replay queue that another process drains (Replay=nats://... or file:...); 'Replay' is " + csb.Replay + ".");
         }
 
         return new HelixDataSource(new HelixDataSourceConfiguration(
@@ -241,6 +238,16 @@ public sealed class HelixDataSourceBuilder
         return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true);
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "Replay queue packages are loaded only when the application references them.")]
+    private static IHelixReplayQueueFactory QueueFactory(string typeName, string package, string value)
+    {
+        var type = Type.GetType(typeName, throwOnError: false);
+        return type is not null && Activator.CreateInstance(type) is IHelixReplayQueueFactory factory
+            ? factory
+            : throw new NotSupportedException(
+                $"Connection-string key 'Replay' is '{value}', a replay queue that the package {package} provides; add a reference to {package}, or pass a queue to HelixDataSourceBuilder.UseReplayQueue.");
+    }
+
     private (HelixReplayQueue? Queue, bool Owns) MakeQueue(HelixConnectionStringBuilder csb, TimeProvider timeProvider)
     {
         if (_replayQueue is not null)
@@ -253,8 +260,8 @@ public sealed class HelixDataSourceBuilder
         {
             ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(csb.ReplayCapacity, HelixDefaults.DeadLetterRetention, timeProvider), true),
             ReplayTargetKind.None => (null, false),
-            _ => throw new NotSupportedException(
-                $"Connection-string key 'Replay' is '{(target.Kind == ReplayTargetKind.File ? "file:..." : "nats://...")}', a durable replay queue that this version of Helix.Data does not provide yet; use Memory, or pass a queue to HelixDataSourceBuilder.UseReplayQueue."),
+            ReplayTargetKind.Nats => (QueueFactory("Helix.Data.Nats.NatsReplayQueueFactory, Helix.Data.Nats", "Helix.Data.Nats", "nats://...").Create(target.Location!, csb), true),
+            _ => (QueueFactory("Helix.Data.FileReplay.FileReplayQueueFactory, Helix.Data.FileReplay", "Helix.Data.FileReplay", "file:...").Create(target.Location!, csb), true),
         };
     }
 }

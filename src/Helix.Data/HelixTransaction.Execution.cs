@@ -69,6 +69,7 @@ public sealed partial class HelixTransaction
 
     private async ValueTask<object?> WriteAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
+        command.ThrowIfQueueCannotStore(_dataSource);
         var timestamp = _dataSource.Timestamps.Next();
         if (_timestamp == 0)
         {

@@ -60,18 +60,42 @@ internal static class ParameterCopier
     // holding the same value reports. Copying inferred settings would pin types the provider meant to infer.
     private static void CopySettings(DbParameter source, DbParameter target, bool sameType)
     {
-        var reference = CreateReference(source);
-        var properties = sameType ? SettingsOf(source.GetType()) : SettingsOf(typeof(DbParameter));
-        foreach (var property in properties)
+        foreach (var (property, value) in ExplicitSettings(source, providerSettings: sameType))
         {
-            var value = property.GetValue(source);
-            if (reference is not null && Equals(value, property.GetValue(reference)))
-            {
-                continue;
-            }
-
             var targetProperty = sameType ? property : target.GetType().GetProperty(property.Name, property.PropertyType);
             targetProperty?.SetValue(target, value);
+        }
+    }
+
+    /// <summary>
+    /// The settings of a parameter that its maker set, DbParameter's own first (DbType, Size, Precision, ...), then
+    /// with <paramref name="providerSettings"/> the provider's (NpgsqlDbType, SqliteType, ...).
+    /// </summary>
+    public static IEnumerable<(PropertyInfo Property, object? Value)> ExplicitSettings(DbParameter source, bool providerSettings)
+    {
+        var reference = CreateReference(source);
+        foreach (var property in providerSettings ? SettingsOf(source.GetType()) : SettingsOf(typeof(DbParameter)))
+        {
+            if (TryRead(property, source, out var value) && (reference is null || !TryRead(property, reference, out var inferred) || !Equals(value, inferred)))
+            {
+                yield return (property, value);
+            }
+        }
+    }
+
+    // Some getters infer from the value and throw for values they cannot map (SqliteParameter.DbType of an int[]):
+    // such a setting was not set by the caller, so there is nothing to copy.
+    private static bool TryRead(PropertyInfo property, DbParameter parameter, out object? value)
+    {
+        try
+        {
+            value = property.GetValue(parameter);
+            return true;
+        }
+        catch (TargetInvocationException)
+        {
+            value = null;
+            return false;
         }
     }
 

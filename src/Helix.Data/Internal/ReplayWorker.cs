@@ -19,10 +19,14 @@ internal sealed class ReplayWorker : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly DivergenceReporter _reporter;
+    private readonly bool _applyEntries;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task[] _loops;
+    private readonly Task _run;
+    private long _applied;
 
-    public ReplayWorker(Strand[] strands, HelixReplayQueue? queue, HelixReplayOptions options, HelixErrorClassifier classifier, TimeProvider timeProvider, ILogger logger, DivergenceReporter reporter)
+    // applyEntries: whether this process applies entries. Without (Replay Worker=false) it only probes failed strands
+    // and heals them once another process (the replay service) has emptied their backlog in the shared queue.
+    public ReplayWorker(Strand[] strands, HelixReplayQueue? queue, HelixReplayContext context, HelixReplayOptions options, HelixErrorClassifier classifier, TimeProvider timeProvider, ILogger logger, DivergenceReporter reporter, bool applyEntries)
     {
         _strands = strands;
         _queue = queue;
@@ -31,26 +35,65 @@ internal sealed class ReplayWorker : IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _reporter = reporter;
-        _loops = [.. strands.Select(s => Task.Run(() => RunAsync(s, _stopping.Token)))];
+        _applyEntries = applyEntries;
+        _run = Task.Run(() => RunAsync(context, _stopping.Token));
     }
 
     public long Applied => Interlocked.Read(ref _applied);
 
-    private long _applied;
+    /// <summary>Gets a task that completes when the queue is initialized and every strand's backlog is known.</summary>
+    public Task Ready => _ready.Task;
+
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
+            await _run.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // stopping
         }
 
+        _ready.TrySetCanceled();
         _stopping.Dispose();
+    }
+
+    private async Task RunAsync(HelixReplayContext context, CancellationToken stopping)
+    {
+        if (_queue is not null)
+        {
+            var backoff = new Backoff(_options.BackoffInitial, _options.BackoffMax);
+            while (true)
+            {
+                try
+                {
+                    await _queue.InitializeAsync(context, stopping).ConfigureAwait(false);
+                    foreach (var strand in _strands)
+                    {
+                        // Entries left by a process that ended (or by other processes of a fleet): the strand is behind.
+                        if (await _queue.GetBacklogAsync(strand.Id, stopping).ConfigureAwait(false) > 0)
+                        {
+                            strand.Controller.ReportBehind();
+                        }
+                    }
+
+                    break;
+                }
+                catch (Exception e) when (!stopping.IsCancellationRequested)
+                {
+                    var delay = backoff.Next();
+                    Log.ReplayQueueUnavailable(_logger, delay, e.Message);
+                    await Task.Delay(delay, _timeProvider, stopping).ConfigureAwait(false);
+                }
+            }
+        }
+
+        _ready.TrySetResult();
+        await Task.WhenAll(_strands.Select(s => Task.Run(() => RunAsync(s, stopping), CancellationToken.None))).ConfigureAwait(false);
     }
 
     private async Task RunAsync(Strand strand, CancellationToken stopping)
@@ -61,14 +104,14 @@ internal sealed class ReplayWorker : IAsyncDisposable
         {
             try
             {
-                var state = controller.State;
-                if (state is HelixStrandState.Healthy or HelixStrandState.Draining)
+                TimeSpan? delay = controller.State switch
                 {
-                    await controller.WorkerSignal.WaitAsync(Timeout.InfiniteTimeSpan, _timeProvider, stopping).ConfigureAwait(false);
-                    continue;
-                }
-
-                var delay = await CatchUpAsync(strand, backoff, stopping).ConfigureAwait(false);
+                    HelixStrandState.Draining => await IdleAsync(controller, Timeout.InfiniteTimeSpan, stopping).ConfigureAwait(false),
+                    HelixStrandState.Healthy when _applyEntries && _queue is { IsShared: true } => await ApplySharedAsync(strand, backoff, stopping).ConfigureAwait(false),
+                    HelixStrandState.Healthy => await IdleAsync(controller, Timeout.InfiniteTimeSpan, stopping).ConfigureAwait(false),
+                    _ when !_applyEntries => await ObserveAsync(strand, backoff, stopping).ConfigureAwait(false),
+                    _ => await CatchUpAsync(strand, backoff, stopping).ConfigureAwait(false),
+                };
                 if (delay is { } wait)
                 {
                     await Task.Delay(wait, _timeProvider, stopping).ConfigureAwait(false);
@@ -86,6 +129,52 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 await Task.Delay(backoff.Next(), _timeProvider, stopping).ConfigureAwait(false);
             }
         }
+    }
+
+    private async Task<TimeSpan?> IdleAsync(StrandController controller, TimeSpan timeout, CancellationToken stopping)
+    {
+        await controller.WorkerSignal.WaitAsync(timeout, _timeProvider, stopping).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>A healthy strand of a shared queue: apply what other processes left for it.</summary>
+    private async Task<TimeSpan?> ApplySharedAsync(Strand strand, Backoff backoff, CancellationToken stopping)
+    {
+        var batch = await _queue!.ReadAsync(strand.Id, _options.BatchSize, stopping).ConfigureAwait(false);
+        if (batch.Count == 0)
+        {
+            return await IdleAsync(strand.Controller, _options.PollInterval, stopping).ConfigureAwait(false);
+        }
+
+        await using var session = new Session(strand);
+        return await ApplyBatchAsync(strand, session, batch, backoff, stopping).ConfigureAwait(false);
+    }
+
+    /// <summary>Enqueue-only mode: probe a failed strand, and heal it once the replay service has emptied its backlog.</summary>
+    private async Task<TimeSpan?> ObserveAsync(Strand strand, Backoff backoff, CancellationToken stopping)
+    {
+        var controller = strand.Controller;
+        if (controller.State == HelixStrandState.Failed)
+        {
+            await using var session = new Session(strand);
+            if (await ProbeAsync(session, stopping).ConfigureAwait(false) is { } fault)
+            {
+                return Retry(strand, backoff, fault);
+            }
+
+            controller.ReportReachable();
+        }
+
+        if (_queue is null || await _queue.GetBacklogAsync(strand.Id, stopping).ConfigureAwait(false) == 0)
+        {
+            if (controller.TryHeal())
+            {
+                backoff.Reset();
+                return null;
+            }
+        }
+
+        return await IdleAsync(controller, _options.PollInterval, stopping).ConfigureAwait(false);
     }
 
     /// <summary>Works on a failed or catching-up strand until it is healthy, or returns the delay before the next try.</summary>
@@ -121,70 +210,88 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 }
 
                 // Writes still hold reservations: they signal when they have enqueued their entries.
-                await controller.WorkerSignal.WaitAsync(_options.BackoffMax, _timeProvider, stopping).ConfigureAwait(false);
+                await controller.WorkerSignal.WaitAsync(_queue is { IsShared: true } ? _options.PollInterval : _options.BackoffMax, _timeProvider, stopping).ConfigureAwait(false);
                 continue;
             }
 
-            // Fast path: the whole batch in one transaction, sent as one DbBatch where the provider batches. If a
-            // statement fails, the transaction rolls it all back and the entries are applied one by one below, which
-            // finds the one that fails.
-            if (batch.Count > 1)
+            if (await ApplyBatchAsync(strand, session, batch, backoff, stopping).ConfigureAwait(false) is { } delay)
             {
-                var started = _timeProvider.GetTimestamp();
-                var error = await ApplyAsync(session, batch, transaction: true, stopping).ConfigureAwait(false);
-                if (error is null)
-                {
-                    foreach (var entry in batch)
-                    {
-                        await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
-                    }
-
-                    RecordApplied(strand, batch.Count, _timeProvider.GetElapsedTime(started), backoff);
-                    continue;
-                }
-
-                if (_classifier.Classify(error) == HelixErrorKind.StrandFault)
-                {
-                    return Retry(strand, backoff, error);
-                }
+                return delay;
             }
+        }
 
-            foreach (var entry in batch)
+        return null;
+    }
+
+    /// <summary>
+    /// Applies a batch in order: all in one transaction (one DbBatch round trip where the provider batches), or, when a
+    /// statement in it fails, one by one to find the entry that fails. Returns a delay when the worker must stop and
+    /// wait (a strand fault, or an entry to retry); the entries not applied are given back to the queue.
+    /// </summary>
+    private async Task<TimeSpan?> ApplyBatchAsync(Strand strand, Session session, IReadOnlyList<HelixReplayEntry> batch, Backoff backoff, CancellationToken stopping)
+    {
+        var controller = strand.Controller;
+        if (batch.Count > 1)
+        {
+            var started = _timeProvider.GetTimestamp();
+            var error = await ApplyAsync(session, batch, transaction: true, stopping).ConfigureAwait(false);
+            if (error is null)
             {
-                if (controller.State == HelixStrandState.Draining)
-                {
-                    return null;
-                }
-
-                var started = _timeProvider.GetTimestamp();
-                var error = await ApplyAsync(session, [entry], entry.IsTransaction || entry.Statements.Count > 1, stopping).ConfigureAwait(false);
-                if (error is null)
+                foreach (var entry in batch)
                 {
                     await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
-                    RecordApplied(strand, 1, _timeProvider.GetElapsedTime(started), backoff);
-                    continue;
                 }
 
-                if (_classifier.Classify(error) == HelixErrorKind.StrandFault)
-                {
-                    return Retry(strand, backoff, error);
-                }
-
-                entry.Attempts++;
-                HelixMetrics.ReplayFailed.Add(1, HelixMetrics.Strand(strand.Name));
-                Log.ReplayStatementError(_logger, entry.Id, strand.Name, entry.Attempts, _options.MaxAttempts, error.Message);
-                if (entry.Attempts < _options.MaxAttempts)
-                {
-                    // The strand answered, so it is reachable; the entry may depend on something not there yet.
-                    controller.ReportReachable();
-                    return backoff.Next();
-                }
-
-                var reason = $"failed {entry.Attempts} times with a statement error; last: {error.GetType().Name}: {error.Message}";
-                await _queue!.DeadLetterAsync(entry, reason, stopping).ConfigureAwait(false);
-                _reporter.DeadLettered(strand, entry, reason);
-                controller.ReportReachable();
+                RecordApplied(strand, batch.Count, _timeProvider.GetElapsedTime(started), backoff);
+                return null;
             }
+
+            if (_classifier.Classify(error) == HelixErrorKind.StrandFault)
+            {
+                await _queue!.ReleaseAsync(batch, stopping).ConfigureAwait(false);
+                return Retry(strand, backoff, error);
+            }
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var entry = batch[i];
+            if (controller.State == HelixStrandState.Draining)
+            {
+                await _queue!.ReleaseAsync([.. batch.Skip(i)], stopping).ConfigureAwait(false);
+                return null;
+            }
+
+            var started = _timeProvider.GetTimestamp();
+            var error = await ApplyAsync(session, [entry], entry.IsTransaction || entry.Statements.Count > 1, stopping).ConfigureAwait(false);
+            if (error is null)
+            {
+                await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
+                RecordApplied(strand, 1, _timeProvider.GetElapsedTime(started), backoff);
+                continue;
+            }
+
+            if (_classifier.Classify(error) == HelixErrorKind.StrandFault)
+            {
+                await _queue!.ReleaseAsync([.. batch.Skip(i)], stopping).ConfigureAwait(false);
+                return Retry(strand, backoff, error);
+            }
+
+            entry.Attempts++;
+            HelixMetrics.ReplayFailed.Add(1, HelixMetrics.Strand(strand.Name));
+            Log.ReplayStatementError(_logger, entry.Id, strand.Name, entry.Attempts, _options.MaxAttempts, error.Message);
+            if (entry.Attempts < _options.MaxAttempts)
+            {
+                // The strand answered, so it is reachable; the entry may depend on something not there yet.
+                await _queue!.ReleaseAsync([.. batch.Skip(i)], stopping).ConfigureAwait(false);
+                controller.ReportReachable();
+                return backoff.Next();
+            }
+
+            var reason = $"failed {entry.Attempts} times with a statement error; last: {error.GetType().Name}: {error.Message}";
+            await _queue!.DeadLetterAsync(entry, reason, stopping).ConfigureAwait(false);
+            _reporter.DeadLettered(strand, entry, reason);
+            controller.ReportReachable();
         }
 
         return null;

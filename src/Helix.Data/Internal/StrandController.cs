@@ -47,10 +47,6 @@ internal sealed class StrandController
         _queue = queue;
         _timeProvider = timeProvider;
         OnStateChanged = onStateChanged;
-        if (queue?.GetBacklog(strand) > 0)
-        {
-            _state = HelixStrandState.CatchingUp; // a durable queue remembers writes this strand has not applied yet
-        }
     }
 
     public HelixStrand Strand { get; }
@@ -179,6 +175,20 @@ internal sealed class StrandController
             if (_state is HelixStrandState.Healthy or HelixStrandState.CatchingUp)
             {
                 SetState(HelixStrandState.Failed, error.Message);
+            }
+        }
+
+        WorkerSignal.Set();
+    }
+
+    /// <summary>The queue holds entries for a healthy strand (left by an earlier process): it is behind.</summary>
+    public void ReportBehind()
+    {
+        lock (_lock)
+        {
+            if (_state == HelixStrandState.Healthy)
+            {
+                SetState(HelixStrandState.CatchingUp, "the replay queue holds entries for it");
             }
         }
 

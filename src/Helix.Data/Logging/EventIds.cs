@@ -23,4 +23,5 @@ internal static class EventIds
     public const int ReplayDeadLettered = 5002;
     public const int ReplayProbeFailed = 5003;
     public const int ReplayWorkerError = 5004;
+    public const int ReplayQueueUnavailable = 5005;
 }

@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReplayProbeFailed, LogLevel.Debug, "Strand {Strand} is still unreachable; next attempt in {Delay}: {Error}")]
     public static partial void ReplayProbeFailed(ILogger logger, string strand, TimeSpan delay, string error);
 
+    [LoggerMessage(EventIds.ReplayQueueUnavailable, LogLevel.Error, "The replay queue cannot be initialized; next attempt in {Delay}: {Error}")]
+    public static partial void ReplayQueueUnavailable(ILogger logger, TimeSpan delay, string error);
+
     [LoggerMessage(EventIds.ReplayWorkerError, LogLevel.Error, "The replay worker of strand {Strand} hit an unexpected error and continues after a delay")]
     public static partial void ReplayWorkerError(ILogger logger, Exception exception, string strand);
 }

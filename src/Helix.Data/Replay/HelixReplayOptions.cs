@@ -31,6 +31,13 @@ public sealed class HelixReplayOptions
     public TimeSpan HealingWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Gets or sets how often the worker looks for entries in a shared queue (other processes may add them), and how
+    /// often a process without a worker checks whether the replay service emptied a backlog.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
     /// picks one for the provider (<c>SELECT 1</c>, or a read of the schema table for SQLite).
     /// </summary>
@@ -48,9 +55,9 @@ public sealed class HelixReplayOptions
             throw new ArgumentException($"Replay options need 0 < BackoffInitial ≤ BackoffMax (got {BackoffInitial} and {BackoffMax}).");
         }
 
-        if (HealingWait < TimeSpan.Zero)
+        if (HealingWait < TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"Replay options need HealingWait ≥ 0 (got {HealingWait}).");
+            throw new ArgumentException($"Replay options need HealingWait ≥ 0 and PollInterval > 0 (got {HealingWait} and {PollInterval}).");
         }
 
         return new()
@@ -60,6 +67,7 @@ public sealed class HelixReplayOptions
             BackoffInitial = BackoffInitial,
             BackoffMax = BackoffMax,
             HealingWait = HealingWait,
+            PollInterval = PollInterval,
             ProbeCommandText = ProbeCommandText,
         };
     }

@@ -17,19 +17,40 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <summary>Gets a value indicating whether entries survive the end of the process.</summary>
     public virtual bool IsDurable => false;
 
+    /// <summary>
+    /// Gets a value indicating whether other processes may add entries (a fleet sharing a NATS stream, a worker
+    /// process sharing a file): the worker then also polls the queue while the strands are healthy.
+    /// </summary>
+    public virtual bool IsShared => false;
+
+    /// <summary>
+    /// Prepares the queue (creates streams, files, tables) and gives it what it needs to read entries back. The data
+    /// source calls it once, in the background, before the worker reads; a failure is retried with backoff.
+    /// </summary>
+    /// <param name="context">The strands the queue serves.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the queue is ready.</returns>
+    public virtual ValueTask InitializeAsync(HelixReplayContext context, CancellationToken cancellationToken = default) => default;
+
     /// <summary>Gets how many entries wait for a strand.</summary>
     /// <param name="strand">The strand.</param>
     /// <returns>The number of entries not yet completed or dead-lettered.</returns>
     public abstract long GetBacklog(HelixStrand strand);
 
+    /// <summary>Gets how many entries wait for a strand, asking the store itself rather than a cached count.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The number of entries not yet completed or dead-lettered.</returns>
+    public virtual ValueTask<long> GetBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default) => new(GetBacklog(strand));
+
     /// <summary>
-    /// Checks, before anything is written, that an entry can be stored; throws <see cref="NotSupportedException"/>
-    /// naming what cannot. The default accepts everything.
+    /// Whether the queue can store a parameter value. Helix checks every value of a write before anything runs, so
+    /// that a write the queue could not hold for a strand that misses it is refused with nothing written. The default
+    /// accepts everything (the value is kept as the object it is).
     /// </summary>
-    /// <param name="entry">The entry a write would produce.</param>
-    public virtual void Validate(HelixReplayEntry entry)
-    {
-    }
+    /// <param name="value">A parameter value.</param>
+    /// <returns><see langword="true"/> when the queue can store it.</returns>
+    public virtual bool CanStore(object? value) => true;
 
     /// <summary>Stores an entry at the tail of its strand's backlog, synchronously.</summary>
     /// <param name="entry">The entry.</param>
@@ -47,6 +68,16 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <param name="cancellationToken">A token to cancel the operation.</param>
     /// <returns>The entries; empty when the backlog is empty.</returns>
     public abstract ValueTask<IReadOnlyList<HelixReplayEntry>> ReadAsync(HelixStrand strand, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives back entries that <see cref="ReadAsync"/> returned but that were not applied (the strand faulted, or an
+    /// entry is to be tried again after a statement error), so that they are read again, in order. Their
+    /// <see cref="HelixReplayEntry.Attempts"/> count is to be kept. The default does nothing: entries stay at the head.
+    /// </summary>
+    /// <param name="entries">The entries, in order.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the entries are given back.</returns>
+    public virtual ValueTask ReleaseAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default) => default;
 
     /// <summary>Removes an entry that was applied to its strand.</summary>
     /// <param name="entry">The entry, as returned by <see cref="ReadAsync"/>.</param>

@@ -1,0 +1,37 @@
+using System.Data.Common;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.Replay;
+
+/// <summary>What a replay queue learns about the data source it serves, when it is initialized.</summary>
+public sealed class HelixReplayContext
+{
+    private readonly DbProviderFactory[] _factories;
+
+    internal HelixReplayContext(IReadOnlyList<string> strandNames, DbProviderFactory[] factories, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    {
+        StrandNames = strandNames;
+        _factories = factories;
+        TimeProvider = timeProvider;
+        LoggerFactory = loggerFactory;
+    }
+
+    /// <summary>Gets the names of the strands (<c>Strand Names</c>), primary first; queues use them in subject and table names.</summary>
+    public IReadOnlyList<string> StrandNames { get; }
+
+    /// <summary>Gets the clock of the data source.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets the logger factory of the data source.</summary>
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Gets the provider of a strand, which makes the parameters of entries read back for it.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <returns>Its provider.</returns>
+    public DbProviderFactory FactoryOf(HelixStrand strand) => _factories[(int)strand];
+
+    /// <summary>Reads an entry that <see cref="HelixReplaySerializer.Serialize"/> wrote, with the strands' providers.</summary>
+    /// <param name="data">The bytes.</param>
+    /// <returns>The entry.</returns>
+    public HelixReplayEntry Deserialize(ReadOnlyMemory<byte> data) => HelixReplaySerializer.Deserialize(data, FactoryOf);
+}

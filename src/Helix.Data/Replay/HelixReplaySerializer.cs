@@ -1,0 +1,400 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Helix.Data.Internal;
+
+namespace Helix.Data.Replay;
+
+/// <summary>
+/// Turns replay entries into bytes and back, for durable queues. The format is versioned and typed: values keep their
+/// exact CLR type (a <see cref="DateTime"/> its <see cref="DateTime.Kind"/>, a <see cref="decimal"/> its scale), and
+/// parameters keep the settings their maker gave them (<see cref="DbType"/>, size, precision, scale, and provider
+/// settings such as <c>NpgsqlDbType</c>).
+/// </summary>
+/// <remarks>
+/// Supported values: <see langword="null"/>, <see cref="DBNull"/>, <see cref="bool"/>, every integer type,
+/// <see cref="float"/>, <see cref="double"/>, <see cref="decimal"/>, <see cref="string"/>, <see cref="char"/>,
+/// <see cref="Guid"/>, <c>byte[]</c>, <see cref="DateTime"/>, <see cref="DateTimeOffset"/>, <see cref="DateOnly"/>,
+/// <see cref="TimeOnly"/>, <see cref="TimeSpan"/>, enums, and one-dimensional arrays of these. A durable queue refuses
+/// a write with any other value before anything is written (<see cref="CanStore"/>).
+/// </remarks>
+public static class HelixReplaySerializer
+{
+    /// <summary>The format version this library writes.</summary>
+    public const byte Version = 1;
+
+    private static ReadOnlySpan<byte> Magic => "HXR"u8;
+
+    private static readonly ConcurrentDictionary<string, Type?> Types = new(StringComparer.Ordinal);
+
+    private enum Tag : byte
+    {
+        Null = 0,
+        DbNull = 1,
+        Boolean = 2,
+        SByte = 3,
+        Byte = 4,
+        Int16 = 5,
+        UInt16 = 6,
+        Int32 = 7,
+        UInt32 = 8,
+        Int64 = 9,
+        UInt64 = 10,
+        Single = 11,
+        Double = 12,
+        Decimal = 13,
+        String = 14,
+        Char = 15,
+        Guid = 16,
+        Bytes = 17,
+        DateTime = 18,
+        DateTimeOffset = 19,
+        DateOnly = 20,
+        TimeOnly = 21,
+        TimeSpan = 22,
+        Array = 23,
+        Enum = 24,
+    }
+
+    /// <summary>Whether a value can be stored in a replay entry.</summary>
+    /// <param name="value">A parameter value.</param>
+    /// <returns><see langword="true"/> when <see cref="Serialize"/> can store it.</returns>
+    public static bool CanStore(object? value) => value switch
+    {
+        null or DBNull or bool or sbyte or byte or short or ushort or int or uint or long or ulong or float or double
+            or decimal or string or char or Guid or byte[] or DateTime or DateTimeOffset or DateOnly or TimeOnly or TimeSpan => true,
+        Enum => true,
+        Array array => array.Rank == 1 && IsStorableElementType(array.GetType().GetElementType()!) && array.Cast<object?>().All(CanStore),
+        _ => false,
+    };
+
+    /// <summary>Throws a <see cref="NotSupportedException"/> naming the parameter when its value cannot be stored.</summary>
+    /// <param name="parameterName">The parameter's name, for the message.</param>
+    /// <param name="value">Its value.</param>
+    public static void ThrowIfCannotStore(string parameterName, object? value)
+    {
+        if (!CanStore(value))
+        {
+            throw new NotSupportedException(
+                $"Parameter '{parameterName}' has a value of type {value!.GetType().FullName}, which the durable replay queue cannot store, so the write was refused before anything ran. "
+                + "Supported: null, DBNull, bool, integers, float, double, decimal, string, char, Guid, byte[], DateTime, DateTimeOffset, DateOnly, TimeOnly, TimeSpan, enums and one-dimensional arrays of these; "
+                + "convert the value (for example to a string or a byte array) or use Replay=Memory.");
+        }
+    }
+
+    /// <summary>Serializes an entry.</summary>
+    /// <param name="entry">The entry.</param>
+    /// <returns>The bytes.</returns>
+    /// <exception cref="NotSupportedException">A parameter value cannot be stored.</exception>
+    public static byte[] Serialize(HelixReplayEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(entry.Id.ToByteArray());
+            writer.Write((byte)entry.Strand);
+            writer.Write(entry.Timestamp);
+            writer.Write(entry.CreatedAt.UtcTicks);
+            writer.Write((byte)entry.Priority);
+            writer.Write(entry.IsTransaction);
+            WriteNullable(writer, entry.Error);
+            writer.Write(entry.Attempts);
+            writer.Write(entry.Statements.Count);
+            foreach (var statement in entry.Statements)
+            {
+                writer.Write(statement.CommandText);
+                writer.Write((byte)statement.CommandType);
+                writer.Write(statement.CommandTimeout.HasValue);
+                writer.Write(statement.CommandTimeout ?? 0);
+                writer.Write(statement.Parameters.Count);
+                foreach (var parameter in statement.Parameters)
+                {
+                    WriteParameter(writer, parameter);
+                }
+            }
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Reads an entry back, making its parameters with the target strand's provider.</summary>
+    /// <param name="data">The bytes <see cref="Serialize"/> made.</param>
+    /// <param name="factoryOf">The provider of each strand.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="InvalidDataException">The bytes are not a replay entry of a version this library reads.</exception>
+    public static HelixReplayEntry Deserialize(ReadOnlyMemory<byte> data, Func<HelixStrand, DbProviderFactory> factoryOf)
+    {
+        ArgumentNullException.ThrowIfNull(factoryOf);
+        if (data.Length < 4 || !data.Span[..3].SequenceEqual(Magic))
+        {
+            throw new InvalidDataException("The data is not a Helix replay entry.");
+        }
+
+        if (data.Span[3] != Version)
+        {
+            throw new InvalidDataException($"The replay entry has format version {data.Span[3]}; this version of Helix.Data reads version {Version}.");
+        }
+
+        using var reader = new BinaryReader(new MemoryStream(data[4..].ToArray()), Encoding.UTF8);
+        var id = new Guid(reader.ReadBytes(16));
+        var strand = (HelixStrand)reader.ReadByte();
+        var timestamp = reader.ReadInt64();
+        var createdAt = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+        var priority = (HelixReplayPriority)reader.ReadByte();
+        var isTransaction = reader.ReadBoolean();
+        var error = ReadNullable(reader);
+        var attempts = reader.ReadInt32();
+        var factory = factoryOf(strand);
+        var statements = new HelixReplayStatement[reader.ReadInt32()];
+        for (var i = 0; i < statements.Length; i++)
+        {
+            var text = reader.ReadString();
+            var commandType = (CommandType)reader.ReadByte();
+            var hasTimeout = reader.ReadBoolean();
+            var timeout = reader.ReadInt32();
+            var parameters = new DbParameter[reader.ReadInt32()];
+            for (var p = 0; p < parameters.Length; p++)
+            {
+                parameters[p] = ReadParameter(reader, factory);
+            }
+
+            statements[i] = new HelixReplayStatement(text, commandType, parameters, hasTimeout ? timeout : null);
+        }
+
+        return new HelixReplayEntry(id, strand, timestamp, createdAt, priority, statements, isTransaction, error, attempts);
+    }
+
+    private static void WriteParameter(BinaryWriter writer, DbParameter parameter)
+    {
+        ThrowIfCannotStore(parameter.ParameterName, parameter.Value);
+        writer.Write(parameter.ParameterName ?? string.Empty);
+        writer.Write((byte)parameter.Direction);
+        var settings = ParameterCopier.ExplicitSettings(parameter, providerSettings: true).Where(s => CanStore(s.Value)).ToList();
+        writer.Write(settings.Count);
+        foreach (var (property, value) in settings)
+        {
+            writer.Write(property.Name);
+            WriteValue(writer, value);
+        }
+
+        WriteValue(writer, parameter.Value);
+    }
+
+    private static DbParameter ReadParameter(BinaryReader reader, DbProviderFactory factory)
+    {
+        var parameter = factory.CreateParameter() ?? throw new InvalidOperationException($"The provider {factory.GetType().Name} cannot create parameters.");
+        parameter.ParameterName = reader.ReadString();
+        parameter.Direction = (ParameterDirection)reader.ReadByte();
+        var count = reader.ReadInt32();
+        for (var i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            var value = ReadValue(reader);
+            var property = parameter.GetType().GetProperty(name);
+            if (property is { CanWrite: true })
+            {
+                var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+                property.SetValue(parameter, value is not null && type.IsEnum && !type.IsInstanceOfType(value) ? Enum.ToObject(type, value) : value);
+            }
+        }
+
+        parameter.Value = ReadValue(reader);
+        return parameter;
+    }
+
+    private static void WriteValue(BinaryWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                writer.Write((byte)Tag.Null);
+                break;
+            case DBNull:
+                writer.Write((byte)Tag.DbNull);
+                break;
+            case bool v:
+                writer.Write((byte)Tag.Boolean);
+                writer.Write(v);
+                break;
+            case sbyte v:
+                writer.Write((byte)Tag.SByte);
+                writer.Write(v);
+                break;
+            case byte v:
+                writer.Write((byte)Tag.Byte);
+                writer.Write(v);
+                break;
+            case short v:
+                writer.Write((byte)Tag.Int16);
+                writer.Write(v);
+                break;
+            case ushort v:
+                writer.Write((byte)Tag.UInt16);
+                writer.Write(v);
+                break;
+            case int v:
+                writer.Write((byte)Tag.Int32);
+                writer.Write(v);
+                break;
+            case uint v:
+                writer.Write((byte)Tag.UInt32);
+                writer.Write(v);
+                break;
+            case long v:
+                writer.Write((byte)Tag.Int64);
+                writer.Write(v);
+                break;
+            case ulong v:
+                writer.Write((byte)Tag.UInt64);
+                writer.Write(v);
+                break;
+            case float v:
+                writer.Write((byte)Tag.Single);
+                writer.Write(v);
+                break;
+            case double v:
+                writer.Write((byte)Tag.Double);
+                writer.Write(v);
+                break;
+            case decimal v:
+                writer.Write((byte)Tag.Decimal);
+                writer.Write(v);
+                break;
+            case string v:
+                writer.Write((byte)Tag.String);
+                writer.Write(v);
+                break;
+            case char v:
+                writer.Write((byte)Tag.Char);
+                writer.Write((ushort)v);
+                break;
+            case Guid v:
+                writer.Write((byte)Tag.Guid);
+                writer.Write(v.ToByteArray());
+                break;
+            case byte[] v:
+                writer.Write((byte)Tag.Bytes);
+                writer.Write(v.Length);
+                writer.Write(v);
+                break;
+            case DateTime v:
+                writer.Write((byte)Tag.DateTime);
+                writer.Write(v.ToBinary());
+                break;
+            case DateTimeOffset v:
+                writer.Write((byte)Tag.DateTimeOffset);
+                writer.Write(v.Ticks);
+                writer.Write(v.Offset.Ticks);
+                break;
+            case DateOnly v:
+                writer.Write((byte)Tag.DateOnly);
+                writer.Write(v.DayNumber);
+                break;
+            case TimeOnly v:
+                writer.Write((byte)Tag.TimeOnly);
+                writer.Write(v.Ticks);
+                break;
+            case TimeSpan v:
+                writer.Write((byte)Tag.TimeSpan);
+                writer.Write(v.Ticks);
+                break;
+            case Enum v:
+                writer.Write((byte)Tag.Enum);
+                writer.Write(TypeName(v.GetType()));
+                writer.Write(Convert.ToInt64(v, CultureInfo.InvariantCulture));
+                break;
+            case Array v when v.Rank == 1:
+                writer.Write((byte)Tag.Array);
+                writer.Write(TypeName(v.GetType().GetElementType()!));
+                writer.Write(v.Length);
+                foreach (var element in v)
+                {
+                    WriteValue(writer, element);
+                }
+
+                break;
+            default:
+                throw new NotSupportedException($"A value of type {value.GetType().FullName} cannot be stored in a replay entry.");
+        }
+    }
+
+    private static object? ReadValue(BinaryReader reader)
+    {
+        var tag = (Tag)reader.ReadByte();
+        return tag switch
+        {
+            Tag.Null => null,
+            Tag.DbNull => DBNull.Value,
+            Tag.Boolean => reader.ReadBoolean(),
+            Tag.SByte => reader.ReadSByte(),
+            Tag.Byte => reader.ReadByte(),
+            Tag.Int16 => reader.ReadInt16(),
+            Tag.UInt16 => reader.ReadUInt16(),
+            Tag.Int32 => reader.ReadInt32(),
+            Tag.UInt32 => reader.ReadUInt32(),
+            Tag.Int64 => reader.ReadInt64(),
+            Tag.UInt64 => reader.ReadUInt64(),
+            Tag.Single => reader.ReadSingle(),
+            Tag.Double => reader.ReadDouble(),
+            Tag.Decimal => reader.ReadDecimal(),
+            Tag.String => reader.ReadString(),
+            Tag.Char => (char)reader.ReadUInt16(),
+            Tag.Guid => new Guid(reader.ReadBytes(16)),
+            Tag.Bytes => reader.ReadBytes(reader.ReadInt32()),
+            Tag.DateTime => DateTime.FromBinary(reader.ReadInt64()),
+            Tag.DateTimeOffset => new DateTimeOffset(reader.ReadInt64(), new TimeSpan(reader.ReadInt64())),
+            Tag.DateOnly => DateOnly.FromDayNumber(reader.ReadInt32()),
+            Tag.TimeOnly => new TimeOnly(reader.ReadInt64()),
+            Tag.TimeSpan => new TimeSpan(reader.ReadInt64()),
+            Tag.Enum => ReadEnum(reader.ReadString(), reader.ReadInt64()),
+            Tag.Array => ReadArray(reader),
+            _ => throw new InvalidDataException($"Unknown value tag {(byte)tag} in a replay entry."),
+        };
+    }
+
+    private static object ReadEnum(string typeName, long value) =>
+        ResolveType(typeName) is { IsEnum: true } type ? Enum.ToObject(type, value) : value;
+
+    private static Array ReadArray(BinaryReader reader)
+    {
+        var elementType = ResolveType(reader.ReadString()) ?? typeof(object);
+        var array = Array.CreateInstance(elementType, reader.ReadInt32());
+        for (var i = 0; i < array.Length; i++)
+        {
+            var element = ReadValue(reader);
+            var type = Nullable.GetUnderlyingType(elementType) ?? elementType;
+            array.SetValue(element is not null && type.IsEnum && !type.IsInstanceOfType(element) ? Enum.ToObject(type, element) : element, i);
+        }
+
+        return array;
+    }
+
+    private static bool IsStorableElementType(Type type)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        return underlying.IsEnum || underlying == typeof(object) || underlying == typeof(byte[]) || (underlying.IsPrimitive && underlying != typeof(IntPtr) && underlying != typeof(UIntPtr))
+            || underlying == typeof(decimal) || underlying == typeof(string) || underlying == typeof(Guid) || underlying == typeof(DateTime)
+            || underlying == typeof(DateTimeOffset) || underlying == typeof(DateOnly) || underlying == typeof(TimeOnly) || underlying == typeof(TimeSpan);
+    }
+
+    private static string TypeName(Type type) =>
+        type.Assembly == typeof(object).Assembly ? type.FullName! : $"{type.FullName}, {type.Assembly.GetName().Name}";
+
+    private static Type? ResolveType(string name) => Types.GetOrAdd(name, static n => Type.GetType(n, throwOnError: false));
+
+    private static void WriteNullable(BinaryWriter writer, string? value)
+    {
+        writer.Write(value is not null);
+        if (value is not null)
+        {
+            writer.Write(value);
+        }
+    }
+
+    private static string? ReadNullable(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadString() : null;
+}
