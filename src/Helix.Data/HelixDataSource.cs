@@ -42,7 +42,7 @@ public sealed class HelixDataSource : DbDataSource
                 Log.ReplayDisabled(Logger);
             }
 
-            var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory);
+            var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory, configuration.ReplayWorker);
             _worker = new ReplayWorker(Strands, configuration.ReplayQueue, context, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker);
         }
     }

@@ -8,9 +8,20 @@ public sealed class HelixReplayContext
 {
     private readonly DbProviderFactory[] _factories;
 
-    internal HelixReplayContext(IReadOnlyList<string> strandNames, DbProviderFactory[] factories, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    /// <summary>Initializes a new instance of the <see cref="HelixReplayContext"/> class (the data source makes one; tests of a queue may too).</summary>
+    /// <param name="strandNames">The strands' names, primary first.</param>
+    /// <param name="factories">The strands' providers, primary first.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="loggerFactory">The logger factory.</param>
+    /// <param name="runsWorker">Whether this process applies the entries (the replay worker runs here).</param>
+    public HelixReplayContext(IReadOnlyList<string> strandNames, DbProviderFactory[] factories, TimeProvider timeProvider, ILoggerFactory loggerFactory, bool runsWorker = true)
     {
+        ArgumentNullException.ThrowIfNull(strandNames);
+        ArgumentNullException.ThrowIfNull(factories);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
         StrandNames = strandNames;
+        RunsWorker = runsWorker;
         _factories = factories;
         TimeProvider = timeProvider;
         LoggerFactory = loggerFactory;
@@ -18,6 +29,9 @@ public sealed class HelixReplayContext
 
     /// <summary>Gets the names of the strands (<c>Strand Names</c>), primary first; queues use them in subject and table names.</summary>
     public IReadOnlyList<string> StrandNames { get; }
+
+    /// <summary>Gets a value indicating whether this process applies the entries (<c>Replay Worker=true</c>).</summary>
+    public bool RunsWorker { get; }
 
     /// <summary>Gets the clock of the data source.</summary>
     public TimeProvider TimeProvider { get; }

@@ -64,6 +64,7 @@ public sealed class PostgresServers
     [OneTimeTearDown]
     public async Task StopAsync()
     {
+        NatsServer.Stop();
         if (_primary is not null)
         {
             await _primary.DisposeAsync();

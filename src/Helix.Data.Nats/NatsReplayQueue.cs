@@ -1,0 +1,324 @@
+using System.Collections.Concurrent;
+using Helix.Data.Internal;
+using Helix.Data.Replay;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Helix.Data.Nats;
+
+/// <summary>
+/// A durable replay queue on NATS JetStream (<c>Replay=nats://host:port</c>), shared by a fleet: every process
+/// publishes its entries to one stream, and a worker (in one process, or the replay service) applies them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each entry is published to <c>{prefix}.{high|low}.{strand}</c> with its id as the message id, and the publish
+/// acknowledgment is awaited before the write is acknowledged; a publish retried within the duplicate window is stored
+/// once. One durable pull consumer per strand and priority (a single filter subject each, as NATS 2.9 wants) delivers
+/// the entries in order; an entry is acknowledged after it is applied. When the strand faults, the entries are given
+/// back: the queue keeps them and hands them out again first, in order, telling the server they are still in progress
+/// (a negative acknowledgment would let newer entries overtake them). A fault never counts as an attempt, and consumers
+/// deliver without limit, so an outage of any length loses nothing while the stream has room. A worker that starts
+/// after one that ended with entries in hand recreates its consumers, so that delivery resumes from the oldest entry.
+/// </para>
+/// <para>Run one worker per stream: two workers on the same consumers would share its entries and break their order.</para>
+/// </remarks>
+public sealed class NatsReplayQueue : HelixReplayQueue
+{
+    private const string High = "high";
+    private const string Low = "low";
+
+    private readonly NatsConnection _connection;
+    private readonly bool _ownsConnection;
+    private readonly NatsReplayQueueOptions _options;
+    private readonly PriorityScheduler _scheduler;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<Guid, INatsJSMsg<byte[]>> _leased = new();
+    private readonly List<(HelixReplayEntry Entry, INatsJSMsg<byte[]> Message)>[] _held = [[], []];
+    private readonly long[] _backlog = new long[2];
+    private NatsJSContext? _js;
+    private INatsJSConsumer[][]? _consumers;
+    private HelixReplayContext? _context;
+    private string[] _strandNames = ["primary", "secondary"];
+
+    /// <summary>Initializes a new instance of the <see cref="NatsReplayQueue"/> class on a connection the application owns.</summary>
+    /// <param name="connection">The NATS connection; the queue does not dispose it.</param>
+    /// <param name="options">Settings, or <see langword="null"/> for the defaults.</param>
+    public NatsReplayQueue(NatsConnection connection, NatsReplayQueueOptions? options = null)
+        : this(connection, options, ownsConnection: false)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="NatsReplayQueue"/> class that connects to a server itself.</summary>
+    /// <param name="url">The server, such as <c>nats://127.0.0.1:4222</c>.</param>
+    /// <param name="options">Settings, or <see langword="null"/> for the defaults.</param>
+    public NatsReplayQueue(string url, NatsReplayQueueOptions? options = null)
+        : this(new NatsConnection(new NatsOpts { Url = url, Name = "helix-data" }), options, ownsConnection: true)
+    {
+    }
+
+    private NatsReplayQueue(NatsConnection connection, NatsReplayQueueOptions? options, bool ownsConnection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _ownsConnection = ownsConnection;
+        _options = (options ?? new NatsReplayQueueOptions()).Validated();
+        _scheduler = new PriorityScheduler(_options.PriorityRatio, _options.StrictPriority);
+    }
+
+    /// <inheritdoc />
+    public override bool IsDurable => true;
+
+    /// <inheritdoc />
+    public override bool IsShared => true;
+
+    /// <inheritdoc />
+    public override bool CanStore(object? value) => HelixReplaySerializer.CanStore(value);
+
+    /// <inheritdoc />
+    public override async ValueTask InitializeAsync(HelixReplayContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
+        _strandNames = [.. context.StrandNames];
+        var js = new NatsJSContext(_connection);
+        await js.CreateOrUpdateStreamAsync(
+            new StreamConfig(_options.StreamName, [_options.SubjectPrefix + ".>"])
+            {
+                Retention = StreamConfigRetention.Workqueue,
+                Storage = StreamConfigStorage.File,
+                MaxAge = _options.MaxAge,
+                MaxMsgs = _options.MaxMessages,
+                MaxBytes = _options.MaxBytes,
+                NumReplicas = _options.Replicas,
+                DuplicateWindow = _options.DuplicateWindow,
+                Description = "Helix.Data replay entries",
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var consumers = new INatsJSConsumer[_strandNames.Length][];
+        for (var strand = 0; strand < _strandNames.Length; strand++)
+        {
+            consumers[strand] = new INatsJSConsumer[2];
+            foreach (var priority in new[] { HelixReplayPriority.High, HelixReplayPriority.Low })
+            {
+                var config = new ConsumerConfig($"{_options.ConsumerPrefix}-{_strandNames[strand]}-{Name(priority)}")
+                {
+                    FilterSubject = Subject(priority, strand),
+                    AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                    AckWait = _options.AckWait,
+                    MaxDeliver = -1,
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                };
+                var consumer = await js.CreateOrUpdateConsumerAsync(_options.StreamName, config, cancellationToken).ConfigureAwait(false);
+                if (context.RunsWorker && consumer.Info.NumAckPending > 0)
+                {
+                    // A worker that ended held entries it had not acknowledged. Redelivery of those would only come
+                    // after the ack wait, behind newer entries; a fresh consumer delivers every remaining entry (the
+                    // work-queue stream keeps only the unacknowledged ones) from the oldest, in order.
+                    await js.DeleteConsumerAsync(_options.StreamName, config.DurableName!, cancellationToken).ConfigureAwait(false);
+                    consumer = await js.CreateOrUpdateConsumerAsync(_options.StreamName, config, cancellationToken).ConfigureAwait(false);
+                }
+
+                consumers[strand][(int)priority] = consumer;
+            }
+        }
+
+        _js = js;
+        _consumers = consumers;
+        for (var strand = 0; strand < _strandNames.Length; strand++)
+        {
+            await RefreshBacklogAsync(strand, cancellationToken).ConfigureAwait(false);
+        }
+
+        _ready.TrySetResult();
+    }
+
+    /// <inheritdoc />
+    public override long GetBacklog(HelixStrand strand) => Interlocked.Read(ref _backlog[(int)strand]);
+
+    /// <inheritdoc />
+    public override async ValueTask<long> GetBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
+    {
+        if (_consumers is null)
+        {
+            return GetBacklog(strand);
+        }
+
+        await RefreshBacklogAsync((int)strand, cancellationToken).ConfigureAwait(false);
+        return GetBacklog(strand);
+    }
+
+    /// <summary>Publishes an entry and waits for JetStream's acknowledgment, blocking the calling thread: NATS has no synchronous API.</summary>
+    /// <param name="entry">The entry.</param>
+    public override void Enqueue(HelixReplayEntry entry) => EnqueueAsync(entry).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public override async ValueTask EnqueueAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var data = HelixReplaySerializer.Serialize(entry);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            await _ready.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            var ack = await _js!.PublishAsync(Subject(entry.Priority, (int)entry.Strand), data, opts: new NatsJSPubOpts { MsgId = entry.Id.ToString("N") }, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (ack.Duplicate)
+            {
+                return; // published before, within the duplicate window: stored once
+            }
+
+            ack.EnsureSuccess();
+            Interlocked.Increment(ref _backlog[(int)entry.Strand]);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The NATS replay queue did not store the entry within {_options.PublishTimeout.TotalSeconds:0.#} s ({(_ready.Task.IsCompleted ? "no publish acknowledgment" : "the queue is not initialized yet")}).");
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<HelixReplayEntry>> ReadAsync(HelixStrand strand, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        var consumers = _consumers ?? throw new InvalidOperationException("The queue reads entries once the data source has initialized it.");
+
+        // Entries given back come first, in order, and are not fetched again: a negative acknowledgment would let
+        // newer entries be delivered before their redelivery. The server is told they are still being worked on.
+        var held = Held(strand, maxCount);
+        if (held.Count > 0)
+        {
+            foreach (var (entry, message) in held)
+            {
+                await message.AckProgressAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                _leased[entry.Id] = message;
+            }
+
+            return [.. held.Select(h => h.Entry)];
+        }
+
+        foreach (var priority in _scheduler.Order(strand))
+        {
+            var entries = new List<HelixReplayEntry>();
+            await foreach (var message in consumers[(int)strand][(int)priority].FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = maxCount }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                var entry = _context!.Deserialize(message.Data ?? []);
+                if (_leased.TryAdd(entry.Id, message))
+                {
+                    entries.Add(entry);
+                }
+            }
+
+            if (entries.Count > 0)
+            {
+                _scheduler.Served(strand, priority);
+                return entries;
+            }
+        }
+
+        await RefreshBacklogAsync((int)strand, cancellationToken).ConfigureAwait(false);
+        return [];
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (_leased.TryRemove(entry.Id, out var message))
+        {
+            await message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            Decrement(entry.Strand);
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask ReleaseAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var group in entries.GroupBy(e => e.Strand))
+        {
+            var held = _held[(int)group.Key];
+            lock (held)
+            {
+                held.InsertRange(0, group.Where(e => _leased.ContainsKey(e.Id)).Select(e => (e, _leased[e.Id])));
+            }
+
+            foreach (var entry in group)
+            {
+                _leased.TryRemove(entry.Id, out _);
+            }
+        }
+
+        return default;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var headers = new NatsHeaders { ["Helix-Reason"] = reason.Replace('\n', ' ').Replace('\r', ' ') };
+        var ack = await _js!.PublishAsync(
+            $"{_options.SubjectPrefix}.dead.{_strandNames[(int)entry.Strand]}",
+            HelixReplaySerializer.Serialize(entry),
+            opts: new NatsJSPubOpts { MsgId = entry.Id.ToString("N") + "-dead" },
+            headers: headers,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        ack.EnsureSuccess();
+        if (_leased.TryRemove(entry.Id, out var message))
+        {
+            await message.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            Decrement(entry.Strand);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        _ready.TrySetCanceled();
+        if (_ownsConnection)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private List<(HelixReplayEntry Entry, INatsJSMsg<byte[]> Message)> Held(HelixStrand strand, int maxCount)
+    {
+        var held = _held[(int)strand];
+        lock (held)
+        {
+            var taken = held.Take(maxCount).ToList();
+            held.RemoveRange(0, taken.Count);
+            return taken;
+        }
+    }
+
+    private static string Name(HelixReplayPriority priority) => priority == HelixReplayPriority.High ? High : Low;
+
+    private string Subject(HelixReplayPriority priority, int strand) => $"{_options.SubjectPrefix}.{Name(priority)}.{_strandNames[strand]}";
+
+    private void Decrement(HelixStrand strand)
+    {
+        if (Interlocked.Decrement(ref _backlog[(int)strand]) < 0)
+        {
+            Interlocked.Exchange(ref _backlog[(int)strand], 0);
+        }
+    }
+
+    /// <summary>Reads the strand's backlog from its consumers: entries not delivered yet plus those delivered and not acknowledged.</summary>
+    private async ValueTask RefreshBacklogAsync(int strand, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        foreach (var consumer in _consumers![strand])
+        {
+            await consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            total += (long)consumer.Info.NumPending + consumer.Info.NumAckPending;
+        }
+
+        Interlocked.Exchange(ref _backlog[strand], total);
+    }
+}
