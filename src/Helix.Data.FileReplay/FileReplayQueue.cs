@@ -188,7 +188,7 @@ public sealed class FileReplayQueue : HelixReplayQueue
                 insert.Parameters.AddWithValue("$strand", (int)entry.Strand);
                 insert.Parameters.AddWithValue("$data", data);
                 insert.Parameters.AddWithValue("$reason", reason);
-                insert.Parameters.AddWithValue("$at", (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                insert.Parameters.AddWithValue("$at", Now().ToString("O", System.Globalization.CultureInfo.InvariantCulture));
                 insert.ExecuteNonQuery();
             }
 
@@ -219,6 +219,88 @@ public sealed class FileReplayQueue : HelixReplayQueue
             }
 
             transaction.Commit();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public override bool SupportsIntents => true;
+
+    /// <inheritdoc />
+    public override async ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var data = HelixReplaySerializer.SerializeMany(entries);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+            using var insert = Command("INSERT OR REPLACE INTO intents (id, created, data) VALUES ($id, $created, $data)");
+            insert.Parameters.AddWithValue("$id", intentId.ToByteArray());
+            insert.Parameters.AddWithValue("$created", Now().UtcTicks);
+            insert.Parameters.AddWithValue("$data", data);
+            insert.ExecuteNonQuery();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+            using var delete = Command("DELETE FROM intents WHERE id = $id");
+            delete.Parameters.AddWithValue("$id", intentId.ToByteArray());
+            delete.ExecuteNonQuery();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<int> PromoteAbandonedIntentsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    {
+        var context = _context ?? throw new InvalidOperationException("The queue reads intents back once the data source has initialized it.");
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+            using var transaction = _connection!.BeginTransaction();
+            var abandoned = new List<(byte[] Id, byte[] Data)>();
+            using (var select = Command("SELECT id, data FROM intents WHERE created < $before ORDER BY created", transaction))
+            {
+                select.Parameters.AddWithValue("$before", olderThan.UtcTicks);
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    abandoned.Add(((byte[])reader.GetValue(0), (byte[])reader.GetValue(1)));
+                }
+            }
+
+            foreach (var (id, data) in abandoned)
+            {
+                foreach (var entry in context.DeserializeMany(data))
+                {
+                    InsertEntry(entry, HelixReplaySerializer.Serialize(entry), transaction);
+                }
+
+                using var delete = Command("DELETE FROM intents WHERE id = $id", transaction);
+                delete.Parameters.AddWithValue("$id", id);
+                delete.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            RefreshCounts();
+            return abandoned.Count;
         }
         finally
         {
@@ -304,6 +386,7 @@ public sealed class FileReplayQueue : HelixReplayQueue
                 CREATE INDEX IF NOT EXISTS entries_by_strand ON entries (strand, priority, seq);
                 CREATE TABLE IF NOT EXISTS counts (strand INTEGER PRIMARY KEY, backlog INTEGER NOT NULL);
                 INSERT OR IGNORE INTO counts VALUES (0, 0), (1, 0);
+                CREATE TABLE IF NOT EXISTS intents (id BLOB PRIMARY KEY, created INTEGER NOT NULL, data BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS dead_letters (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL UNIQUE, strand INTEGER NOT NULL,
                     data BLOB NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
@@ -325,22 +408,26 @@ public sealed class FileReplayQueue : HelixReplayQueue
             throw new InvalidOperationException($"The replay queue file {_path} is full for strand {entry.Strand} ({capacity} entries).");
         }
 
-        using (var insert = Command("INSERT OR IGNORE INTO entries (id, strand, priority, attempts, data) VALUES ($id, $strand, $priority, $attempts, $data)", transaction))
-        {
-            insert.Parameters.AddWithValue("$id", entry.Id.ToByteArray());
-            insert.Parameters.AddWithValue("$strand", strand);
-            insert.Parameters.AddWithValue("$priority", (int)entry.Priority);
-            insert.Parameters.AddWithValue("$attempts", entry.Attempts);
-            insert.Parameters.AddWithValue("$data", data);
-            if (insert.ExecuteNonQuery() == 1)
-            {
-                Adjust(strand, +1, transaction);
-            }
-        }
-
+        InsertEntry(entry, data, transaction);
         transaction.Commit();
         RefreshCounts();
     }
+
+    private void InsertEntry(HelixReplayEntry entry, byte[] data, SqliteTransaction transaction)
+    {
+        using var insert = Command("INSERT OR IGNORE INTO entries (id, strand, priority, attempts, data) VALUES ($id, $strand, $priority, $attempts, $data)", transaction);
+        insert.Parameters.AddWithValue("$id", entry.Id.ToByteArray());
+        insert.Parameters.AddWithValue("$strand", (int)entry.Strand);
+        insert.Parameters.AddWithValue("$priority", (int)entry.Priority);
+        insert.Parameters.AddWithValue("$attempts", entry.Attempts);
+        insert.Parameters.AddWithValue("$data", data);
+        if (insert.ExecuteNonQuery() == 1)
+        {
+            Adjust((int)entry.Strand, +1, transaction);
+        }
+    }
+
+    private DateTimeOffset Now() => (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow();
 
     // Called under the lock, in a transaction.
     private void Remove(HelixReplayEntry entry, SqliteTransaction transaction)

@@ -4,6 +4,7 @@ using Helix.Data.Replay;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
 
 namespace Helix.Data.Nats;
 
@@ -38,6 +39,7 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     private readonly List<(HelixReplayEntry Entry, INatsJSMsg<byte[]> Message)>[] _held = [[], []];
     private readonly long[] _backlog = new long[2];
     private NatsJSContext? _js;
+    private INatsKVStore? _intents;
     private INatsJSConsumer[][]? _consumers;
     private HelixReplayContext? _context;
     private string[] _strandNames = ["primary", "secondary"];
@@ -125,6 +127,9 @@ public sealed class NatsReplayQueue : HelixReplayQueue
             }
         }
 
+        _intents = await new NatsKVContext(js).CreateOrUpdateStoreAsync(
+            new NatsKVConfig(_options.StreamName + "-intents") { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas, Description = "Helix.Data writes in flight while a strand is behind" },
+            cancellationToken).ConfigureAwait(false);
         _js = js;
         _consumers = consumers;
         for (var strand = 0; strand < _strandNames.Length; strand++)
@@ -272,6 +277,68 @@ public sealed class NatsReplayQueue : HelixReplayQueue
             await message.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             Decrement(entry.Strand);
         }
+    }
+
+    /// <inheritdoc />
+    public override bool SupportsIntents => true;
+
+    /// <inheritdoc />
+    public override async ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var data = HelixReplaySerializer.SerializeMany(entries);
+        var value = new byte[8 + data.Length];
+        BitConverter.TryWriteBytes(value, (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcTicks);
+        data.CopyTo(value, 8);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        await _ready.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+        await _intents!.PutAsync(intentId.ToString("N"), value, cancellationToken: timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default)
+    {
+        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _intents!.PurgeAsync(intentId.ToString("N"), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<int> PromoteAbandonedIntentsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    {
+        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var keys = new List<string>();
+        try
+        {
+            await foreach (var key in _intents!.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(key);
+            }
+        }
+        catch (NatsKVException)
+        {
+            return 0; // no key yet
+        }
+
+        var promoted = 0;
+        foreach (var key in keys)
+        {
+            var found = await _intents.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!found.Success || found.Value.Value is not { Length: > 8 } value || BitConverter.ToInt64(value, 0) >= olderThan.UtcTicks)
+            {
+                continue;
+            }
+
+            // Published with their ids as message ids: promoting the same intent twice stores its entries once.
+            foreach (var entry in _context!.DeserializeMany(value.AsMemory(8)))
+            {
+                await EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
+            }
+
+            await _intents.PurgeAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            promoted++;
+        }
+
+        return promoted;
     }
 
     /// <inheritdoc />

@@ -25,6 +25,46 @@ public sealed partial class HelixCommand
             }
         }
 
+        // While a strand is behind, a durable queue first records the write for every strand: if this process dies
+        // before the write settles, the worker of the next one brings it to every strand.
+        Guid? intent = null;
+        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && routes.Contains(WriteRoute.Queue) && routes.Contains(WriteRoute.Direct))
+        {
+            try
+            {
+                intent = await WriteRouting.RecordIntentAsync(dataSource, [.. strands.Select(s => entries[s.Index] ?? BuildEntry(dataSource, s, text, timestamp, error: null))], io).ConfigureAwait(false);
+            }
+            catch
+            {
+                WriteRouting.EndReservations(strands, routes);
+                throw;
+            }
+        }
+
+        try
+        {
+            return await ExecuteRoutedWriteAsync(connection, dataSource, operation, behavior, text, timestamp, routes, entries, io, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await WriteRouting.ForgetIntentAsync(dataSource, intent, io).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<object?> ExecuteRoutedWriteAsync(
+        HelixConnection connection,
+        HelixDataSource dataSource,
+        Operation operation,
+        CommandBehavior behavior,
+        SqlTextInfo text,
+        long timestamp,
+        WriteRoute[] routes,
+        HelixReplayEntry?[] entries,
+        IOBehavior io,
+        CancellationToken cancellationToken)
+    {
+        var strands = dataSource.Strands;
+
         var results = new StrandResult?[strands.Length];
         var firstDirect = Array.IndexOf(routes, WriteRoute.Direct);
         if (io == IOBehavior.Asynchronous && dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && routes.All(r => r == WriteRoute.Direct))

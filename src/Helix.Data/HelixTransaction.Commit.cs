@@ -30,6 +30,36 @@ public sealed partial class HelixTransaction
             throw;
         }
 
+        // While a strand is behind, a durable queue first records the whole transaction for every strand (see
+        // HelixReplayQueue.RecordIntentAsync): a process that dies during the commit cannot leave the strands different.
+        Guid? intent = null;
+        if (_dataSource.Configuration.ReplayQueue is { SupportsIntents: true }
+            && _sides.Any(s => s.Mode != Mode.Active || routes[s.Strand.Index] != WriteRoute.Direct))
+        {
+            try
+            {
+                intent = await WriteRouting.RecordIntentAsync(_dataSource, [.. _sides.Select(s => RecordedStatement.Entry(_dataSource, s.Strand, _timestamp, _recorded, isTransaction: true, error: null))], io).ConfigureAwait(false);
+            }
+            catch
+            {
+                WriteRouting.EndReservations(_dataSource.Strands, routes);
+                await RollbackAsync(io).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        try
+        {
+            await CommitRoutedAsync(routes, io, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await WriteRouting.ForgetIntentAsync(_dataSource, intent, io).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask CommitRoutedAsync(WriteRoute[] routes, IOBehavior io, CancellationToken cancellationToken)
+    {
         var committing = new List<Side>();
         foreach (var side in _sides)
         {

@@ -171,3 +171,63 @@ public class FileReplayQueueTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         });
     }
 }
+
+/// <summary>Intents: a write a process left in doubt when it died reaches every strand.</summary>
+public class ReplayIntentTests
+{
+    [Test]
+    public async Task An_abandoned_intent_is_promoted_and_brings_the_write_to_every_strand()
+    {
+        var queueFile = Path.Combine(Path.GetTempPath(), "helix-tests", Guid.NewGuid().ToString("N"), "replay.db");
+        using var files = new SqliteStrands("intent");
+        files.ExecuteOnBoth("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+
+        // What a process leaves behind when it dies after recording the intent and before the write settled.
+        var context = new HelixReplayContext(["primary", "secondary"], [Microsoft.Data.Sqlite.SqliteFactory.Instance, Microsoft.Data.Sqlite.SqliteFactory.Instance], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await using (var dead = new FileReplayQueue(queueFile))
+        {
+            await dead.InitializeAsync(context);
+            HelixReplayEntry For(HelixStrand strand) => new(Guid.CreateVersion7(), strand, 1, DateTimeOffset.UtcNow, HelixReplayPriority.High, [new HelixReplayStatement("INSERT INTO t VALUES (1, 'in doubt') ON CONFLICT (id) DO NOTHING", System.Data.CommandType.Text, [], null)], false, null);
+            await dead.RecordIntentAsync(Guid.CreateVersion7(), [For(HelixStrand.Primary), For(HelixStrand.Secondary)]);
+        }
+
+        await using var next = new HelixDataSourceBuilder(files.ConnectionString())
+            .UseReplayQueue(new FileReplayQueue(queueFile))
+            .ConfigureReplay(o => (o.InDoubtTimeout, o.PollInterval) = (TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50)))
+            .Build();
+        await Wait.UntilAsync(() => files.Rows(HelixStrand.Secondary, "SELECT v FROM t").Count == 1 && files.Rows(HelixStrand.Primary, "SELECT v FROM t").Count == 1, "the abandoned write reached both strands");
+        await Wait.ForReplayAsync(next);
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "1|in doubt" }));
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "1|in doubt" }));
+        });
+    }
+
+    [Test]
+    public async Task A_write_while_a_strand_is_behind_leaves_no_intent_once_it_settles()
+    {
+        var queueFile = Path.Combine(Path.GetTempPath(), "helix-tests", Guid.NewGuid().ToString("N"), "replay.db");
+        await using var strands = new FaultyStrands(configure: b => b.UseReplayQueue(new FileReplayQueue(queueFile)));
+        strands.Files.ExecuteOnBoth("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+        strands.DataSource.Drain(HelixStrand.Secondary, "behind");
+        await using (var connection = await strands.DataSource.OpenConnectionAsync())
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO t VALUES (1)";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={queueFile}");
+        check.Open();
+        using var count = check.CreateCommand();
+        count.CommandText = "SELECT (SELECT count(*) FROM intents), (SELECT count(*) FROM entries)";
+        using var reader = count.ExecuteReader();
+        reader.Read();
+        Assert.Multiple(() =>
+        {
+            Assert.That(reader.GetInt64(0), Is.Zero, "the intent was forgotten once the write settled");
+            Assert.That(reader.GetInt64(1), Is.EqualTo(1), "the entry for the drained strand is queued");
+        });
+    }
+}

@@ -93,7 +93,50 @@ internal sealed class ReplayWorker : IAsyncDisposable
         }
 
         _ready.TrySetResult();
-        await Task.WhenAll(_strands.Select(s => Task.Run(() => RunAsync(s, stopping), CancellationToken.None))).ConfigureAwait(false);
+        var loops = _strands.Select(s => Task.Run(() => RunAsync(s, stopping), CancellationToken.None)).ToList();
+        if (_applyEntries && _queue is { SupportsIntents: true })
+        {
+            loops.Add(Task.Run(() => PromoteIntentsAsync(stopping), CancellationToken.None));
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
+    }
+
+    /// <summary>Brings writes that a process left in doubt when it died (its intents grew old) to every strand.</summary>
+    private async Task PromoteIntentsAsync(CancellationToken stopping)
+    {
+        var interval = TimeSpan.FromTicks(Math.Max(_options.PollInterval.Ticks, _options.InDoubtTimeout.Ticks / 4));
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var promoted = await _queue!.PromoteAbandonedIntentsAsync(_timeProvider.GetUtcNow() - _options.InDoubtTimeout, stopping).ConfigureAwait(false);
+                if (promoted > 0)
+                {
+                    Log.IntentsPromoted(_logger, promoted);
+                    foreach (var strand in _strands)
+                    {
+                        if (await _queue.GetBacklogAsync(strand.Id, stopping).ConfigureAwait(false) > 0)
+                        {
+                            strand.Controller.ReportBehind();
+                        }
+                    }
+                }
+
+                await Task.Delay(interval, _timeProvider, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // promotion is retried at the next interval
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Log.ReplayWorkerError(_logger, e, "intents");
+                await Task.Delay(interval, _timeProvider, stopping).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task RunAsync(Strand strand, CancellationToken stopping)

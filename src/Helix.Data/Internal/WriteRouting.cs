@@ -152,6 +152,46 @@ internal static class WriteRouting
         dataSource.Reporter.StatementRejected(strand, commandText, error, entry);
     }
 
+    /// <summary>Records an intent: the write's entries for every strand, before it runs.</summary>
+    public static async ValueTask<Guid> RecordIntentAsync(HelixDataSource dataSource, IReadOnlyList<HelixReplayEntry> entries, IOBehavior io)
+    {
+        var id = Guid.CreateVersion7(dataSource.TimeProvider.GetUtcNow());
+        await Settle(dataSource.Configuration.ReplayQueue!.RecordIntentAsync(id, entries, CancellationToken.None), io).ConfigureAwait(false);
+        return id;
+    }
+
+    /// <summary>Forgets an intent once the write has settled; a failure only delays convergence (the intent is promoted later).</summary>
+    public static async ValueTask ForgetIntentAsync(HelixDataSource dataSource, Guid? intent, IOBehavior io)
+    {
+        if (intent is not { } id)
+        {
+            return;
+        }
+
+        try
+        {
+            await Settle(dataSource.Configuration.ReplayQueue!.ForgetIntentAsync(id, CancellationToken.None), io).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // the intent will be promoted after the in-doubt timeout: a strand applies the write again, nothing is lost
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.IntentNotForgotten(dataSource.Logger, id, e.Message);
+        }
+    }
+
+    /// <summary>Waits for a durable queue's operation; a synchronous caller blocks only when the queue went asynchronous (NATS).</summary>
+    private static ValueTask Settle(ValueTask task, IOBehavior io)
+    {
+        if (io == IOBehavior.Synchronous && !task.IsCompleted)
+        {
+            task.AsTask().GetAwaiter().GetResult();
+            return default;
+        }
+
+        return task;
+    }
+
     public static HelixException NoWritableStrand(HelixDataSource dataSource, TimeSpan waited)
     {
         var status = dataSource.GetStatus();

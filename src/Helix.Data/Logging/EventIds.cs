@@ -24,4 +24,6 @@ internal static class EventIds
     public const int ReplayProbeFailed = 5003;
     public const int ReplayWorkerError = 5004;
     public const int ReplayQueueUnavailable = 5005;
+    public const int IntentNotForgotten = 3003;
+    public const int IntentsPromoted = 5006;
 }

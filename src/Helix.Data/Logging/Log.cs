@@ -44,6 +44,12 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReplayQueueUnavailable, LogLevel.Error, "The replay queue cannot be initialized; next attempt in {Delay}: {Error}")]
     public static partial void ReplayQueueUnavailable(ILogger logger, TimeSpan delay, string error);
 
+    [LoggerMessage(EventIds.IntentNotForgotten, LogLevel.Warning, "Intent {IntentId} could not be forgotten; the worker will promote it after the in-doubt timeout and every strand applies that write again: {Error}")]
+    public static partial void IntentNotForgotten(ILogger logger, Guid intentId, string error);
+
+    [LoggerMessage(EventIds.IntentsPromoted, LogLevel.Warning, "Promoted {Count} abandoned intents: writes a process left in doubt when it ended are brought to every strand")]
+    public static partial void IntentsPromoted(ILogger logger, int count);
+
     [LoggerMessage(EventIds.ReplayWorkerError, LogLevel.Error, "The replay worker of strand {Strand} hit an unexpected error and continues after a delay")]
     public static partial void ReplayWorkerError(ILogger logger, Exception exception, string strand);
 }

@@ -44,6 +44,11 @@ public sealed class HelixReplayContext
     /// <returns>Its provider.</returns>
     public DbProviderFactory FactoryOf(HelixStrand strand) => _factories[(int)strand];
 
+    /// <summary>Reads entries that <see cref="HelixReplaySerializer.SerializeMany"/> wrote, with the strands' providers.</summary>
+    /// <param name="data">The bytes.</param>
+    /// <returns>The entries.</returns>
+    public IReadOnlyList<HelixReplayEntry> DeserializeMany(ReadOnlyMemory<byte> data) => HelixReplaySerializer.DeserializeMany(data, FactoryOf);
+
     /// <summary>Reads an entry that <see cref="HelixReplaySerializer.Serialize"/> wrote, with the strands' providers.</summary>
     /// <param name="data">The bytes.</param>
     /// <returns>The entry.</returns>

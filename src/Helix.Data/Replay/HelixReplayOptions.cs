@@ -38,6 +38,14 @@ public sealed class HelixReplayOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Gets or sets after how long an intent (a write recorded before it ran while a strand was behind) is taken to
+    /// belong to a process that died mid-write, so that the worker brings the write to every strand. It must be longer
+    /// than any write takes.
+    /// </summary>
+    /// <value>The default value is 2 minutes.</value>
+    public TimeSpan InDoubtTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
     /// picks one for the provider (<c>SELECT 1</c>, or a read of the schema table for SQLite).
     /// </summary>
@@ -68,6 +76,7 @@ public sealed class HelixReplayOptions
             BackoffMax = BackoffMax,
             HealingWait = HealingWait,
             PollInterval = PollInterval,
+            InDoubtTimeout = InDoubtTimeout,
             ProbeCommandText = ProbeCommandText,
         };
     }

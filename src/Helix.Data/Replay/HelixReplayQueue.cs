@@ -79,6 +79,37 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <returns>A task that completes when the entries are given back.</returns>
     public virtual ValueTask ReleaseAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default) => default;
 
+    /// <summary>
+    /// Gets a value indicating whether the queue keeps intents (<see cref="RecordIntentAsync"/>): durable queues do, so that
+    /// a process that dies in the middle of a write while a strand is behind cannot leave the strands different.
+    /// </summary>
+    public virtual bool SupportsIntents => false;
+
+    /// <summary>
+    /// Stores, before a write runs while some strand is behind, the entries that would bring the write to every strand.
+    /// When the write's outcome is settled Helix forgets the intent; an intent older than the in-doubt timeout belongs
+    /// to a process that died mid-write, and the worker promotes it (<see cref="PromoteAbandonedIntentsAsync"/>): every
+    /// strand gets the write, so the strands converge (a strand that had applied it applies it again).
+    /// </summary>
+    /// <param name="intentId">The intent's id.</param>
+    /// <param name="entries">One entry per strand.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the intent is stored.</returns>
+    public virtual ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} does not keep intents.");
+
+    /// <summary>Forgets an intent whose write has settled.</summary>
+    /// <param name="intentId">The intent's id.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the intent is gone.</returns>
+    public virtual ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default) => default;
+
+    /// <summary>Turns intents recorded before <paramref name="olderThan"/> into entries at the tail of their strands' backlogs.</summary>
+    /// <param name="olderThan">Intents recorded before this time belong to processes that died mid-write.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>How many intents were promoted.</returns>
+    public virtual ValueTask<int> PromoteAbandonedIntentsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default) => new(0);
+
     /// <summary>Removes an entry that was applied to its strand.</summary>
     /// <param name="entry">The entry, as returned by <see cref="ReadAsync"/>.</param>
     /// <param name="cancellationToken">A token to cancel the operation.</param>

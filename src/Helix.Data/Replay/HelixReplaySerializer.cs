@@ -122,6 +122,45 @@ public static class HelixReplaySerializer
         return stream.ToArray();
     }
 
+    /// <summary>Serializes several entries (an intent: one entry per strand) into one buffer.</summary>
+    /// <param name="entries">The entries.</param>
+    /// <returns>The bytes.</returns>
+    public static byte[] SerializeMany(IReadOnlyList<HelixReplayEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write(entries.Count);
+        foreach (var entry in entries)
+        {
+            var data = Serialize(entry);
+            writer.Write(data.Length);
+            writer.Write(data);
+        }
+
+        writer.Flush();
+        return stream.ToArray();
+    }
+
+    /// <summary>Reads entries that <see cref="SerializeMany"/> wrote.</summary>
+    /// <param name="data">The bytes.</param>
+    /// <param name="factoryOf">The provider of each strand.</param>
+    /// <returns>The entries.</returns>
+    public static IReadOnlyList<HelixReplayEntry> DeserializeMany(ReadOnlyMemory<byte> data, Func<HelixStrand, DbProviderFactory> factoryOf)
+    {
+        var count = BitConverter.ToInt32(data.Span[..4]);
+        var entries = new List<HelixReplayEntry>(count);
+        var offset = 4;
+        for (var i = 0; i < count; i++)
+        {
+            var length = BitConverter.ToInt32(data.Span.Slice(offset, 4));
+            entries.Add(Deserialize(data.Slice(offset + 4, length), factoryOf));
+            offset += 4 + length;
+        }
+
+        return entries;
+    }
+
     /// <summary>Reads an entry back, making its parameters with the target strand's provider.</summary>
     /// <param name="data">The bytes <see cref="Serialize"/> made.</param>
     /// <param name="factoryOf">The provider of each strand.</param>
