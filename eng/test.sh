@@ -16,6 +16,17 @@ if [ -z "${HELIX_TEST_PG_PRIMARY:-}" ] && ! have_postgres; then
   have_postgres || { echo "eng/test.sh: PostgreSQL could not be installed"; exit 1; }
 fi
 
+# The NATS replay tests start a nats-server with JetStream on 127.0.0.1 themselves (unless HELIX_TEST_NATS_URL names
+# one). Install the Debian package nats-server on a fresh machine.
+have_nats() { command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; }
+if [ -z "${HELIX_TEST_NATS_URL:-}" ] && ! have_nats; then
+  echo "eng/test.sh: installing nats-server (Debian package nats-server) for the replay tests"
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nats-server >/dev/null
+  have_nats || { echo "eng/test.sh: nats-server could not be installed"; exit 1; }
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
