@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Helix.Data.Testing;
 using Testcontainers.PostgreSql;
 
 namespace Helix.Data.IntegrationTests.Support;

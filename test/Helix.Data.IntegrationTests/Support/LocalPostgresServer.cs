@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Helix.Data.Testing;
 
 namespace Helix.Data.IntegrationTests.Support;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Helix.Data.Testing;
 
 namespace Helix.Data.IntegrationTests.Support;
 

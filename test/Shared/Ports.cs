@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Helix.Data.IntegrationTests.Support;
+namespace Helix.Data.Testing;
 
+/// <summary>Ports for servers that tests and benchmarks start on loopback.</summary>
 internal static class Ports
 {
     /// <summary>
