@@ -173,6 +173,29 @@ public sealed class FileReplayQueue : HelixReplayQueue
     }
 
     /// <inheritdoc />
+    /// <remarks>Removes all the entries in one transaction: one synchronised write for a whole applied batch.</remarks>
+    public override async ValueTask CompleteAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+            using var transaction = _connection!.BeginTransaction();
+            foreach (var entry in entries)
+            {
+                Remove(entry, transaction);
+            }
+
+            transaction.Commit();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public override async ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);

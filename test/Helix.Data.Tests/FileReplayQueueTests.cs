@@ -30,6 +30,7 @@ public class FileReplayQueueTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t ORDER BY id")));
             Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT v FROM t WHERE id = 4"), Is.EqualTo(new[] { "49" }));
         });
+        Assert.That(await queue.GetBacklogAsync(HelixStrand.Secondary), Is.Zero, "applied batches are removed from the file");
     }
 
     [Test]

@@ -280,11 +280,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
             var error = await ApplyAsync(session, batch, transaction: true, stopping).ConfigureAwait(false);
             if (error is null)
             {
-                foreach (var entry in batch)
-                {
-                    await _queue!.CompleteAsync(entry, stopping).ConfigureAwait(false);
-                }
-
+                await _queue!.CompleteAsync(batch, stopping).ConfigureAwait(false);
                 RecordApplied(strand, batch.Count, _timeProvider.GetElapsedTime(started), backoff);
                 return null;
             }

@@ -117,6 +117,22 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     public abstract ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Removes entries that were applied together (in one transaction on their strand). The default completes them one
+    /// by one; a durable queue overrides it to remove them in one write.
+    /// </summary>
+    /// <param name="entries">The entries, as returned by <see cref="ReadAsync"/>.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the entries are removed.</returns>
+    public virtual async ValueTask CompleteAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var entry in entries)
+        {
+            await CompleteAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Sets an entry aside that can never be applied, removing it from its backlog if it is there, and keeps it where
     /// an operator can find it.
     /// </summary>
