@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 using Helix.Data.Logging;
@@ -12,6 +13,11 @@ public sealed partial class HelixCommand
     private readonly Lock _activeLock = new();
     private readonly List<DbCommand> _active = [];
     private (DbCommand Command, bool Detach)? _readerCommand;
+
+    // The execution in progress: whether it is a write, when it started, and its span (null when nobody listens).
+    private bool _executingWrite;
+    private long _executionStarted;
+    private Activity? _activity;
 
     internal enum Operation
     {
@@ -65,79 +71,122 @@ public sealed partial class HelixCommand
             _ => operation == Operation.NonQuery || text.IsWrite,
         };
 
-        if (transaction is not null)
+        _executingWrite = isWrite;
+        _executionStarted = dataSource.TimeProvider.GetTimestamp();
+        var activity = HelixActivities.StartCommand(isWrite, dataSource);
+        _activity = activity;
+        try
         {
-            return await transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
-        }
+            if (transaction is not null)
+            {
+                return await transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+            }
 
-        if (dataSource.IsSingleStrand)
+            if (dataSource.IsSingleStrand)
+            {
+                var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
+                var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
+                return Finish(result, isRead: !isWrite);
+            }
+
+            return isWrite
+                ? await ExecuteWriteAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
+                : await ExecuteReadAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
         {
-            var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
-            var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
-            return Finish(result);
+            HelixActivities.Fail(activity, e);
+            throw;
         }
-
-        var outcome = isWrite
-            ? await ExecuteWriteAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
-            : await ExecuteReadAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
-        return outcome;
+        finally
+        {
+            _activity = null;
+            activity?.Dispose();
+        }
     }
 
     private async ValueTask<object?> ExecuteReadAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
-        var router = dataSource.Router;
+        var reads = dataSource.Reads!;
         var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
-        var first = router.Pick() ?? StaleRead(dataSource, router.LastResort(null));
+        var first = reads.Pick();
+        if (first is null || !first.IsHealthy)
+        {
+            first = StaleRead(dataSource, first ?? reads.LastResort(null));
+        }
+
         var result = await RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
-        if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
+        if (Answered(reads, result))
         {
             return Finish(result);
         }
 
-        first.Controller.ReportFault(result.Error!);
-        router.OnFault(first);
-        var second = router.Alternative(first);
-        if (second is null || dataSource.Configuration.Failover == HelixFailover.None)
+        if (reads.Faulted(first, result.Error!) is not { } second)
         {
             return Finish(result);
         }
 
         Log.ReadFailover(dataSource.Logger, first.Name, second.Name, result.Error!.Message);
-        HelixMetrics.Failovers.Add(1, HelixMetrics.Strand(first.Name));
+        HelixMetrics.Failovers.Add(1, first.MetricTags);
+        _activity?.SetTag("helix.failover", true);
         if (!second.IsHealthy)
         {
             StaleRead(dataSource, second);
         }
 
         var retry = await RunOnStrandAsync(connection, second, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
-        if (retry.Succeeded || retry.Cancelled || retry.Kind == HelixErrorKind.StatementError)
+        if (Answered(reads, retry))
         {
             return Finish(retry);
         }
 
-        second.Controller.ReportFault(retry.Error!);
-        router.OnFault(second);
+        reads.Faulted(second, retry.Error!);
         var (primaryError, secondaryError) = first.Id == HelixStrand.Primary ? (result.Error, retry.Error) : (retry.Error, result.Error);
         throw new HelixException(
             $"The read failed on both strands with strand faults. {dataSource.Strands[0].Name}: {primaryError!.Message} {dataSource.Strands[1].Name}: {secondaryError!.Message}",
             primaryError,
             secondaryError,
             isTransient: true);
+
+        // The strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.
+        static bool Answered(ReadCoordinator reads, StrandResult result)
+        {
+            if (result.Succeeded || result.Kind == HelixErrorKind.StatementError)
+            {
+                reads.Succeeded(result.Strand, result.Elapsed);
+                return true;
+            }
+
+            return result.Cancelled;
+        }
     }
 
-    private static Strand StaleRead(HelixDataSource dataSource, Strand strand)
+    private Strand StaleRead(HelixDataSource dataSource, Strand strand)
     {
         Log.StaleRead(dataSource.Logger, strand.Name, strand.State);
-        HelixMetrics.StaleReads.Add(1, HelixMetrics.Strand(strand.Name));
+        HelixMetrics.StaleReads.Add(1, strand.MetricTags);
+        _activity?.SetTag("helix.stale", true);
         return strand;
     }
 
     /// <summary>Returns a successful result to the caller (wrapping readers), or throws the strand's own exception.</summary>
     internal object? Finish(StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
     {
-        if (isRead && result.Succeeded)
+        if (result.Succeeded)
         {
-            HelixMetrics.Reads.Add(1, HelixMetrics.Strand(result.Strand.Name));
+            var strand = result.Strand;
+            if (isRead)
+            {
+                HelixMetrics.Reads.Add(1, strand.MetricTags);
+            }
+
+            if (HelixMetrics.CommandDuration.Enabled)
+            {
+                var elapsed = strand.Controller.TimeProvider.GetElapsedTime(_executionStarted);
+                HelixMetrics.CommandDuration.Record(elapsed.TotalSeconds, isRead ? strand.ReadTags : strand.WriteTags);
+            }
+
+            _activity?.SetTag(HelixMetrics.StrandTag, strand.Name);
         }
 
         if (!result.Succeeded)
@@ -172,6 +221,9 @@ public sealed partial class HelixCommand
         DbCommand? inner = null;
         var detach = false;
         var innerBehavior = behavior & ~CommandBehavior.CloseConnection;
+        var timeProvider = strand.Controller.TimeProvider;
+        var started = timeProvider.GetTimestamp();
+        using var activity = HelixActivities.StartStrand(strand);
         try
         {
             var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
@@ -196,25 +248,34 @@ public sealed partial class HelixCommand
                 _ => io == IOBehavior.Synchronous ? inner.ExecuteReader(innerBehavior) : await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
             };
 
+            var elapsed = timeProvider.GetElapsedTime(started);
+            if (HelixMetrics.StrandDuration.Enabled)
+            {
+                HelixMetrics.StrandDuration.Record(elapsed.TotalSeconds, _executingWrite ? strand.WriteTags : strand.ReadTags);
+            }
+
             if (operation != Operation.Reader)
             {
                 var outputs = CaptureOutputs(inner);
                 var counts = (inner as BatchAsCommand)?.RecordsAffected();
                 Release(inner, detach);
-                return StrandResult.Success(strand, value, null, detach, behavior) with { Outputs = outputs, BatchCounts = counts };
+                return StrandResult.Success(strand, value, null, detach, behavior) with { Outputs = outputs, BatchCounts = counts, Elapsed = elapsed };
             }
 
-            return StrandResult.Success(strand, value, inner, detach, behavior);
+            return StrandResult.Success(strand, value, inner, detach, behavior) with { Elapsed = elapsed };
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
             ReleaseQuietly(inner, detach);
+            HelixActivities.Fail(activity, e);
             return StrandResult.Failure(strand, e, HelixErrorKind.StrandFault, cancelled: true);
         }
         catch (Exception e)
         {
             ReleaseQuietly(inner, detach);
+            HelixActivities.Fail(activity, e);
             var kind = connection.DataSourceOrThrow.Classifier.Classify(e);
+            activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
             if (kind == HelixErrorKind.StrandFault && connection.DataSourceOrThrow.Strands.Length > 1)
             {
                 connection.Discard(strand);
@@ -361,6 +422,9 @@ public sealed partial class HelixCommand
 
         /// <summary>Gets, for a batch, the rows each of its commands affected on the strand.</summary>
         public int[]? BatchCounts { get; init; }
+
+        /// <summary>Gets how long the strand took, from getting its connection to the result.</summary>
+        public TimeSpan Elapsed { get; init; }
 
         public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior) =>
             new(strand, value, null, default, false, command, detach, behavior);

@@ -4,6 +4,7 @@ using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 using Helix.Data.Logging;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 
 namespace Helix.Data;
 
@@ -67,7 +68,9 @@ public sealed partial class HelixCommand
 
         var results = new StrandResult?[strands.Length];
         var firstDirect = Array.IndexOf(routes, WriteRoute.Direct);
-        if (io == IOBehavior.Asynchronous && dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && routes.All(r => r == WriteRoute.Direct))
+        var strategy = dataSource.Configuration.WriteStrategy;
+        var order = strategy.GetOrder(dataSource.StrandView!);
+        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && routes.All(r => r == WriteRoute.Direct))
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012
@@ -85,8 +88,9 @@ public sealed partial class HelixCommand
         }
         else
         {
-            for (var i = 0; i < strands.Length; i++)
+            for (var n = 0; n < strands.Length; n++)
             {
+                var i = order == HelixWriteOrder.SecondaryFirst ? strands.Length - 1 - n : n;
                 if (routes[i] == WriteRoute.Direct)
                 {
                     results[i] = await RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
@@ -94,6 +98,7 @@ public sealed partial class HelixCommand
             }
         }
 
+        strategy.OnWriteCompleted(AppliedIn(results[0]), AppliedIn(results[1]), dataSource.StrandView!);
         var winner = Array.FindIndex(results, r => r is { Succeeded: true });
         if (winner < 0)
         {
@@ -102,7 +107,7 @@ public sealed partial class HelixCommand
         }
 
         var winning = results[winner]!.Value;
-        HelixMetrics.Writes.Add(1, HelixMetrics.Strand(winning.Strand.Name));
+        HelixMetrics.Writes.Add(1, winning.Strand.MetricTags);
         int? otherRows = null;
         Strand? comparedStrand = null;
         for (var i = 0; i < strands.Length; i++)
@@ -123,7 +128,7 @@ public sealed partial class HelixCommand
             var result = results[i]!.Value;
             if (result.Succeeded)
             {
-                HelixMetrics.Writes.Add(1, HelixMetrics.Strand(strand.Name));
+                HelixMetrics.Writes.Add(1, strand.MetricTags);
                 var (rows, drainError) = await SettleOtherResultAsync(result, io).ConfigureAwait(false);
                 if (drainError is not null)
                 {
@@ -157,6 +162,9 @@ public sealed partial class HelixCommand
         };
         return Finish(winning, onClose, isRead: false);
     }
+
+    /// <summary>How long a strand took to apply the write directly, or <see langword="null"/> when it did not.</summary>
+    private static TimeSpan? AppliedIn(StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;
 
     /// <summary>
     /// Settles the result of a strand whose result the caller does not get: a reader is read to its end (so that the

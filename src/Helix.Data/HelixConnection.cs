@@ -381,12 +381,12 @@ public sealed class HelixConnection : DbConnection
         }
 
         // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
-        var router = dataSource.Router;
-        var first = router.Peek() ?? router.LastResort(null);
+        var reads = dataSource.Reads!;
+        var first = reads.Peek() ?? reads.LastResort(null);
         var firstError = await TryOpenAsync(dataSource, first, io, cancellationToken).ConfigureAwait(false);
         if (firstError is not null)
         {
-            var second = router.Alternative(first)!;
+            var second = reads.Other(first)!;
             var secondError = await TryOpenAsync(dataSource, second, io, cancellationToken).ConfigureAwait(false);
             if (secondError is not null)
             {
@@ -421,8 +421,7 @@ public sealed class HelixConnection : DbConnection
                 ExceptionDispatchInfo.Capture(e).Throw(); // a client-side refusal (bad option): every strand would refuse
             }
 
-            strand.Controller.ReportFault(e);
-            dataSource.Router.OnFault(strand);
+            dataSource.Reads!.OpenFaulted(strand, e);
             return e;
         }
     }

@@ -137,6 +137,17 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
         set => this[HelixKeywords.StickyCooldown] = value;
     }
 
+    /// <summary>Gets or sets when <c>PrimaryOnly</c> reads return to the primary after a failover (key <c>Failback</c>).</summary>
+    /// <value>The default value is <see cref="HelixFailback.Automatic"/>.</value>
+    [Category("Reads")]
+    [DisplayName(HelixKeywords.Failback)]
+    [DefaultValue(HelixFailback.Automatic)]
+    public HelixFailback Failback
+    {
+        get => GetEnum(HelixKeywords.Failback, HelixFailback.Automatic);
+        set => this[HelixKeywords.Failback] = value.ToString();
+    }
+
     /// <summary>Gets or sets how writes are executed on the strands (key <c>Write Strategy</c>).</summary>
     /// <value>The default value is <see cref="HelixWriteStrategy.Concurrent"/>.</value>
     [Category("Writes")]
@@ -146,6 +157,72 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     {
         get => GetEnum(HelixKeywords.WriteStrategy, HelixWriteStrategy.Concurrent);
         set => this[HelixKeywords.WriteStrategy] = value.ToString();
+    }
+
+    /// <summary>Gets or sets which strand applies each write first with <c>Write Strategy=Sequential</c> (key <c>Write Order</c>).</summary>
+    /// <value>The default value is <see cref="Strategies.HelixWriteOrder.PrimaryFirst"/>.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.WriteOrder)]
+    [DefaultValue(Strategies.HelixWriteOrder.PrimaryFirst)]
+    public Strategies.HelixWriteOrder WriteOrder
+    {
+        get => GetEnum(HelixKeywords.WriteOrder, Strategies.HelixWriteOrder.PrimaryFirst);
+        set => this[HelixKeywords.WriteOrder] = value.ToString();
+    }
+
+    /// <summary>Gets or sets in milliseconds, by how much a strand must be slower than the other to earn an adaptive strike (key <c>Adaptive Delta</c>).</summary>
+    /// <value>The default value is 300 milliseconds.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.AdaptiveDelta)]
+    [DefaultValue(HelixDefaults.AdaptiveDeltaMilliseconds)]
+    public int AdaptiveDelta
+    {
+        get => GetInt(HelixKeywords.AdaptiveDelta, HelixDefaults.AdaptiveDeltaMilliseconds);
+        set => this[HelixKeywords.AdaptiveDelta] = value;
+    }
+
+    /// <summary>Gets or sets how many slow writes in a row defer a strand under <c>Write Strategy=Adaptive</c> (key <c>Adaptive Strikes</c>).</summary>
+    /// <value>The default value is 3.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.AdaptiveStrikes)]
+    [DefaultValue(HelixDefaults.AdaptiveStrikes)]
+    public int AdaptiveStrikes
+    {
+        get => GetInt(HelixKeywords.AdaptiveStrikes, HelixDefaults.AdaptiveStrikes);
+        set => this[HelixKeywords.AdaptiveStrikes] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, the write latency that defers a strand at once under <c>Write Strategy=Adaptive</c> (key <c>Adaptive Cap</c>).</summary>
+    /// <value>The default value is 2000 milliseconds.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.AdaptiveCap)]
+    [DefaultValue(HelixDefaults.AdaptiveCapMilliseconds)]
+    public int AdaptiveCap
+    {
+        get => GetInt(HelixKeywords.AdaptiveCap, HelixDefaults.AdaptiveCapMilliseconds);
+        set => this[HelixKeywords.AdaptiveCap] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, the latency under which adaptive differences do not count (key <c>Adaptive Floor</c>).</summary>
+    /// <value>The default value is 100 milliseconds.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.AdaptiveFloor)]
+    [DefaultValue(HelixDefaults.AdaptiveFloorMilliseconds)]
+    public int AdaptiveFloor
+    {
+        get => GetInt(HelixKeywords.AdaptiveFloor, HelixDefaults.AdaptiveFloorMilliseconds);
+        set => this[HelixKeywords.AdaptiveFloor] = value;
+    }
+
+    /// <summary>Gets or sets how many fast replay applies in a row end an adaptive deferral (key <c>Adaptive Recovery</c>).</summary>
+    /// <value>The default value is 5.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.AdaptiveRecovery)]
+    [DefaultValue(HelixDefaults.AdaptiveRecovery)]
+    public int AdaptiveRecovery
+    {
+        get => GetInt(HelixKeywords.AdaptiveRecovery, HelixDefaults.AdaptiveRecovery);
+        set => this[HelixKeywords.AdaptiveRecovery] = value;
     }
 
     /// <summary>Gets or sets when a failed read is retried on the other strand (key <c>Failover</c>).</summary>
@@ -236,6 +313,139 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
         set => this[HelixKeywords.ReplayFull] = value.ToString();
     }
 
+    /// <summary>Gets or sets how many entries the replay worker applies per batch (key <c>Replay Batch Size</c>).</summary>
+    /// <value>The default value is 100.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayBatchSize)]
+    [DefaultValue(HelixDefaults.ReplayBatchSize)]
+    public int ReplayBatchSize
+    {
+        get => GetInt(HelixKeywords.ReplayBatchSize, HelixDefaults.ReplayBatchSize);
+        set => this[HelixKeywords.ReplayBatchSize] = value;
+    }
+
+    /// <summary>Gets or sets after how many statement errors a replay entry is dead-lettered (key <c>Replay Max Attempts</c>).</summary>
+    /// <value>The default value is 5.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayMaxAttempts)]
+    [DefaultValue(HelixDefaults.ReplayMaxAttempts)]
+    public int ReplayMaxAttempts
+    {
+        get => GetInt(HelixKeywords.ReplayMaxAttempts, HelixDefaults.ReplayMaxAttempts);
+        set => this[HelixKeywords.ReplayMaxAttempts] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, the first delay before the worker probes a failed strand again (key <c>Replay Backoff</c>).</summary>
+    /// <value>The default value is 100 milliseconds.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayBackoff)]
+    [DefaultValue(HelixDefaults.ReplayBackoffMilliseconds)]
+    public int ReplayBackoff
+    {
+        get => GetInt(HelixKeywords.ReplayBackoff, HelixDefaults.ReplayBackoffMilliseconds);
+        set => this[HelixKeywords.ReplayBackoff] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, the longest delay between probes of a failed strand (key <c>Replay Backoff Max</c>).</summary>
+    /// <value>The default value is 10000 milliseconds.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayBackoffMax)]
+    [DefaultValue(HelixDefaults.ReplayBackoffMaxMilliseconds)]
+    public int ReplayBackoffMax
+    {
+        get => GetInt(HelixKeywords.ReplayBackoffMax, HelixDefaults.ReplayBackoffMaxMilliseconds);
+        set => this[HelixKeywords.ReplayBackoffMax] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, how often the worker looks at a shared queue and probes a deferred strand (key <c>Replay Poll Interval</c>).</summary>
+    /// <value>The default value is 1000 milliseconds.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayPollInterval)]
+    [DefaultValue(HelixDefaults.ReplayPollIntervalMilliseconds)]
+    public int ReplayPollInterval
+    {
+        get => GetInt(HelixKeywords.ReplayPollInterval, HelixDefaults.ReplayPollIntervalMilliseconds);
+        set => this[HelixKeywords.ReplayPollInterval] = value;
+    }
+
+    /// <summary>Gets or sets in milliseconds, how long a write waits for a strand about to heal before it queues behind it (key <c>Healing Wait</c>).</summary>
+    /// <value>The default value is 1000 milliseconds.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.HealingWait)]
+    [DefaultValue(HelixDefaults.HealingWaitMilliseconds)]
+    public int HealingWait
+    {
+        get => GetInt(HelixKeywords.HealingWait, HelixDefaults.HealingWaitMilliseconds);
+        set => this[HelixKeywords.HealingWait] = value;
+    }
+
+    /// <summary>Gets or sets in seconds, after how long an intent counts as left by a process that died mid-write (key <c>In Doubt Timeout</c>).</summary>
+    /// <value>The default value is 120 seconds.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.InDoubtTimeout)]
+    [DefaultValue(HelixDefaults.InDoubtTimeoutSeconds)]
+    public int InDoubtTimeout
+    {
+        get => GetInt(HelixKeywords.InDoubtTimeout, HelixDefaults.InDoubtTimeoutSeconds);
+        set => this[HelixKeywords.InDoubtTimeout] = value;
+    }
+
+    /// <summary>Gets or sets the statement that probes a strand; <see langword="null"/> picks one for the provider (key <c>Probe Command</c>).</summary>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ProbeCommand)]
+    [DefaultValue(null)]
+    public string? ProbeCommand
+    {
+        get => GetString(HelixKeywords.ProbeCommand);
+        set => SetOrRemove(HelixKeywords.ProbeCommand, value);
+    }
+
+    /// <summary>Gets or sets how many high-priority entries a durable queue hands out before a low-priority one (key <c>Replay Priority Ratio</c>).</summary>
+    /// <value>The default value is 10.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayPriorityRatio)]
+    [DefaultValue(HelixDefaults.ReplayPriorityRatio)]
+    public int ReplayPriorityRatio
+    {
+        get => GetInt(HelixKeywords.ReplayPriorityRatio, HelixDefaults.ReplayPriorityRatio);
+        set => this[HelixKeywords.ReplayPriorityRatio] = value;
+    }
+
+    /// <summary>Gets or sets whether low-priority entries wait until no high-priority entry does (key <c>Replay Strict Priority</c>).</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayStrictPriority)]
+    [DefaultValue(false)]
+    public bool ReplayStrictPriority
+    {
+        get => TryGetValue(HelixKeywords.ReplayStrictPriority, out var value) && (string)value == "true";
+        set => this[HelixKeywords.ReplayStrictPriority] = value;
+    }
+
+    /// <summary>
+    /// Gets or sets the NATS server whose key-value bucket drains strands across a fleet, <c>nats://host:port</c>
+    /// (key <c>Drain Watch</c>; needs Helix.Data.Nats).
+    /// </summary>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.DrainWatch)]
+    [DefaultValue(null)]
+    public string? DrainWatch
+    {
+        get => GetString(HelixKeywords.DrainWatch);
+        set => SetOrRemove(HelixKeywords.DrainWatch, value);
+    }
+
+    /// <summary>Gets or sets the key-value bucket the drain watch reads (key <c>Drain Bucket</c>).</summary>
+    /// <value>The default value is <c>helix-drain</c>.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.DrainBucket)]
+    [DefaultValue(HelixDefaults.DrainBucket)]
+    public string DrainBucket
+    {
+        get => GetString(HelixKeywords.DrainBucket) ?? HelixDefaults.DrainBucket;
+        set => this[HelixKeywords.DrainBucket] = value;
+    }
+
     /// <summary>Gets or sets the names of the two strands used in logs and metrics, comma-separated (key <c>Strand Names</c>).</summary>
     /// <value>The default value is <c>primary,secondary</c>.</value>
     [Category("Strands")]
@@ -245,6 +455,17 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     {
         get => GetString(HelixKeywords.StrandNames) ?? HelixDefaults.StrandNames;
         set => this[HelixKeywords.StrandNames] = value;
+    }
+
+    /// <summary>Gets or sets the data source's name, which tags its metrics and traces (key <c>Name</c>).</summary>
+    /// <value>The default value is <c>helix</c>.</value>
+    [Category("Strands")]
+    [DisplayName(HelixKeywords.Name)]
+    [DefaultValue(HelixDefaults.Name)]
+    public string Name
+    {
+        get => GetString(HelixKeywords.Name) ?? HelixDefaults.Name;
+        set => this[HelixKeywords.Name] = value;
     }
 
     /// <summary>Gets or sets the value of a key. Helix keys are validated and stored under their canonical spaced name.</summary>

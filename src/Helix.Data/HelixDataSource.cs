@@ -3,6 +3,7 @@ using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Logging;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 using Microsoft.Extensions.Logging;
 
 namespace Helix.Data;
@@ -21,6 +22,7 @@ public sealed class HelixDataSource : DbDataSource
 
     private readonly HelixDataSourceConfiguration _configuration;
     private readonly ReplayWorker? _worker;
+    private readonly CircuitProber? _prober;
     private string? _sharedKey;
     private int _disposed;
 
@@ -32,8 +34,8 @@ public sealed class HelixDataSource : DbDataSource
         Timestamps = new WriteTimestampSource(configuration.WriteTimestamps);
         Strands = [.. configuration.Strands.Select(spec => new Strand(
             spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,
-            new StrandController(spec.Id, configuration.ReplayQueue, configuration.TimeProvider, OnStrandStateChanged)))];
-        Router = ReadRouter.Create(configuration.ReadStrategy, Strands, configuration.PreferredStrand, configuration.StickyCooldown, configuration.TimeProvider);
+            new StrandController(spec.Id, configuration.ReplayQueue, configuration.TimeProvider, OnStrandStateChanged),
+            configuration.Name))];
         Log.DataSourceCreated(Logger, configuration.ConnectionString);
         if (Strands.Length == 2)
         {
@@ -42,9 +44,18 @@ public sealed class HelixDataSource : DbDataSource
                 Log.ReplayDisabled(Logger);
             }
 
+            StrandView = new StrandSet(Strands, configuration.FailoverPolicy, configuration.TimeProvider, Logger);
+            Reads = new ReadCoordinator(Strands, configuration.ReadStrategy, configuration.FailoverPolicy, StrandView, Logger);
+            if (configuration.FailoverPolicy is not StatelessFailover)
+            {
+                _prober = new CircuitProber(Strands, Reads, configuration.ReplayOptions.ProbeCommandText, configuration.TimeProvider, Logger);
+            }
+
             var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory, configuration.ReplayWorker);
-            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, context, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker);
+            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, context, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker, configuration.WriteStrategy, StrandView);
         }
+
+        HelixMetrics.Register(this);
     }
 
     /// <summary>Builds a data source from a connection string, with default settings for everything a string cannot say.</summary>
@@ -64,7 +75,24 @@ public sealed class HelixDataSource : DbDataSource
 
     internal Strand[] Strands { get; }
 
-    internal ReadRouter Router { get; }
+    /// <summary>Gets the name of the data source, as metrics and traces tag it (<c>helix.data_source</c>).</summary>
+    public string Name => _configuration.Name;
+
+    /// <summary>Gets the read strategy; cast it to reach a built-in strategy's own members (<see cref="PrimaryOnlyReadStrategy.Reset"/>).</summary>
+    /// <value>The strategy, or <see langword="null"/> in single-strand mode.</value>
+    public IHelixReadStrategy? ReadStrategy => IsSingleStrand ? null : _configuration.ReadStrategy;
+
+    /// <summary>Gets the write strategy, or <see langword="null"/> in single-strand mode.</summary>
+    public IHelixWriteStrategy? WriteStrategy => IsSingleStrand ? null : _configuration.WriteStrategy;
+
+    /// <summary>Gets the failover policy, or <see langword="null"/> in single-strand mode.</summary>
+    public IHelixFailoverPolicy? FailoverPolicy => IsSingleStrand ? null : _configuration.FailoverPolicy;
+
+    /// <summary>Gets the read routing of a two-strand data source.</summary>
+    internal ReadCoordinator? Reads { get; }
+
+    /// <summary>Gets what strategies see of the strands of a two-strand data source.</summary>
+    internal StrandSet? StrandView { get; }
 
     internal ILogger Logger { get; }
 
@@ -124,7 +152,7 @@ public sealed class HelixDataSource : DbDataSource
     /// <summary>Returns a snapshot of each strand's state and backlog.</summary>
     /// <returns>The snapshot.</returns>
     public HelixDataSourceStatus GetStatus() => new(
-        [.. Strands.Select(s => s.Controller.Snapshot(s.Name))],
+        [.. Strands.Select(s => s.Controller.Snapshot(s.Name) with { Circuit = Reads?.Policy.GetCircuitState(s.Id) ?? HelixCircuitState.Closed })],
         _worker?.Applied ?? 0,
         Reporter.DeadLetteredCount,
         Reporter.DroppedCount,
@@ -193,6 +221,12 @@ public sealed class HelixDataSource : DbDataSource
         if (_sharedKey is not null)
         {
             Shared.TryRemove(new KeyValuePair<string, HelixDataSource>(_sharedKey, this));
+        }
+
+        HelixMetrics.Unregister(this);
+        if (_prober is not null)
+        {
+            await _prober.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_worker is not null)
@@ -281,6 +315,15 @@ public sealed class HelixDataSource : DbDataSource
         }
     }
 
-    private void OnStrandStateChanged(HelixStrand strand, HelixStrandState previous, HelixStrandState state, string? reason) =>
+    private void OnStrandStateChanged(HelixStrand strand, HelixStrandState previous, HelixStrandState state, string? reason)
+    {
         Log.StrandStateChanged(Logger, _configuration.Strands[(int)strand].Name, state, previous, reason is null ? string.Empty : ": " + reason);
+        if (previous == HelixStrandState.Healthy && Strands is { Length: 2 } strands && strands[1 - (int)strand].Controller.IsDeferred)
+        {
+            // One strand always takes writes synchronously: when this one stops, the other stops being deferred. Called
+            // under this strand's lock, so the other strand's lock is taken on the thread pool.
+            var other = strands[1 - (int)strand].Id;
+            ThreadPool.QueueUserWorkItem(_ => StrandView?.Resume(other, $"strand {_configuration.Strands[(int)strand].Name} is {state}"));
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -28,7 +29,10 @@ public sealed class HelixDataSourceBuilder
     private HelixReplayQueue? _replayQueue;
     private Func<long>? _timestamps;
     private Action<HelixDivergence>? _onDivergence;
-    private readonly HelixReplayOptions _replayOptions = new();
+    private readonly List<Action<HelixReplayOptions>> _configureReplay = [];
+    private IHelixReadStrategy? _readStrategy;
+    private IHelixWriteStrategy? _writeStrategy;
+    private IHelixFailoverPolicy? _failoverPolicy;
 
     /// <summary>Initializes a new instance of the <see cref="HelixDataSourceBuilder"/> class.</summary>
     /// <param name="connectionString">A Helix connection string, or <see langword="null"/> to set everything in code.</param>
@@ -116,13 +120,59 @@ public sealed class HelixDataSourceBuilder
         return this;
     }
 
-    /// <summary>Tunes the replay worker.</summary>
+    /// <summary>
+    /// Tunes the replay worker. The options start from the connection string's <c>Replay ...</c> keys; the callbacks
+    /// run at <see cref="Build"/>, in the order they were registered.
+    /// </summary>
     /// <param name="configure">Changes the options.</param>
     /// <returns>This builder, so that method calls can be chained.</returns>
     public HelixDataSourceBuilder ConfigureReplay(Action<HelixReplayOptions> configure)
     {
-        ArgumentNullException.ThrowIfNull(configure);
-        configure(_replayOptions);
+        _configureReplay.Add(configure ?? throw new ArgumentNullException(nameof(configure)));
+        return this;
+    }
+
+    /// <summary>Gets or sets the data source's name, which tags its metrics and traces (connection-string key <c>Name</c>).</summary>
+    public string Name
+    {
+        get => ConnectionStringBuilder.Name;
+        set => ConnectionStringBuilder.Name = value;
+    }
+
+    /// <summary>
+    /// Routes reads with a strategy made in code (a built-in one with its own settings, or your own), instead of the
+    /// one the <c>Read Strategy</c> key names; the string must then not set <c>Read Strategy</c>, <c>Preferred Strand</c>,
+    /// <c>Sticky Cooldown</c> or <c>Failback</c>.
+    /// </summary>
+    /// <param name="strategy">The strategy; it serves this data source only.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseReadStrategy(IHelixReadStrategy strategy)
+    {
+        _readStrategy = strategy ?? throw new ArgumentNullException(nameof(strategy));
+        return this;
+    }
+
+    /// <summary>
+    /// Executes writes with a strategy made in code, instead of the one the <c>Write Strategy</c> key names; the string
+    /// must then not set <c>Write Strategy</c>, <c>Write Order</c> or the <c>Adaptive ...</c> keys.
+    /// </summary>
+    /// <param name="strategy">The strategy; it serves this data source only.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseWriteStrategy(IHelixWriteStrategy strategy)
+    {
+        _writeStrategy = strategy ?? throw new ArgumentNullException(nameof(strategy));
+        return this;
+    }
+
+    /// <summary>
+    /// Guards reads with a failover policy made in code, instead of the one the <c>Failover</c> key names; the string
+    /// must then not set <c>Failover</c>, <c>Circuit Threshold</c>, <c>Circuit Reset</c> or <c>Latency Cap</c>.
+    /// </summary>
+    /// <param name="policy">The policy; it serves this data source only.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseFailoverPolicy(IHelixFailoverPolicy policy)
+    {
+        _failoverPolicy = policy ?? throw new ArgumentNullException(nameof(policy));
         return this;
     }
 
@@ -154,12 +204,6 @@ public sealed class HelixDataSourceBuilder
             throw new ArgumentException("Connection-string key 'Preferred Strand' is 'Secondary', but there is no secondary strand (single-strand mode).", HelixKeywords.PreferredStrand);
         }
 
-        if (hasSecondary)
-        {
-            RequireAvailable(csb.WriteStrategy == HelixWriteStrategy.Adaptive, HelixKeywords.WriteStrategy, "Adaptive", "Concurrent or Sequential");
-            RequireAvailable(csb.Failover is HelixFailover.CircuitBreaker or HelixFailover.LatencyCircuitBreaker, HelixKeywords.Failover, csb.Failover.ToString(), "Active or None");
-        }
-
         var shared = csb.PassThroughEntries().ToList();
         var strands = new List<StrandSpec>
         {
@@ -179,32 +223,53 @@ public sealed class HelixDataSourceBuilder
                 "Connection-string key 'Replay Worker' is false (enqueue only), which needs a durable replay queue that another process drains (Replay=nats://... or file:...); 'Replay' is " + csb.Replay + ".");
         }
 
+        var loggerFactory = _loggerFactory ?? NullLoggerFactory.Instance;
+        var replayOptions = ReplayOptions(csb);
+        var strategies = new StrategyFactory(csb, timeProvider, loggerFactory.CreateLogger("Helix.Data"), hasSecondary);
         return new HelixDataSource(new HelixDataSourceConfiguration(
             ConnectionString: csb.ToString(),
             Strands: [.. strands],
-            ReadStrategy: csb.ReadStrategy,
-            PreferredStrand: csb.PreferredStrand,
-            StickyCooldown: TimeSpan.FromSeconds(csb.StickyCooldown),
-            WriteStrategy: csb.WriteStrategy,
-            Failover: csb.Failover,
+            Name: csb.Name,
+            ReadStrategy: strategies.Read(_readStrategy),
+            WriteStrategy: strategies.Write(_writeStrategy),
+            FailoverPolicy: strategies.Failover(_failoverPolicy),
             ReplayQueue: queue,
             OwnsReplayQueue: ownsQueue,
             ReplayWorker: csb.ReplayWorker,
             ReplayFull: csb.ReplayFull,
-            ReplayOptions: _replayOptions.Validated(),
-            LoggerFactory: _loggerFactory ?? NullLoggerFactory.Instance,
+            ReplayOptions: replayOptions,
+            LoggerFactory: loggerFactory,
             TimeProvider: timeProvider,
             ErrorClassifier: _classifier ?? HelixErrorClassifier.Default,
             WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
             OnDivergence: _onDivergence));
     }
 
-    private static void RequireAvailable(bool requested, string key, string value, string available)
+    /// <summary>The replay options: the connection string's keys, then the <see cref="ConfigureReplay"/> callbacks.</summary>
+    private HelixReplayOptions ReplayOptions(HelixConnectionStringBuilder csb)
     {
-        if (requested)
+        var options = new HelixReplayOptions
         {
-            throw new NotSupportedException($"Connection-string key '{key}' is '{value}', which this version of Helix.Data does not provide yet; use {available}.");
+            BatchSize = csb.ReplayBatchSize,
+            MaxAttempts = csb.ReplayMaxAttempts,
+            BackoffInitial = TimeSpan.FromMilliseconds(csb.ReplayBackoff),
+            BackoffMax = TimeSpan.FromMilliseconds(Math.Max(csb.ReplayBackoffMax, csb.ReplayBackoff)),
+            PollInterval = TimeSpan.FromMilliseconds(csb.ReplayPollInterval),
+            HealingWait = TimeSpan.FromMilliseconds(csb.HealingWait),
+            InDoubtTimeout = TimeSpan.FromSeconds(csb.InDoubtTimeout),
+            ProbeCommandText = csb.ProbeCommand,
+        };
+        if (csb.ContainsKey(HelixKeywords.ReplayBackoffMax) && csb.ReplayBackoffMax < csb.ReplayBackoff)
+        {
+            throw HelixKeywords.Invalid(HelixKeywords.ReplayBackoffMax, csb.ReplayBackoffMax.ToString(System.Globalization.CultureInfo.InvariantCulture), $"at least 'Replay Backoff' ({csb.ReplayBackoff} ms)");
         }
+
+        foreach (var configure in _configureReplay)
+        {
+            configure(options);
+        }
+
+        return options.Validated();
     }
 
     private static StrandSpec MakeStrand(

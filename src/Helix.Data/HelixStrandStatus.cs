@@ -15,4 +15,14 @@ public sealed record HelixStrandStatus(
     long Backlog,
     string? LastError,
     DateTimeOffset? LastErrorAt,
-    string? DrainReason);
+    string? DrainReason)
+{
+    /// <summary>Gets why the write strategy deferred the strand (its writes go through replay), or <see langword="null"/>.</summary>
+    public string? DeferReason { get; init; }
+
+    /// <summary>Gets a value indicating whether the write strategy deferred the strand.</summary>
+    public bool IsDeferred => DeferReason is not null;
+
+    /// <summary>Gets the state of the strand's read circuit, from the failover policy.</summary>
+    public Strategies.HelixCircuitState Circuit { get; init; }
+}

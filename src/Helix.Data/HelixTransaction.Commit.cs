@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
+using Helix.Data.Strategies;
 using Helix.Data.Replay;
 
 namespace Helix.Data;
@@ -105,7 +106,7 @@ public sealed partial class HelixTransaction
             await SettleAsync(side, routes[side.Strand.Index], committing.Contains(side), io).ConfigureAwait(false);
         }
 
-        HelixMetrics.Writes.Add(1, HelixMetrics.Strand(committing.First(s => s.Mode == Mode.Active).Strand.Name));
+        HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);
         Complete();
     }
 
@@ -136,7 +137,8 @@ public sealed partial class HelixTransaction
     private async ValueTask<Exception?[]> CommitSidesAsync(List<Side> committing, IOBehavior io, CancellationToken cancellationToken)
     {
         var errors = new Exception?[committing.Count];
-        if (io == IOBehavior.Asynchronous && _dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && committing.Count > 1)
+        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && committing.Count > 1)
         {
             var running = committing.Select(s => CommitSideAsync(s, io, cancellationToken).AsTask()).ToArray();
             for (var i = 0; i < running.Length; i++)
@@ -146,8 +148,9 @@ public sealed partial class HelixTransaction
         }
         else
         {
-            for (var i = 0; i < committing.Count; i++)
+            for (var n = 0; n < committing.Count; n++)
             {
+                var i = order == HelixWriteOrder.SecondaryFirst ? committing.Count - 1 - n : n;
                 errors[i] = await CommitSideAsync(committing[i], io, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
+using Helix.Data.Strategies;
 
 namespace Helix.Data;
 
@@ -38,7 +39,15 @@ public sealed partial class HelixTransaction
             }
 
             var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, inner), io, cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError || _dataSource.Configuration.Failover == HelixFailover.None)
+            if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
+            {
+                return command.Finish(result);
+            }
+
+            // The side's connection is gone either way; the failover policy decides whether the read moves on.
+            var policy = _dataSource.Reads!.Policy;
+            policy.RecordFailure(side.Strand.Id, result.Error!);
+            if (!policy.ShouldFailover(side.Strand.Id, result.Error!))
             {
                 return command.Finish(result);
             }
@@ -60,7 +69,7 @@ public sealed partial class HelixTransaction
     /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
     private Side? PickReadSide()
     {
-        var preferred = _dataSource.Router.Peek();
+        var preferred = _dataSource.Reads!.Peek();
         return _sides.FirstOrDefault(s => s.Mode == Mode.Active && s.Strand == preferred)
             ?? _sides.FirstOrDefault(s => s.Mode == Mode.Active)
             ?? (_recorded.Count > 0 ? null : _sides.FirstOrDefault(s => s.Mode == Mode.Untouched && s.Strand == preferred)
@@ -96,7 +105,8 @@ public sealed partial class HelixTransaction
         }
 
         var results = new HelixCommand.StrandResult[active.Count];
-        if (io == IOBehavior.Asynchronous && _dataSource.Configuration.WriteStrategy == HelixWriteStrategy.Concurrent && active.Count > 1)
+        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && active.Count > 1)
         {
 #pragma warning disable CA2012 // each ValueTask is awaited exactly once, below
             var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, s.Inner), io, cancellationToken)).ToArray();
@@ -108,8 +118,9 @@ public sealed partial class HelixTransaction
         }
         else
         {
-            for (var i = 0; i < active.Count; i++)
+            for (var n = 0; n < active.Count; n++)
             {
+                var i = order == HelixWriteOrder.SecondaryFirst ? active.Count - 1 - n : n;
                 results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, active[i].Inner), io, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -225,7 +236,7 @@ public sealed partial class HelixTransaction
         if (isFault)
         {
             side.Strand.Controller.ReportFault(error);
-            _dataSource.Router.OnFault(side.Strand);
+            _dataSource.Reads!.StrandFailed(side.Strand);
             _connection.Discard(side.Strand);
         }
     }

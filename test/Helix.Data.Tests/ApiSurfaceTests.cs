@@ -53,7 +53,7 @@ public class ApiSurfaceTests
     public void Every_public_type_lives_in_the_Helix_Data_namespaces()
     {
         var types = typeof(HelixConnection).Assembly.GetExportedTypes();
-        Assert.That(types.Select(t => t.Namespace).Distinct(), Is.EquivalentTo(new[] { "Helix.Data", "Helix.Data.Replay" }));
+        Assert.That(types.Select(t => t.Namespace).Distinct(), Is.EquivalentTo(new[] { "Helix.Data", "Helix.Data.Replay", "Helix.Data.Strategies" }));
     }
 
     [Test]

@@ -76,9 +76,6 @@ public class BadInputTests
         Assert.That(e!.ParamName, Is.EqualTo(key).IgnoreCase, e.Message);
     }
 
-    [TestCase("Write Strategy=Adaptive", "use ")]
-    [TestCase("Failover=CircuitBreaker", "use ")]
-    [TestCase("Failover=latency-circuit-breaker", "use ")]
     [TestCase("Replay=nats://127.0.0.1:4222", "add a reference to Helix.Data.Nats")]
     public void A_feature_not_provided_here_is_refused_at_build_with_what_to_do(string setting, string advice)
     {

@@ -19,43 +19,43 @@ internal sealed class DivergenceReporter(ILogger logger, Action<HelixDivergence>
 
     public void RowsAffectedDiffer(Strand strand, string commandText, int primaryRows, int otherRows) =>
         Report(new(HelixDivergenceKind.RowsAffectedDiffer, strand.Id, commandText,
-            $"the primary reported {primaryRows} affected rows and strand {strand.Name} {otherRows}", null), strand.Name);
+            $"the primary reported {primaryRows} affected rows and strand {strand.Name} {otherRows}", null), strand);
 
     public void StatementRejected(Strand strand, string commandText, Exception error, HelixReplayEntry? entry)
     {
         Interlocked.Increment(ref _deadLettered);
-        HelixMetrics.ReplayDeadLettered.Add(1, HelixMetrics.Strand(strand.Name));
+        HelixMetrics.ReplayDeadLettered.Add(1, strand.MetricTags);
         Report(new(HelixDivergenceKind.StatementRejected, strand.Id, commandText,
-            $"strand {strand.Name} refused a write the other strand applied: {error.GetType().Name}: {error.Message}", entry), strand.Name);
+            $"strand {strand.Name} refused a write the other strand applied: {error.GetType().Name}: {error.Message}", entry), strand);
     }
 
     public void DeadLettered(Strand strand, HelixReplayEntry entry, string reason)
     {
         Interlocked.Increment(ref _deadLettered);
-        HelixMetrics.ReplayDeadLettered.Add(1, HelixMetrics.Strand(strand.Name));
+        HelixMetrics.ReplayDeadLettered.Add(1, strand.MetricTags);
         Log.ReplayDeadLettered(logger, entry.Id, strand.Name, reason);
-        Report(new(HelixDivergenceKind.ReplayDeadLettered, strand.Id, entry.Statements[0].CommandText, reason, entry), strand.Name);
+        Report(new(HelixDivergenceKind.ReplayDeadLettered, strand.Id, entry.Statements[0].CommandText, reason, entry), strand);
     }
 
     public void Dropped(Strand strand, string commandText, string reason, HelixReplayEntry? entry, bool quiet = false)
     {
         Interlocked.Increment(ref _dropped);
-        HelixMetrics.ReplayDropped.Add(1, HelixMetrics.Strand(strand.Name));
+        HelixMetrics.ReplayDropped.Add(1, strand.MetricTags);
         if (!quiet)
         {
             Log.ReplayDropped(logger, strand.Name, reason, commandText);
         }
 
-        Report(new(HelixDivergenceKind.ReplayDropped, strand.Id, commandText, reason, entry), strand.Name, log: false);
+        Report(new(HelixDivergenceKind.ReplayDropped, strand.Id, commandText, reason, entry), strand, log: false);
     }
 
-    private void Report(HelixDivergence divergence, string strandName, bool log = true)
+    private void Report(HelixDivergence divergence, Strand strand, bool log = true)
     {
         Interlocked.Increment(ref _divergences);
-        HelixMetrics.Divergences.Add(1, HelixMetrics.Strand(strandName, "helix.divergence.kind", divergence.Kind.ToString()));
+        HelixMetrics.Divergences.Add(1, HelixMetrics.With(strand.MetricTags, "helix.divergence.kind", divergence.Kind.ToString()));
         if (log)
         {
-            Log.Divergence(logger, divergence.Kind, strandName, divergence.Message, divergence.CommandText);
+            Log.Divergence(logger, divergence.Kind, strand.Name, divergence.Message, divergence.CommandText);
         }
 
         if (callback is not null)

@@ -1,4 +1,5 @@
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 using Microsoft.Extensions.Logging;
 
 namespace Helix.Data.Internal;
@@ -7,11 +8,10 @@ namespace Helix.Data.Internal;
 internal sealed record HelixDataSourceConfiguration(
     string ConnectionString,
     StrandSpec[] Strands,
-    HelixReadStrategy ReadStrategy,
-    HelixStrand? PreferredStrand,
-    TimeSpan StickyCooldown,
-    HelixWriteStrategy WriteStrategy,
-    HelixFailover Failover,
+    string Name,
+    IHelixReadStrategy ReadStrategy,
+    IHelixWriteStrategy WriteStrategy,
+    IHelixFailoverPolicy FailoverPolicy,
     HelixReplayQueue? ReplayQueue,
     bool OwnsReplayQueue,
     bool ReplayWorker,

@@ -11,4 +11,19 @@ internal static class HelixDefaults
     public const string StrandNames = "primary,secondary";
     public const int DeadLetterRetention = 1_000;
     public const int CommandTimeoutSeconds = 30;
+    public const int AdaptiveDeltaMilliseconds = 300;
+    public const int AdaptiveStrikes = 3;
+    public const int AdaptiveCapMilliseconds = 2000;
+    public const int AdaptiveFloorMilliseconds = 100;
+    public const int AdaptiveRecovery = 5;
+    public const string Name = "helix";
+    public const int ReplayBatchSize = 100;
+    public const int ReplayMaxAttempts = 5;
+    public const int ReplayBackoffMilliseconds = 100;
+    public const int ReplayBackoffMaxMilliseconds = 10_000;
+    public const int ReplayPollIntervalMilliseconds = 1_000;
+    public const int HealingWaitMilliseconds = 1_000;
+    public const int InDoubtTimeoutSeconds = 120;
+    public const int ReplayPriorityRatio = 10;
+    public const string DrainBucket = "helix-drain";
 }

@@ -25,13 +25,36 @@ internal static class HelixKeywords
     public const string ReplayWorker = "Replay Worker";
     public const string ReplayFull = "Replay Full";
     public const string StrandNames = "Strand Names";
+    public const string Name = "Name";
+    public const string Failback = "Failback";
+    public const string WriteOrder = "Write Order";
+    public const string AdaptiveDelta = "Adaptive Delta";
+    public const string AdaptiveStrikes = "Adaptive Strikes";
+    public const string AdaptiveCap = "Adaptive Cap";
+    public const string AdaptiveFloor = "Adaptive Floor";
+    public const string AdaptiveRecovery = "Adaptive Recovery";
+    public const string ReplayBatchSize = "Replay Batch Size";
+    public const string ReplayMaxAttempts = "Replay Max Attempts";
+    public const string ReplayBackoff = "Replay Backoff";
+    public const string ReplayBackoffMax = "Replay Backoff Max";
+    public const string ReplayPollInterval = "Replay Poll Interval";
+    public const string HealingWait = "Healing Wait";
+    public const string InDoubtTimeout = "In Doubt Timeout";
+    public const string ProbeCommand = "Probe Command";
+    public const string ReplayPriorityRatio = "Replay Priority Ratio";
+    public const string ReplayStrictPriority = "Replay Strict Priority";
+    public const string DrainWatch = "Drain Watch";
+    public const string DrainBucket = "Drain Bucket";
 
     /// <summary>Every canonical key, in the order the reference documents them.</summary>
     public static readonly string[] All =
     [
-        Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, ReadStrategy, PreferredStrand, StickyCooldown,
-        WriteStrategy, Failover, CircuitThreshold, CircuitReset, LatencyCap, Replay, ReplayCapacity, ReplayWorker,
-        ReplayFull, StrandNames,
+        Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
+        ReadStrategy, PreferredStrand, StickyCooldown, Failback, Failover, CircuitThreshold, CircuitReset, LatencyCap,
+        WriteStrategy, WriteOrder, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
+        Replay, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayMaxAttempts, ReplayBackoff,
+        ReplayBackoffMax, ReplayPollInterval, HealingWait, InDoubtTimeout, ProbeCommand, ReplayPriorityRatio,
+        ReplayStrictPriority, DrainWatch, DrainBucket,
     ];
 
     private static readonly Dictionary<string, string> Canonical = BuildCanonical();
@@ -71,16 +94,36 @@ internal static class HelixKeywords
                 return ParseEnum<HelixFailover>(key, text).ToString();
             case ReplayFull:
                 return ParseEnum<HelixReplayFullPolicy>(key, text).ToString();
+            case Failback:
+                return ParseEnum<HelixFailback>(key, text).ToString();
+            case WriteOrder:
+                return ParseEnum<Strategies.HelixWriteOrder>(key, text) is var order and not Strategies.HelixWriteOrder.Concurrent
+                    ? order.ToString()
+                    : throw Invalid(key, text, "PrimaryFirst (primary-first) or SecondaryFirst (secondary-first)");
             case StickyCooldown:
                 return ParseInt(key, text, 0, "a whole number of seconds, 0 or more").ToString(CultureInfo.InvariantCulture);
-            case CircuitReset:
+            case CircuitReset or InDoubtTimeout:
                 return ParseInt(key, text, 1, "a whole number of seconds, 1 or more").ToString(CultureInfo.InvariantCulture);
-            case LatencyCap:
+            case LatencyCap or AdaptiveDelta or AdaptiveCap or ReplayBackoff or ReplayBackoffMax or ReplayPollInterval:
                 return ParseInt(key, text, 1, "a whole number of milliseconds, 1 or more").ToString(CultureInfo.InvariantCulture);
-            case CircuitThreshold or ReplayCapacity:
+            case AdaptiveFloor or HealingWait:
+                return ParseInt(key, text, 0, "a whole number of milliseconds, 0 or more").ToString(CultureInfo.InvariantCulture);
+            case CircuitThreshold or ReplayCapacity or AdaptiveStrikes or AdaptiveRecovery or ReplayBatchSize or ReplayMaxAttempts or ReplayPriorityRatio:
                 return ParseInt(key, text, 1, "a whole number, 1 or more").ToString(CultureInfo.InvariantCulture);
-            case ReplayWorker:
+            case ReplayWorker or ReplayStrictPriority:
                 return ParseBool(key, text) ? "true" : "false";
+            case Name:
+                return IsValidStrandName(text) ? text : throw Invalid(key, text, "a name made of letters, digits and '_' (it tags metrics and traces)");
+            case ProbeCommand:
+                return RequireText(key, text, "a statement that any reachable database of the provider answers, e.g. SELECT 1");
+            case DrainBucket:
+                return text.Length > 0 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+                    ? text
+                    : throw Invalid(key, text, "a NATS key-value bucket name: letters, digits, '_' and '-'");
+            case DrainWatch:
+                return text.StartsWith("nats://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("tls://", StringComparison.OrdinalIgnoreCase)
+                    ? (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Host.Length > 0 ? text : throw Invalid(key, text, "nats://host:port"))
+                    : throw Invalid(key, text, "nats://host:port (a NATS server whose key-value bucket drains strands across a fleet)");
             case Replay:
                 return ReplayTarget.Parse(text).ToString();
             case StrandNames:

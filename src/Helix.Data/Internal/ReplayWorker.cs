@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Helix.Data.Logging;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 using Microsoft.Extensions.Logging;
 
 namespace Helix.Data.Internal;
@@ -20,14 +21,18 @@ internal sealed class ReplayWorker : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly DivergenceReporter _reporter;
     private readonly bool _applyEntries;
+    private readonly IHelixWriteStrategy _writeStrategy;
+    private readonly IHelixWriteControl _control;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _run;
     private long _applied;
 
     // applyEntries: whether this process applies entries. Without (Replay Worker=false) it only probes failed strands
     // and heals them once another process (the replay service) has emptied their backlog in the shared queue.
-    public ReplayWorker(Strand[] strands, HelixReplayQueue? queue, HelixReplayContext context, HelixReplayOptions options, HelixErrorClassifier classifier, TimeProvider timeProvider, ILogger logger, DivergenceReporter reporter, bool applyEntries)
+    public ReplayWorker(Strand[] strands, HelixReplayQueue? queue, HelixReplayContext context, HelixReplayOptions options, HelixErrorClassifier classifier, TimeProvider timeProvider, ILogger logger, DivergenceReporter reporter, bool applyEntries, IHelixWriteStrategy writeStrategy, IHelixWriteControl control)
     {
+        _writeStrategy = writeStrategy;
+        _control = control;
         _strands = strands;
         _queue = queue;
         _options = options;
@@ -252,6 +257,26 @@ internal sealed class ReplayWorker : IAsyncDisposable
                     return null;
                 }
 
+                if (controller.IsDeferred)
+                {
+                    // Nothing to apply to a deferred strand: probe it, so the write strategy sees when it is fast again.
+                    var started = _timeProvider.GetTimestamp();
+                    var connection = await session.OpenAsync(stopping).ConfigureAwait(false);
+                    if (await StrandProbe.RunAsync(connection, strand, _options.ProbeCommandText, stopping).ConfigureAwait(false) is { } probeFault)
+                    {
+                        await session.ResetAsync().ConfigureAwait(false);
+                        return Retry(strand, backoff, probeFault);
+                    }
+
+                    _writeStrategy.OnReplayApplied(strand.Id, 0, _timeProvider.GetElapsedTime(started), _control);
+                    if (controller.IsDeferred)
+                    {
+                        await controller.WorkerSignal.WaitAsync(_options.PollInterval, _timeProvider, stopping).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
                 // Writes still hold reservations: they signal when they have enqueued their entries.
                 await controller.WorkerSignal.WaitAsync(_queue is { IsShared: true } ? _options.PollInterval : _options.BackoffMax, _timeProvider, stopping).ConfigureAwait(false);
                 continue;
@@ -317,7 +342,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
             }
 
             entry.Attempts++;
-            HelixMetrics.ReplayFailed.Add(1, HelixMetrics.Strand(strand.Name));
+            HelixMetrics.ReplayFailed.Add(1, strand.MetricTags);
             Log.ReplayStatementError(_logger, entry.Id, strand.Name, entry.Attempts, _options.MaxAttempts, error.Message);
             if (entry.Attempts < _options.MaxAttempts)
             {
@@ -339,7 +364,9 @@ internal sealed class ReplayWorker : IAsyncDisposable
     private void RecordApplied(Strand strand, int count, TimeSpan elapsed, Backoff backoff)
     {
         Interlocked.Add(ref _applied, count);
-        HelixMetrics.ReplayApplied.Add(count, HelixMetrics.Strand(strand.Name));
+        HelixMetrics.ReplayApplied.Add(count, strand.MetricTags);
+        HelixMetrics.ReplayDuration.Record(elapsed.TotalSeconds, strand.MetricTags);
+        _writeStrategy.OnReplayApplied(strand.Id, count, elapsed, _control);
         strand.Controller.ReportReachable();
         backoff.Reset();
         var rate = strand.Controller.ReportApplied(count, elapsed);
@@ -364,25 +391,30 @@ internal sealed class ReplayWorker : IAsyncDisposable
 
     private async Task<Exception?> ProbeAsync(Session session, CancellationToken stopping)
     {
+        Exception? fault;
         try
         {
             var connection = await session.OpenAsync(stopping).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = _options.ProbeCommandText ?? session.Strand.DefaultProbeCommandText;
-            await command.ExecuteScalarAsync(stopping).ConfigureAwait(false);
-            return null;
+            fault = await StrandProbe.RunAsync(connection, session.Strand, _options.ProbeCommandText, stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
         {
-            await session.ResetAsync().ConfigureAwait(false);
-            return e;
+            fault = e;
         }
+
+        if (fault is not null)
+        {
+            await session.ResetAsync().ConfigureAwait(false);
+        }
+
+        return fault;
     }
 
     /// <summary>Applies entries in order, in one transaction when asked; returns the error that stopped them, if any.</summary>
     private static async Task<Exception?> ApplyAsync(Session session, IReadOnlyList<HelixReplayEntry> entries, bool transaction, CancellationToken stopping)
     {
         DbTransaction? tx = null;
+        using var activity = HelixActivities.StartReplay(session.Strand, entries.Count);
         try
         {
             var connection = await session.OpenAsync(stopping).ConfigureAwait(false);
@@ -412,6 +444,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
         {
+            HelixActivities.Fail(activity, e);
             if (tx is not null)
             {
                 try

@@ -3,8 +3,17 @@ using System.Data.Common;
 namespace Helix.Data.Internal;
 
 /// <summary>One strand of a data source: its provider, its inner data source and its state.</summary>
-internal sealed class Strand(HelixStrand id, string name, string providerName, DbProviderFactory factory, DbDataSource dataSource, bool ownsDataSource, StrandController controller)
+internal sealed class Strand(HelixStrand id, string name, string providerName, DbProviderFactory factory, DbDataSource dataSource, bool ownsDataSource, StrandController controller, string dataSourceName)
 {
+    /// <summary>Gets the tags of measurements about this strand: its name and its data source's.</summary>
+    public KeyValuePair<string, object?>[] MetricTags { get; } = HelixMetrics.TagsFor(dataSourceName, name);
+
+    /// <summary>Gets the tags of measurements about reads on this strand.</summary>
+    public KeyValuePair<string, object?>[] ReadTags { get; } = HelixMetrics.With(HelixMetrics.TagsFor(dataSourceName, name), HelixActivities.OperationTag, "read");
+
+    /// <summary>Gets the tags of measurements about writes on this strand.</summary>
+    public KeyValuePair<string, object?>[] WriteTags { get; } = HelixMetrics.With(HelixMetrics.TagsFor(dataSourceName, name), HelixActivities.OperationTag, "write");
+
     public HelixStrand Id { get; } = id;
 
     public int Index => (int)Id;

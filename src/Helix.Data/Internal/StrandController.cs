@@ -40,6 +40,8 @@ internal sealed class StrandController
     private string? _drainReason;
     private double _applyRate;
     private long _nextAdmission;
+    private volatile bool _deferred;
+    private string? _deferReason;
 
     public StrandController(HelixStrand strand, HelixReplayQueue? queue, TimeProvider timeProvider, Action<HelixStrand, HelixStrandState, HelixStrandState, string?> onStateChanged)
     {
@@ -50,6 +52,9 @@ internal sealed class StrandController
     }
 
     public HelixStrand Strand { get; }
+
+    /// <summary>Gets the clock of the data source.</summary>
+    public TimeProvider TimeProvider => _timeProvider;
 
     /// <summary>Wakes the replay worker of this strand.</summary>
     public Signal WorkerSignal { get; } = new();
@@ -77,6 +82,12 @@ internal sealed class StrandController
         }
     }
 
+    /// <summary>Gets how many replay entries wait for the strand.</summary>
+    public long Backlog => _queue?.GetBacklog(Strand) ?? 0;
+
+    /// <summary>Gets whether the write strategy deferred the strand (read without the lock: it may be a moment old).</summary>
+    public bool IsDeferred => _deferred;
+
     private Action<HelixStrand, HelixStrandState, HelixStrandState, string?> OnStateChanged { get; }
 
     /// <summary>Routes a write to this strand.</summary>
@@ -100,7 +111,7 @@ internal sealed class StrandController
             }
 
             var route = TryReserve();
-            if (route == WriteRoute.Queue && _state == HelixStrandState.CatchingUp && _applyRate > 0)
+            if (route == WriteRoute.Queue && _state == HelixStrandState.CatchingUp && _applyRate > 0 && !_deferred)
             {
                 // Flow control: while the worker catches up, writes join the backlog at most at half the rate it applies
                 // them, so the backlog shrinks even when callers could write faster than a strand can be replayed.
@@ -220,6 +231,11 @@ internal sealed class StrandController
                 return _state == HelixStrandState.Healthy;
             }
 
+            if (_deferred)
+            {
+                return false; // the write strategy keeps it behind until it resumes it
+            }
+
             if (_reservations == 0 && (_queue is null || _queue.GetBacklog(Strand) == 0))
             {
                 SetState(HelixStrandState.Healthy, null);
@@ -243,11 +259,51 @@ internal sealed class StrandController
     {
         lock (_lock)
         {
-            if (_state == HelixStrandState.CatchingUp)
+            if (_state == HelixStrandState.CatchingUp && !_deferred)
             {
                 _healing = true;
             }
         }
+    }
+
+    /// <summary>
+    /// The write strategy defers a healthy strand: it goes CatchingUp and stays there (no healing, no flow control) until
+    /// <see cref="Resume"/>. Returns false when the strand is not healthy or there is no queue to hold its writes.
+    /// </summary>
+    public bool Defer(string reason)
+    {
+        lock (_lock)
+        {
+            if (_state != HelixStrandState.Healthy || _queue is null || _deferred)
+            {
+                return false;
+            }
+
+            _deferred = true;
+            _deferReason = reason;
+            SetState(HelixStrandState.CatchingUp, "deferred by the write strategy: " + reason);
+        }
+
+        WorkerSignal.Set();
+        return true;
+    }
+
+    /// <summary>Ends a deferral: the strand heals as any strand does once its backlog is applied.</summary>
+    public bool Resume()
+    {
+        lock (_lock)
+        {
+            if (!_deferred)
+            {
+                return false;
+            }
+
+            _deferred = false;
+            _deferReason = null;
+        }
+
+        WorkerSignal.Set();
+        return true;
     }
 
     public void Drain(string reason)
@@ -282,7 +338,10 @@ internal sealed class StrandController
     {
         lock (_lock)
         {
-            return new(Strand, name, _state, _queue?.GetBacklog(Strand) ?? 0, _lastError, _lastErrorAt, _drainReason);
+            return new(Strand, name, _state, _queue?.GetBacklog(Strand) ?? 0, _lastError, _lastErrorAt, _drainReason)
+            {
+                DeferReason = _deferred ? _deferReason : null,
+            };
         }
     }
 

@@ -219,7 +219,7 @@ internal static class WriteRouting
                 await queue.EnqueueAsync(entry, CancellationToken.None).ConfigureAwait(false);
             }
 
-            HelixMetrics.ReplayEnqueued.Add(1, HelixMetrics.Strand(strand.Name));
+            HelixMetrics.ReplayEnqueued.Add(1, strand.MetricTags);
         }
 #pragma warning disable CA1031 // the write is applied on another strand: the caller gets its result, the loss is reported
         catch (Exception e)

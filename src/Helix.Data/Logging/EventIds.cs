@@ -8,8 +8,13 @@ internal static class EventIds
 {
     public const int DataSourceCreated = 1000;
     public const int ReplayDisabled = 1001;
+    public const int OptionIgnored = 1002;
 
     public const int StrandStateChanged = 2000;
+    public const int StrandDeferred = 2001;
+    public const int StrandResumed = 2002;
+    public const int CircuitChanged = 2003;
+    public const int CircuitProbed = 2004;
 
     public const int Divergence = 3000;
     public const int ReplayDropped = 3001;

@@ -14,6 +14,21 @@ internal static partial class Log
     [LoggerMessage(EventIds.StrandStateChanged, LogLevel.Information, "Strand {Strand} is now {State} (was {Previous}){Reason}")]
     public static partial void StrandStateChanged(ILogger logger, string strand, HelixStrandState state, HelixStrandState previous, string reason);
 
+    [LoggerMessage(EventIds.OptionIgnored, LogLevel.Warning, "Connection-string key '{Key}' has no effect: {Reason}")]
+    public static partial void OptionIgnored(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventIds.StrandDeferred, LogLevel.Warning, "Strand {Strand} is deferred: its writes go through replay and callers no longer wait for it, because {Reason}")]
+    public static partial void StrandDeferred(ILogger logger, string strand, string reason);
+
+    [LoggerMessage(EventIds.StrandResumed, LogLevel.Information, "Strand {Strand} is no longer deferred ({Reason}); it takes writes directly again once its backlog is applied")]
+    public static partial void StrandResumed(ILogger logger, string strand, string reason);
+
+    [LoggerMessage(EventIds.CircuitChanged, LogLevel.Warning, "The read circuit of strand {Strand} is now {State} (was {Previous})")]
+    public static partial void CircuitChanged(ILogger logger, string strand, Strategies.HelixCircuitState state, Strategies.HelixCircuitState previous);
+
+    [LoggerMessage(EventIds.CircuitProbed, LogLevel.Information, "Probed strand {Strand} for its read circuit: {Outcome} in {Elapsed}")]
+    public static partial void CircuitProbed(ILogger logger, string strand, string outcome, TimeSpan elapsed);
+
     [LoggerMessage(EventIds.Divergence, LogLevel.Warning, "Strands diverge ({Kind}) on strand {Strand}: {Message}. Statement: {CommandText}")]
     public static partial void Divergence(ILogger logger, HelixDivergenceKind kind, string strand, string message, string commandText);
 

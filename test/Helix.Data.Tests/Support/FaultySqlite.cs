@@ -10,6 +10,7 @@ internal sealed class FaultPlan
 {
     private volatile Func<Exception>? _open;
     private volatile Func<string, Exception?>? _execute;
+    private volatile Action<string>? _before;
     private int _executions;
 
     public int Executions => Volatile.Read(ref _executions);
@@ -25,6 +26,9 @@ internal sealed class FaultPlan
     /// <summary>Fails every execution whose text the filter accepts (all when it is null).</summary>
     public void FailExecutions(Func<Exception> error, Func<string, bool>? filter = null) =>
         _execute = text => filter is null || filter(text) ? error() : null;
+
+    /// <summary>Runs before every execution (after the fault check passes): to make a strand slow on a fake clock, or to record order.</summary>
+    public void BeforeExecute(Action<string>? action) => _before = action;
 
     public void Heal()
     {
@@ -47,6 +51,8 @@ internal sealed class FaultPlan
         {
             throw error;
         }
+
+        _before?.Invoke(text);
     }
 }
 

@@ -1,0 +1,159 @@
+using Helix.Data.Logging;
+using Helix.Data.Strategies;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.Internal;
+
+/// <summary>
+/// Routes reads (contract section 6): the failover policy is the gatekeeper, the read strategy routes within what it
+/// allows, and Helix keeps reads on healthy strands unless none can answer.
+/// </summary>
+internal sealed class ReadCoordinator
+{
+    private readonly Strand[] _strands;
+    private readonly StrandSet _view;
+    private readonly ILogger _logger;
+    private readonly bool _hasCircuits;
+    private readonly int[] _circuits;
+
+    public ReadCoordinator(Strand[] strands, IHelixReadStrategy strategy, IHelixFailoverPolicy policy, StrandSet view, ILogger logger)
+    {
+        _strands = strands;
+        Strategy = strategy;
+        Policy = policy;
+        _view = view;
+        _logger = logger;
+        _hasCircuits = policy is not StatelessFailover;
+        _circuits = new int[strands.Length];
+    }
+
+    public IHelixReadStrategy Strategy { get; }
+
+    public IHelixFailoverPolicy Policy { get; }
+
+    /// <summary>Wakes the circuit prober when a circuit may have opened.</summary>
+    public Signal CircuitChanged { get; } = new();
+
+    /// <summary>Returns the strand to read from: the strategy's pick, else a healthy one; <see langword="null"/> when none is healthy.</summary>
+    public Strand? Pick() => Resolve(Strategy.Choose(_view));
+
+    /// <summary>Returns the strand the next read would most likely use, without moving routing state.</summary>
+    public Strand? Peek() => Resolve(Strategy.Preview(_view));
+
+    /// <summary>The strand a read falls back to when no strand is healthy: catching up, then failed, then draining.</summary>
+    public Strand LastResort(Strand? exclude)
+    {
+        Strand? best = null;
+        foreach (var strand in _strands)
+        {
+            if (strand != exclude && (best is null || Rank(strand.State) < Rank(best.State)))
+            {
+                best = strand;
+            }
+        }
+
+        return best ?? exclude!;
+
+        static int Rank(HelixStrandState state) => state switch
+        {
+            HelixStrandState.Healthy => 0,
+            HelixStrandState.CatchingUp => 1,
+            HelixStrandState.Failed => 2,
+            _ => 3,
+        };
+    }
+
+    /// <summary>The other strand, healthy or not (for opening a connection when the first strand cannot be opened).</summary>
+    public Strand? Other(Strand strand) => _strands.Length == 1 ? null : _strands[1 - strand.Index];
+
+    /// <summary>A read succeeded on the strand in <paramref name="elapsed"/>.</summary>
+    public void Succeeded(Strand strand, TimeSpan elapsed)
+    {
+        Policy.RecordSuccess(strand.Id, elapsed);
+        Strategy.OnSuccess(strand.Id);
+        NoteCircuit(strand);
+    }
+
+    /// <summary>
+    /// A read met a strand fault: the policy counts it (and may fail the strand); returns the strand to retry on when
+    /// the policy allows a failover and the strategy names one, else <see langword="null"/>.
+    /// </summary>
+    public Strand? Faulted(Strand strand, Exception error)
+    {
+        Policy.RecordFailure(strand.Id, error);
+        if (Policy.FailsStrandOnReadFault)
+        {
+            strand.Controller.ReportFault(error);
+        }
+
+        NoteCircuit(strand);
+        if (!Policy.ShouldFailover(strand.Id, error))
+        {
+            return null;
+        }
+
+        return Strategy.OnFailure(strand.Id, _view) is { } next && next != strand.Id && (int)next < _strands.Length ? _strands[(int)next] : null;
+    }
+
+    /// <summary>Opening a connection to the strand met a fault: the strand is down for writes and reads alike.</summary>
+    public void OpenFaulted(Strand strand, Exception error)
+    {
+        strand.Controller.ReportFault(error);
+        Policy.RecordFailure(strand.Id, error);
+        Strategy.OnFailure(strand.Id, _view);
+        NoteCircuit(strand);
+    }
+
+    /// <summary>A write or transaction met a fault on the strand (which is failed already): reads move away from it.</summary>
+    public void StrandFailed(Strand strand) => Strategy.OnFailure(strand.Id, _view);
+
+    /// <summary>Logs and counts a change of the strand's circuit, and wakes the prober when a circuit is not closed.</summary>
+    public void NoteCircuit(Strand strand)
+    {
+        if (!_hasCircuits)
+        {
+            return;
+        }
+
+        var state = Policy.GetCircuitState(strand.Id);
+        var previous = (HelixCircuitState)Interlocked.Exchange(ref _circuits[strand.Index], (int)state);
+        if (previous == state)
+        {
+            return;
+        }
+
+        Log.CircuitChanged(_logger, strand.Name, state, previous);
+        HelixMetrics.CircuitTransitions.Add(1, HelixMetrics.With(strand.MetricTags, "helix.circuit.state", HelixMetrics.CircuitStateName(state)));
+        if (state != HelixCircuitState.Closed)
+        {
+            CircuitChanged.Set();
+        }
+    }
+
+    private Strand? Resolve(HelixStrand? chosen)
+    {
+        if (chosen is { } id && (int)id < _strands.Length)
+        {
+            return _strands[(int)id];
+        }
+
+        // The strategy found no strand the policy lets reads reach: a healthy strand still beats a stale one.
+        foreach (var strand in _strands)
+        {
+            if (_view.CanRead(strand.Id))
+            {
+                return strand;
+            }
+        }
+
+        foreach (var strand in _strands)
+        {
+            if (strand.IsHealthy)
+            {
+                return strand;
+            }
+        }
+
+        return null;
+    }
+}

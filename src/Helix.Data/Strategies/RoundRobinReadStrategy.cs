@@ -1,0 +1,37 @@
+namespace Helix.Data.Strategies;
+
+/// <summary>Reads alternate between the strands that can serve them, spreading the load. <c>Read Strategy=RoundRobin</c>.</summary>
+public sealed class RoundRobinReadStrategy : IHelixReadStrategy
+{
+    private uint _next;
+
+    /// <inheritdoc />
+    public HelixStrand? Choose(IHelixStrandView strands)
+    {
+        ArgumentNullException.ThrowIfNull(strands);
+        return Pick(strands, Interlocked.Increment(ref _next));
+    }
+
+    /// <inheritdoc />
+    public HelixStrand? Preview(IHelixStrandView strands)
+    {
+        ArgumentNullException.ThrowIfNull(strands);
+        return Pick(strands, Volatile.Read(ref _next) + 1);
+    }
+
+    /// <inheritdoc />
+    public HelixStrand? OnFailure(HelixStrand failed, IHelixStrandView strands) =>
+        failed == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
+
+    /// <inheritdoc />
+    public void OnSuccess(HelixStrand strand)
+    {
+    }
+
+    private static HelixStrand? Pick(IHelixStrandView strands, uint turn)
+    {
+        var first = (HelixStrand)(turn % 2);
+        var second = first == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
+        return strands.CanRead(first) ? first : strands.CanRead(second) ? second : null;
+    }
+}
