@@ -9,6 +9,6 @@ public sealed class FileReplayQueueFactory : IHelixReplayQueueFactory
     public HelixReplayQueue Create(string location, HelixConnectionStringBuilder settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new FileReplayQueue(location, new FileReplayQueueOptions { Capacity = settings.ReplayCapacity });
+        return new FileReplayQueue(location, new FileReplayQueueOptions { Capacity = settings.ReplayCapacity, PriorityRatio = settings.ReplayPriorityRatio, StrictPriority = settings.ReplayStrictPriority });
     }
 }

@@ -56,6 +56,7 @@ public sealed class HelixDataSource : DbDataSource
         }
 
         HelixMetrics.Register(this);
+        configuration.DrainWatch?.Start(this);
     }
 
     /// <summary>Builds a data source from a connection string, with default settings for everything a string cannot say.</summary>
@@ -224,6 +225,10 @@ public sealed class HelixDataSource : DbDataSource
         }
 
         HelixMetrics.Unregister(this);
+        if (_configuration.DrainWatch is { } watch)
+        {
+            await watch.DisposeAsync().ConfigureAwait(false);
+        }
         if (_prober is not null)
         {
             await _prober.DisposeAsync().ConfigureAwait(false);

@@ -33,6 +33,7 @@ public sealed class HelixDataSourceBuilder
     private IHelixReadStrategy? _readStrategy;
     private IHelixWriteStrategy? _writeStrategy;
     private IHelixFailoverPolicy? _failoverPolicy;
+    private HelixDrainWatch? _drainWatch;
 
     /// <summary>Initializes a new instance of the <see cref="HelixDataSourceBuilder"/> class.</summary>
     /// <param name="connectionString">A Helix connection string, or <see langword="null"/> to set everything in code.</param>
@@ -132,6 +133,18 @@ public sealed class HelixDataSourceBuilder
         return this;
     }
 
+    /// <summary>
+    /// Drains and undrains strands on the word of a watch made in code (for one on an existing NATS connection, see
+    /// Helix.Data.Nats), instead of the one the <c>Drain Watch</c> key names.
+    /// </summary>
+    /// <param name="watch">The watch; the data source starts it and disposes it.</param>
+    /// <returns>This builder, so that method calls can be chained.</returns>
+    public HelixDataSourceBuilder UseDrainWatch(HelixDrainWatch watch)
+    {
+        _drainWatch = watch ?? throw new ArgumentNullException(nameof(watch));
+        return this;
+    }
+
     /// <summary>Gets or sets the data source's name, which tags its metrics and traces (connection-string key <c>Name</c>).</summary>
     public string Name
     {
@@ -223,6 +236,7 @@ public sealed class HelixDataSourceBuilder
                 "Connection-string key 'Replay Worker' is false (enqueue only), which needs a durable replay queue that another process drains (Replay=nats://... or file:...); 'Replay' is " + csb.Replay + ".");
         }
 
+        var drainWatch = hasSecondary ? _drainWatch ?? MakeDrainWatch(csb) : null;
         var loggerFactory = _loggerFactory ?? NullLoggerFactory.Instance;
         var replayOptions = ReplayOptions(csb);
         var strategies = new StrategyFactory(csb, timeProvider, loggerFactory.CreateLogger("Helix.Data"), hasSecondary);
@@ -242,8 +256,14 @@ public sealed class HelixDataSourceBuilder
             TimeProvider: timeProvider,
             ErrorClassifier: _classifier ?? HelixErrorClassifier.Default,
             WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
-            OnDivergence: _onDivergence));
+            OnDivergence: _onDivergence,
+            DrainWatch: drainWatch));
     }
+
+    private static HelixDrainWatch? MakeDrainWatch(HelixConnectionStringBuilder csb) =>
+        csb.DrainWatch is { } location
+            ? PackageFactory<IHelixDrainWatchFactory>("Helix.Data.Nats.NatsDrainWatchFactory, Helix.Data.Nats", "Helix.Data.Nats", HelixKeywords.DrainWatch, location, "pass a watch to HelixDataSourceBuilder.UseDrainWatch").Create(location, csb)
+            : null;
 
     /// <summary>The replay options: the connection string's keys, then the <see cref="ConfigureReplay"/> callbacks.</summary>
     private HelixReplayOptions ReplayOptions(HelixConnectionStringBuilder csb)
@@ -303,15 +323,19 @@ public sealed class HelixDataSourceBuilder
         return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true);
     }
 
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "Replay queue packages are loaded only when the application references them.")]
-    private static IHelixReplayQueueFactory QueueFactory(string typeName, string package, string value)
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "Optional packages are loaded only when the application references them.")]
+    private static T PackageFactory<T>(string typeName, string package, string key, string value, string alternative)
+        where T : class
     {
         var type = Type.GetType(typeName, throwOnError: false);
-        return type is not null && Activator.CreateInstance(type) is IHelixReplayQueueFactory factory
+        return type is not null && Activator.CreateInstance(type) is T factory
             ? factory
             : throw new NotSupportedException(
-                $"Connection-string key 'Replay' is '{value}', a replay queue that the package {package} provides; add a reference to {package}, or pass a queue to HelixDataSourceBuilder.UseReplayQueue.");
+                $"Connection-string key '{key}' is '{value}', which the package {package} provides; add a reference to {package}, or {alternative}.");
     }
+
+    private static IHelixReplayQueueFactory QueueFactory(string typeName, string package, string value) =>
+        PackageFactory<IHelixReplayQueueFactory>(typeName, package, HelixKeywords.Replay, value, "pass a queue to HelixDataSourceBuilder.UseReplayQueue");
 
     private (HelixReplayQueue? Queue, bool Owns) MakeQueue(HelixConnectionStringBuilder csb, TimeProvider timeProvider)
     {

@@ -47,6 +47,23 @@ public class BadInputTests
     [TestCase("Strand Names=a", "Strand Names", "a", "two different names")]
     [TestCase("Strand Names=a,a", "Strand Names", "a,a", "two different names")]
     [TestCase("Strand Names=a-b,c", "Strand Names", "a-b,c", "letters, digits")]
+    [TestCase("Name=my app", "Name", "my app", "letters, digits and '_'")]
+    [TestCase("Failback=Later", "Failback", "Later", "Automatic, Manual")]
+    [TestCase("Write Order=Concurrent", "Write Order", "Concurrent", "PrimaryFirst (primary-first) or SecondaryFirst")]
+    [TestCase("Adaptive Delta=0", "Adaptive Delta", "0", "milliseconds, 1 or more")]
+    [TestCase("Adaptive Strikes=0", "Adaptive Strikes", "0", "1 or more")]
+    [TestCase("Adaptive Cap=2s", "Adaptive Cap", "2s", "milliseconds")]
+    [TestCase("Adaptive Floor=-1", "Adaptive Floor", "-1", "0 or more")]
+    [TestCase("Adaptive Recovery=0", "Adaptive Recovery", "0", "1 or more")]
+    [TestCase("Replay Batch Size=0", "Replay Batch Size", "0", "1 or more")]
+    [TestCase("Replay Max Attempts=none", "Replay Max Attempts", "none", "whole number")]
+    [TestCase("Replay Backoff=0", "Replay Backoff", "0", "milliseconds, 1 or more")]
+    [TestCase("Replay Poll Interval=0", "Replay Poll Interval", "0", "milliseconds, 1 or more")]
+    [TestCase("Healing Wait=-5", "Healing Wait", "-5", "0 or more")]
+    [TestCase("In Doubt Timeout=0", "In Doubt Timeout", "0", "seconds, 1 or more")]
+    [TestCase("Replay Strict Priority=sometimes", "Replay Strict Priority", "sometimes", "true or false")]
+    [TestCase("Drain Watch=http://x", "Drain Watch", "http://x", "nats://host:port")]
+    [TestCase("Drain Bucket=a.b", "Drain Bucket", "a.b", "bucket name")]
     public void A_bad_value_names_the_key_the_value_and_what_is_allowed(string setting, string key, string value, string allowed)
     {
         var e = Assert.Throws<ArgumentException>(() => _ = new HelixConnectionStringBuilder(Strands + ";" + setting));
@@ -68,6 +85,7 @@ public class BadInputTests
     [TestCase("Provider=Helix.Data;Primary=\"x=y\";Secondary=\"x=y\"", "Primary Provider")]
     [TestCase(Strands + ";Replay Worker=false", "Replay Worker")]
     [TestCase(Strands + ";Bogus Key=1", "Bogus Key")]
+    [TestCase(Strands + ";Replay Backoff=500;Replay Backoff Max=100", "Replay Backoff Max")]
     [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Nonsense=1\";Secondary=\"Data Source=:memory:\"", "Primary")]
     [TestCase("Helix=yes;" + Strands, "Helix")]
     public void A_missing_or_inconsistent_setting_is_named(string connectionString, string key)
@@ -77,6 +95,7 @@ public class BadInputTests
     }
 
     [TestCase("Replay=nats://127.0.0.1:4222", "add a reference to Helix.Data.Nats")]
+    [TestCase("Drain Watch=nats://127.0.0.1:4222", "add a reference to Helix.Data.Nats")]
     public void A_feature_not_provided_here_is_refused_at_build_with_what_to_do(string setting, string advice)
     {
         var e = Assert.Throws<NotSupportedException>(() => HelixDataSource.Create(Strands + ";" + setting).Dispose());

@@ -12,11 +12,17 @@ public class ConnectionStringTests
         var spaced = new HelixConnectionStringBuilder(
             "Helix;Provider=Npgsql;Primary Provider=A;Secondary Provider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
             + ";Read Strategy=RoundRobin;Preferred Strand=Secondary;Sticky Cooldown=12;Write Strategy=Sequential;Failover=None"
-            + ";Circuit Threshold=4;Circuit Reset=5;Latency Cap=600;Replay=None;Replay Capacity=7;Replay Worker=false;Replay Full=Drop;Strand Names=east,west");
+            + ";Circuit Threshold=4;Circuit Reset=5;Latency Cap=600;Replay=None;Replay Capacity=7;Replay Worker=false;Replay Full=Drop;Strand Names=east,west"
+            + ";Name=orders;Failback=Manual;Write Order=SecondaryFirst;Adaptive Delta=250;Adaptive Strikes=4;Adaptive Cap=1500;Adaptive Floor=50;Adaptive Recovery=6"
+            + ";Replay Batch Size=50;Replay Max Attempts=9;Replay Backoff=20;Replay Backoff Max=900;Replay Poll Interval=300;Healing Wait=700;In Doubt Timeout=60"
+            + ";Probe Command=SELECT 2;Replay Priority Ratio=4;Replay Strict Priority=true;Drain Watch=nats://127.0.0.1:4222;Drain Bucket=fleet-drain");
         var compact = new HelixConnectionStringBuilder(
             "Provider=Npgsql;PrimaryProvider=A;SecondaryProvider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
             + ";ReadStrategy=round-robin;PreferredStrand=secondary;StickyCooldown=12;WriteStrategy=SEQUENTIAL;failover=none"
-            + ";CircuitThreshold=4;CircuitReset=5;LatencyCap=600;replay=none;ReplayCapacity=7;ReplayWorker=no;ReplayFull=drop;StrandNames=east, west");
+            + ";CircuitThreshold=4;CircuitReset=5;LatencyCap=600;replay=none;ReplayCapacity=7;ReplayWorker=no;ReplayFull=drop;StrandNames=east, west"
+            + ";name=orders;failback=manual;WriteOrder=secondary-first;AdaptiveDelta=250;AdaptiveStrikes=4;AdaptiveCap=1500;AdaptiveFloor=50;AdaptiveRecovery=6"
+            + ";ReplayBatchSize=50;ReplayMaxAttempts=9;ReplayBackoff=20;ReplayBackoffMax=900;ReplayPollInterval=300;HealingWait=700;InDoubtTimeout=60"
+            + ";ProbeCommand=SELECT 2;ReplayPriorityRatio=4;ReplayStrictPriority=yes;DrainWatch=nats://127.0.0.1:4222;DrainBucket=fleet-drain");
         foreach (var b in new[] { spaced, compact })
         {
             Assert.Multiple(() =>
@@ -39,8 +45,47 @@ public class ConnectionStringTests
                 Assert.That(b.ReplayWorker, Is.False);
                 Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Drop));
                 Assert.That(b.StrandNames, Is.EqualTo("east,west"));
+                Assert.That(b.Name, Is.EqualTo("orders"));
+                Assert.That(b.Failback, Is.EqualTo(HelixFailback.Manual));
+                Assert.That(b.WriteOrder, Is.EqualTo(Helix.Data.Strategies.HelixWriteOrder.SecondaryFirst));
+                Assert.That((b.AdaptiveDelta, b.AdaptiveStrikes, b.AdaptiveCap, b.AdaptiveFloor, b.AdaptiveRecovery), Is.EqualTo((250, 4, 1500, 50, 6)));
+                Assert.That((b.ReplayBatchSize, b.ReplayMaxAttempts, b.ReplayBackoff, b.ReplayBackoffMax, b.ReplayPollInterval), Is.EqualTo((50, 9, 20, 900, 300)));
+                Assert.That((b.HealingWait, b.InDoubtTimeout, b.ProbeCommand), Is.EqualTo((700, 60, "SELECT 2")));
+                Assert.That((b.ReplayPriorityRatio, b.ReplayStrictPriority), Is.EqualTo((4, true)));
+                Assert.That((b.DrainWatch, b.DrainBucket), Is.EqualTo(("nats://127.0.0.1:4222", "fleet-drain")));
             });
         }
+    }
+
+    [Test]
+    public void The_string_configures_the_strategies_and_the_replay_worker()
+    {
+        using var files = new SqliteStrands("configured");
+        using var sticky = HelixDataSource.Create(files.ConnectionString("Preferred Strand=Secondary;Sticky Cooldown=42;Failover=LatencyCircuitBreaker;Latency Cap=150;Circuit Threshold=5;Circuit Reset=9;Write Strategy=Adaptive;Adaptive Delta=250;Adaptive Strikes=4;Adaptive Cap=1500;Adaptive Floor=50;Adaptive Recovery=6"));
+        var read = (Helix.Data.Strategies.StickyReadStrategy)sticky.ReadStrategy!;
+        var failover = (Helix.Data.Strategies.LatencyCircuitBreakerFailover)sticky.FailoverPolicy!;
+        var adaptive = ((Helix.Data.Strategies.AdaptiveWriteStrategy)sticky.WriteStrategy!).Options;
+        Assert.Multiple(() =>
+        {
+            Assert.That((read.Current, read.Cooldown), Is.EqualTo((HelixStrand.Secondary, TimeSpan.FromSeconds(42))));
+            Assert.That((failover.LatencyCap, failover.Threshold, failover.ResetTimeout), Is.EqualTo(((TimeSpan?)TimeSpan.FromMilliseconds(150), 5, TimeSpan.FromSeconds(9))));
+            Assert.That((adaptive.Delta, adaptive.Strikes, adaptive.Cap, adaptive.Floor, adaptive.Recovery), Is.EqualTo((TimeSpan.FromMilliseconds(250), 4, TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(50), 6)));
+            Assert.That(sticky.Name, Is.EqualTo("helix"));
+        });
+
+        using var primaryOnly = new HelixDataSourceBuilder(files.ConnectionString("Name=orders;Read Strategy=PrimaryOnly;Failback=Manual;Write Strategy=Sequential;Write Order=SecondaryFirst;Failover=CircuitBreaker;Replay Batch Size=50;Replay Max Attempts=9;Replay Backoff=20;Replay Backoff Max=900;Replay Poll Interval=300;Healing Wait=700;In Doubt Timeout=60;Probe Command=SELECT 2"))
+            .ConfigureReplay(o => o.MaxAttempts = 11)
+            .Build();
+        var options = primaryOnly.Configuration.ReplayOptions;
+        Assert.Multiple(() =>
+        {
+            Assert.That(primaryOnly.Name, Is.EqualTo("orders"));
+            Assert.That(((Helix.Data.Strategies.PrimaryOnlyReadStrategy)primaryOnly.ReadStrategy!).AutomaticFailback, Is.False);
+            Assert.That(((Helix.Data.Strategies.SequentialWriteStrategy)primaryOnly.WriteStrategy!).First, Is.EqualTo(HelixStrand.Secondary));
+            Assert.That(primaryOnly.FailoverPolicy, Is.TypeOf<Helix.Data.Strategies.CircuitBreakerFailover>());
+            Assert.That((options.BatchSize, options.MaxAttempts, options.BackoffInitial, options.BackoffMax), Is.EqualTo((50, 11, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(900))), "ConfigureReplay runs after the string");
+            Assert.That((options.PollInterval, options.HealingWait, options.InDoubtTimeout, options.ProbeCommandText), Is.EqualTo((TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(700), TimeSpan.FromSeconds(60), "SELECT 2")));
+        });
     }
 
     [Test]
@@ -62,6 +107,13 @@ public class ConnectionStringTests
             Assert.That(b.ReplayWorker, Is.True);
             Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Reject));
             Assert.That(b.StrandNames, Is.EqualTo("primary,secondary"));
+            Assert.That(b.Name, Is.EqualTo("helix"));
+            Assert.That(b.Failback, Is.EqualTo(HelixFailback.Automatic));
+            Assert.That(b.WriteOrder, Is.EqualTo(Helix.Data.Strategies.HelixWriteOrder.PrimaryFirst));
+            Assert.That((b.AdaptiveDelta, b.AdaptiveStrikes, b.AdaptiveCap, b.AdaptiveFloor, b.AdaptiveRecovery), Is.EqualTo((300, 3, 2000, 100, 5)));
+            Assert.That((b.ReplayBatchSize, b.ReplayMaxAttempts, b.ReplayBackoff, b.ReplayBackoffMax, b.ReplayPollInterval), Is.EqualTo((100, 5, 100, 10000, 1000)));
+            Assert.That((b.HealingWait, b.InDoubtTimeout, b.ProbeCommand), Is.EqualTo((1000, 120, (string?)null)));
+            Assert.That((b.ReplayPriorityRatio, b.ReplayStrictPriority, b.DrainWatch, b.DrainBucket), Is.EqualTo((10, false, (string?)null, "helix-drain")));
         });
     }
 

@@ -21,7 +21,8 @@ internal sealed record HelixDataSourceConfiguration(
     TimeProvider TimeProvider,
     HelixErrorClassifier ErrorClassifier,
     Func<long> WriteTimestamps,
-    Action<HelixDivergence>? OnDivergence);
+    Action<HelixDivergence>? OnDivergence,
+    HelixDrainWatch? DrainWatch);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
 internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);

@@ -158,7 +158,7 @@ internal static class HelixKeywords
             }
         }
 
-        var allowed = string.Join(", ", Enum.GetNames<TEnum>().Select(n => n == Kebab(n) ? n : $"{n} ({Kebab(n)})"));
+        var allowed = string.Join(", ", Enum.GetNames<TEnum>().Select(n => string.Equals(n, Kebab(n), StringComparison.OrdinalIgnoreCase) ? n : $"{n} ({Kebab(n)})"));
         throw Invalid(key, text, "one of " + allowed + " (case-insensitive)");
     }
 

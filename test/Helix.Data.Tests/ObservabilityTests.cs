@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Helix.Data.Strategies;
+using Helix.Data.Tests.Support;
+
+namespace Helix.Data.Tests;
+
+/// <summary>Contract section 9: what the meter and the activity source report for writes, reads, failovers, replays and circuits.</summary>
+public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
+{
+    private const string Read = "SELECT v FROM t";
+
+    private static FaultyStrands Strands(string name, string extra = "", Action<HelixDataSourceBuilder>? configure = null)
+    {
+        var strands = new FaultyStrands($"Name={name};Preferred Strand=Primary" + (extra.Length > 0 ? ";" + extra : string.Empty), configure);
+        strands.Files.ExecuteOnBoth("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('x'); CREATE TABLE w (id INTEGER PRIMARY KEY)");
+        return strands;
+    }
+
+    private async Task WriteAsync(HelixDataSource dataSource, int id)
+    {
+        await using var connection = await OpenAsync(dataSource);
+        await ExecuteNonQueryAsync(connection, "INSERT INTO w (id) VALUES (@id)", ("id", id));
+    }
+
+    private async Task<HelixStrand> ReadAsync(HelixDataSource dataSource)
+    {
+        await using var connection = await OpenAsync(dataSource);
+        return (await QueryAsync(connection, Read)).Strand;
+    }
+
+    [Test]
+    public async Task Writes_and_reads_are_counted_and_timed_per_strand()
+    {
+        using var metrics = new Metrics("obs_rw");
+        await using var strands = Strands("obs_rw");
+        await WriteAsync(strands.DataSource, 1);
+        await ReadAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics.Sum("helix.writes", "primary"), Is.EqualTo(1));
+            Assert.That(metrics.Sum("helix.writes", "secondary"), Is.EqualTo(1));
+            Assert.That(metrics.Sum("helix.reads", "primary"), Is.EqualTo(1));
+            Assert.That(metrics.Count("helix.strand.duration", "primary", ("helix.operation", "write")), Is.EqualTo(1));
+            Assert.That(metrics.Count("helix.strand.duration", "secondary", ("helix.operation", "write")), Is.EqualTo(1));
+            Assert.That(metrics.Count("helix.command.duration", "primary", ("helix.operation", "write")), Is.EqualTo(1), "the caller's wait, once per write");
+            Assert.That(metrics.Count("helix.command.duration", "primary", ("helix.operation", "read")), Is.EqualTo(1));
+            Assert.That(metrics.Units["helix.command.duration"], Is.EqualTo("s"));
+        });
+    }
+
+    [Test]
+    public async Task A_failover_a_replay_and_the_gauges_tell_what_happened()
+    {
+        using var metrics = new Metrics("obs_replay");
+        await using var strands = Strands("obs_replay");
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        strands.Secondary.FailOpens(FaultPlan.Busy);
+        await WriteAsync(strands.DataSource, 1);
+        await WriteAsync(strands.DataSource, 2);
+        metrics.Observe();
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics.Sum("helix.replay.enqueued", "secondary"), Is.EqualTo(2));
+            Assert.That(metrics.Last("helix.replay.backlog", "secondary"), Is.EqualTo(2));
+            Assert.That(metrics.Last("helix.strand.state", "secondary", ("helix.strand.state", "failed")), Is.EqualTo(1));
+            Assert.That(metrics.Last("helix.strand.state", "secondary", ("helix.strand.state", "healthy")), Is.Zero);
+            Assert.That(metrics.Last("helix.strand.state", "primary", ("helix.strand.state", "healthy")), Is.EqualTo(1));
+        });
+
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        metrics.Observe();
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics.Sum("helix.replay.applied", "secondary"), Is.EqualTo(2));
+            Assert.That(metrics.Count("helix.replay.duration", "secondary"), Is.GreaterThanOrEqualTo(1));
+            Assert.That(metrics.Last("helix.replay.backlog", "secondary"), Is.Zero);
+            Assert.That(metrics.Last("helix.strand.state", "secondary", ("helix.strand.state", "healthy")), Is.EqualTo(1));
+        });
+
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
+        Assert.That(await ReadAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
+        Assert.That(metrics.Sum("helix.failovers", "primary"), Is.EqualTo(1), "tagged with the strand that faulted");
+    }
+
+    [Test]
+    public async Task Circuit_changes_are_counted_and_the_circuit_gauge_shows_the_state()
+    {
+        using var metrics = new Metrics("obs_circuit");
+        var clock = Wait.Clock();
+        await using var strands = Strands("obs_circuit", "Failover=CircuitBreaker;Circuit Threshold=1", b => b.UseTimeProvider(clock));
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
+        Assert.That(await ReadAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
+        metrics.Observe();
+        Assert.Multiple(() =>
+        {
+            Assert.That(metrics.Sum("helix.circuit.transitions", "primary", ("helix.circuit.state", "open")), Is.EqualTo(1));
+            Assert.That(metrics.Last("helix.circuit.state", "primary", ("helix.circuit.state", "open")), Is.EqualTo(1));
+            Assert.That(metrics.Last("helix.circuit.state", "secondary", ("helix.circuit.state", "closed")), Is.EqualTo(1));
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].Circuit, Is.EqualTo(HelixCircuitState.Open));
+        });
+    }
+
+    [Test]
+    public async Task A_write_is_a_span_with_a_child_per_strand_and_a_failover_shows_in_the_read_span()
+    {
+        using var activities = new Activities();
+        await using var strands = Strands("obs_spans");
+        await WriteAsync(strands.DataSource, 1);
+        var write = activities.Single("helix.write");
+        var children = activities.ChildrenOf(write);
+        Assert.Multiple(() =>
+        {
+            Assert.That(write.GetTagItem("helix.data_source"), Is.EqualTo("obs_spans"));
+            Assert.That(write.GetTagItem("helix.strand"), Is.EqualTo("primary"), "the strand whose result the caller got");
+            Assert.That(children.Select(c => c.GetTagItem("helix.strand")), Is.EquivalentTo(new[] { "primary", "secondary" }));
+            Assert.That(children.Select(c => c.DisplayName), Is.All.EqualTo("helix.strand"));
+        });
+
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
+        Assert.That(await ReadAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
+        var read = activities.Single("helix.read");
+        var tries = activities.ChildrenOf(read);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read.GetTagItem("helix.failover"), Is.EqualTo(true));
+            Assert.That(read.GetTagItem("helix.strand"), Is.EqualTo("secondary"));
+            Assert.That(read.Status, Is.EqualTo(ActivityStatusCode.Unset));
+            Assert.That(tries, Has.Count.EqualTo(2));
+            Assert.That(tries.Single(t => (string?)t.GetTagItem("helix.strand") == "primary").Status, Is.EqualTo(ActivityStatusCode.Error));
+            Assert.That(tries.Single(t => (string?)t.GetTagItem("helix.strand") == "primary").GetTagItem("helix.error.kind"), Is.EqualTo("strand_fault"));
+        });
+    }
+
+    [Test]
+    public async Task A_replayed_batch_is_a_root_span_of_its_own()
+    {
+        using var activities = new Activities();
+        await using var strands = Strands("obs_replay_span");
+        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        strands.Secondary.FailOpens(FaultPlan.Busy);
+        await WriteAsync(strands.DataSource, 1);
+        await WriteAsync(strands.DataSource, 2);
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        var replay = activities.All("helix.replay").Last(r => r.Status == ActivityStatusCode.Unset);
+        Assert.Multiple(() =>
+        {
+            Assert.That(replay.GetTagItem("helix.strand"), Is.EqualTo("secondary"));
+            Assert.That(replay.GetTagItem("helix.replay.entries"), Is.EqualTo(2));
+            Assert.That(replay.Parent, Is.Null);
+        });
+    }
+
+    /// <summary>Collects the Helix.Data meter's measurements of one data source (by its name).</summary>
+    private sealed class Metrics : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly string _dataSource;
+        private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
+
+        public Metrics(string dataSource)
+        {
+            _dataSource = dataSource;
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Helix.Data")
+                {
+                    Units[instrument.Name] = instrument.Unit;
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((i, v, t, _) => Add(i, v, t));
+            _listener.SetMeasurementEventCallback<int>((i, v, t, _) => Add(i, v, t));
+            _listener.SetMeasurementEventCallback<double>((i, v, t, _) => Add(i, v, t));
+            _listener.Start();
+        }
+
+        public ConcurrentDictionary<string, string?> Units { get; } = new();
+
+        public void Observe() => _listener.RecordObservableInstruments();
+
+        public double Sum(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Sum(m => m.Value);
+
+        public int Count(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Count();
+
+        public double Last(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Last().Value;
+
+        public void Dispose() => _listener.Dispose();
+
+        private IEnumerable<(string Instrument, double Value, Dictionary<string, object?> Tags)> Matching(string instrument, string strand, (string Key, object Value)[] tags) =>
+            _measurements.Where(m => m.Instrument == instrument && Equals(m.Tags.GetValueOrDefault("helix.strand"), strand) && tags.All(t => Equals(m.Tags.GetValueOrDefault(t.Key), t.Value)));
+
+        private void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var map = new Dictionary<string, object?>();
+            foreach (var tag in tags)
+            {
+                map[tag.Key] = tag.Value;
+            }
+
+            if (Equals(map.GetValueOrDefault("helix.data_source"), _dataSource))
+            {
+                _measurements.Enqueue((instrument.Name, value, map));
+            }
+        }
+    }
+
+    /// <summary>Collects the Helix.Data activities started while it lives.</summary>
+    private sealed class Activities : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private readonly ConcurrentQueue<Activity> _stopped = new();
+
+        public Activities()
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Helix.Data",
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = _stopped.Enqueue,
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        public Activity Single(string name) => _stopped.Where(a => a.DisplayName == name).Last();
+
+        public List<Activity> All(string name) => [.. _stopped.Where(a => a.DisplayName == name)];
+
+        public List<Activity> ChildrenOf(Activity parent) => [.. _stopped.Where(a => a.ParentSpanId == parent.SpanId && a.TraceId == parent.TraceId)];
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
