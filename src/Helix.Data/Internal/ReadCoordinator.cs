@@ -70,7 +70,7 @@ internal sealed class ReadCoordinator
     public void Succeeded(Strand strand, TimeSpan elapsed)
     {
         Policy.RecordSuccess(strand.Id, elapsed);
-        Strategy.OnSuccess(strand.Id);
+        Strategy.OnSuccess(strand.Id, elapsed);
         NoteCircuit(strand);
     }
 

@@ -33,7 +33,8 @@ public interface IHelixReadStrategy
     /// <returns>The strand to retry on.</returns>
     HelixStrand? OnFailure(HelixStrand failed, IHelixStrandView strands);
 
-    /// <summary>A read succeeded on the strand.</summary>
+    /// <summary>A read succeeded on the strand (or the strand refused the statement: it answered).</summary>
     /// <param name="strand">The strand that served the read.</param>
-    void OnSuccess(HelixStrand strand);
+    /// <param name="elapsed">How long the strand took, from getting its connection to the result.</param>
+    void OnSuccess(HelixStrand strand, TimeSpan elapsed);
 }

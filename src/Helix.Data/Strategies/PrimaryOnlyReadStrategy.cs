@@ -77,7 +77,7 @@ public sealed class PrimaryOnlyReadStrategy : IHelixReadStrategy
     }
 
     /// <inheritdoc />
-    public void OnSuccess(HelixStrand strand)
+    public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
     {
     }
 }

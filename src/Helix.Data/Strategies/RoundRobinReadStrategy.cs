@@ -24,7 +24,7 @@ public sealed class RoundRobinReadStrategy : IHelixReadStrategy
         failed == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
 
     /// <inheritdoc />
-    public void OnSuccess(HelixStrand strand)
+    public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
     {
     }
 

@@ -65,7 +65,7 @@ public sealed class StickyReadStrategy : IHelixReadStrategy
     }
 
     /// <inheritdoc />
-    public void OnSuccess(HelixStrand strand)
+    public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
     {
     }
 

@@ -227,7 +227,7 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
 
         public HelixStrand? OnFailure(HelixStrand failed, IHelixStrandView strands) => failed == HelixStrand.Secondary ? HelixStrand.Primary : null;
 
-        public void OnSuccess(HelixStrand strand)
+        public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
         {
         }
     }
