@@ -30,8 +30,16 @@ fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
-dotnet test Helix.Data.sln --configuration Release "$@" 2>&1 | tee "$log"
+# One test project at a time (-m:1): the PostgreSQL fault and load tests and the unit tests' bounded waits do not
+# compete for the two cores of a CI machine.
+dotnet test Helix.Data.sln --configuration Release -m:1 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+
+# Name the failed tests again at the end, where a reader of a long log looks first.
+if grep -qE '^ +Failed [A-Za-z_]' "$log"; then
+  echo "Failed tests:"
+  grep -E '^ +Failed [A-Za-z_]' "$log" | sed 's/^ */  /'
+fi
 
 # Each test project prints: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
 awk '

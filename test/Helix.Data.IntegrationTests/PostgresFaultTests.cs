@@ -35,8 +35,10 @@ public class PostgresFaultTests : PostgresTestBase
 
         using var loggerFactory = TestLog.Factory();
 
-        // Connect and command timeouts of 2 s bound what a hung strand costs a caller.
-        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=" + strand, inner: ";Timeout=2;Command Timeout=2;Cancellation Timeout=500"))
+        // Connect and command timeouts of 2 s bound what a hung strand costs a caller. The workload runs unthrottled
+        // for as long as the fault lasts, and a restart after an immediate stop includes crash recovery, which can take
+        // seconds on a slow disk: the replay queue gets room for that, since a full queue is not what this test is about.
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=" + strand + ";Replay Capacity=1000000", inner: ";Timeout=2;Command Timeout=2;Cancellation Timeout=500"))
             .ConfigureReplay(o => o.BackoffMax = TimeSpan.FromMilliseconds(500))
             .UseLoggerFactory(loggerFactory)
             .Build();
@@ -58,6 +60,7 @@ public class PostgresFaultTests : PostgresTestBase
         var beforeFault = workload.Operations;
         await WaitForOperationsAsync(workload, beforeFault + 300, "the other strand kept serving during the fault", TimeSpan.FromSeconds(60));
         var during = dataSource.GetStatus()[strand];
+        var recovering = System.Diagnostics.Stopwatch.StartNew();
         if (fault == Fault.Hang)
         {
             await server.ResumeAsync();
@@ -66,6 +69,8 @@ public class PostgresFaultTests : PostgresTestBase
         {
             await server.StartAsync();
         }
+
+        recovering.Stop();
 
         // Keep writing while the strand catches up, so that it has to heal under load.
         var afterRecovery = workload.Operations;
@@ -89,7 +94,7 @@ public class PostgresFaultTests : PostgresTestBase
         var primary = await RowsAsync(HelixStrand.Primary, Everything);
         var secondary = await RowsAsync(HelixStrand.Secondary, Everything);
         var lost = await LostAsync(workload);
-        TestContext.Out.WriteLine($"{fault} on {strand}: {workload.Operations} operations, {workload.Acknowledged.Count} rows, backlog during the fault {during.Backlog}, state {during.State}, replayed {dataSource.GetStatus().ReplayApplied}");
+        TestContext.Out.WriteLine($"{fault} on {strand}: {workload.Operations} operations, {workload.Acknowledged.Count} rows, backlog during the fault {during.Backlog}, state {during.State}, server back after {recovering.ElapsedMilliseconds} ms, replayed {dataSource.GetStatus().ReplayApplied}");
         Assert.Multiple(() =>
         {
             Assert.That(workload.Errors, Is.Empty, "no caller saw an error while the other strand was up");
