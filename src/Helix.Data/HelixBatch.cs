@@ -170,7 +170,7 @@ public sealed class HelixBatch : DbBatch
 
     /// <summary>Captures the batch's commands for replay.</summary>
     internal IEnumerable<RecordedStatement> Record(long timestamp, int? timeout, IEnumerable<Strand> strands, int strandCount) =>
-        Commands.Select(c => RecordedStatement.Capture(c.CommandText, c.CommandType, timeout, c.Parameters.Items, TimestampTemplate(c, timestamp), strands, strandCount)).ToList();
+        [.. Commands.Select(c => RecordedStatement.Capture(c.CommandText, c.CommandType, timeout, c.Parameters.Items, TimestampTemplate(c, timestamp), strands, strandCount))];
 
     /// <summary>Copies the rows each command affected on the strand whose result the caller gets.</summary>
     internal void SetRecordsAffected(int[]? counts)

@@ -10,8 +10,8 @@ namespace Helix.Data;
 /// <content>Execution: classification, reads with failover, and what runs on one strand.</content>
 public sealed partial class HelixCommand
 {
-    private readonly Lock _activeLock = new();
-    private readonly List<DbCommand> _active = [];
+    // The inner commands running now (for Cancel): one per strand, held in the command itself, no list or lock per command.
+    private ActiveCommands _active;
     private (DbCommand Command, bool Detach)? _readerCommand;
 
     // The execution in progress: whether it is a write, when it started, and its span (null when nobody listens).
@@ -38,11 +38,42 @@ public sealed partial class HelixCommand
         }
     }
 
-    private DbCommand[] ActiveInnerCommands()
+    private List<DbCommand> ActiveInnerCommands()
     {
-        lock (_activeLock)
+        var active = new List<DbCommand>(ActiveCommands.Length);
+        for (var i = 0; i < ActiveCommands.Length; i++)
         {
-            return [.. _active];
+            if (Volatile.Read(ref _active[i]) is { } inner)
+            {
+                active.Add(inner);
+            }
+        }
+
+        return active;
+    }
+
+    private void Track(DbCommand inner)
+    {
+        for (var i = 0; i < ActiveCommands.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref _active[i], inner, null) is null)
+            {
+                return;
+            }
+        }
+
+        // More inner commands at once than slots cannot happen (one per strand, a settling reader included); were it
+        // to, Cancel would miss this one, nothing else.
+    }
+
+    private void Untrack(DbCommand inner)
+    {
+        for (var i = 0; i < ActiveCommands.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref _active[i], null, inner) == inner)
+            {
+                return;
+            }
         }
     }
 
@@ -199,7 +230,7 @@ public sealed partial class HelixCommand
         if (result.Value is DbDataReader reader)
         {
             _readerCommand = (result.Command!, result.Detach);
-            return new HelixDataReader(reader, this, result.Strand.Id, result.Behavior, onReaderClosed);
+            return HelixDataReader.Create(reader, this, result.Strand.Id, result.Behavior, onReaderClosed);
         }
 
         return result.Value;
@@ -241,12 +272,40 @@ public sealed partial class HelixCommand
                 }
             }
 
-            object? value = operation switch
+            object? value;
+            if (io == IOBehavior.Synchronous)
             {
-                Operation.NonQuery => io == IOBehavior.Synchronous ? inner.ExecuteNonQuery() : await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
-                Operation.Scalar => io == IOBehavior.Synchronous ? inner.ExecuteScalar() : await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
-                _ => io == IOBehavior.Synchronous ? inner.ExecuteReader(innerBehavior) : await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
-            };
+                value = operation switch
+                {
+                    Operation.NonQuery => inner.ExecuteNonQuery(),
+                    Operation.Scalar => inner.ExecuteScalar(),
+                    _ => inner.ExecuteReader(innerBehavior),
+                };
+            }
+            else
+            {
+                bool ranInline;
+                switch (operation)
+                {
+                    case Operation.NonQuery:
+                        var rows = inner.ExecuteNonQueryAsync(cancellationToken);
+                        ranInline = rows.IsCompleted;
+                        value = await rows.ConfigureAwait(false);
+                        break;
+                    case Operation.Scalar:
+                        var scalar = inner.ExecuteScalarAsync(cancellationToken);
+                        ranInline = scalar.IsCompleted;
+                        value = await scalar.ConfigureAwait(false);
+                        break;
+                    default:
+                        var reader = inner.ExecuteReaderAsync(innerBehavior, cancellationToken);
+                        ranInline = reader.IsCompleted;
+                        value = await reader.ConfigureAwait(false);
+                        break;
+                }
+
+                strand.AsyncRunsInline = ranInline && timeProvider.GetElapsedTime(started) >= InlineWorthOverlapping;
+            }
 
             var elapsed = timeProvider.GetElapsedTime(started);
             if (HelixMetrics.StrandDuration.Enabled)
@@ -285,15 +344,15 @@ public sealed partial class HelixCommand
         }
     }
 
+    // Below this a strand's inline "async" work costs less than the hop to a pool thread that would overlap it.
+    private static readonly TimeSpan InlineWorthOverlapping = TimeSpan.FromMicroseconds(20);
+
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, out bool detach)
     {
         if (_batch is not null)
         {
             var batch = _batch.CreateInner(connection, strand, useOriginals, timestamp, _commandTimeout, out detach);
-            lock (_activeLock)
-            {
-                _active.Add(batch);
-            }
+            Track(batch);
 
             return batch;
         }
@@ -325,10 +384,7 @@ public sealed partial class HelixCommand
             inner.Parameters.Add(stamp);
         }
 
-        lock (_activeLock)
-        {
-            _active.Add(inner);
-        }
+        Track(inner);
 
         return inner;
     }
@@ -373,10 +429,7 @@ public sealed partial class HelixCommand
 
     private void Release(DbCommand inner, bool detach)
     {
-        lock (_activeLock)
-        {
-            _active.Remove(inner);
-        }
+        Untrack(inner);
 
         if (detach)
         {
@@ -432,6 +485,15 @@ public sealed partial class HelixCommand
         public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled) =>
             new(strand, null, error, kind, cancelled, null, false, default);
     }
+}
+
+/// <summary>Slots for the inner commands a <see cref="HelixCommand"/> runs at once.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct ActiveCommands
+{
+    public const int Length = 4;
+
+    private DbCommand? _first;
 }
 
 /// <summary>Names of the public methods behind each operation, for messages.</summary>

@@ -33,7 +33,7 @@ public sealed partial class HelixCommand
         {
             try
             {
-                intent = await WriteRouting.RecordIntentAsync(dataSource, [.. strands.Select(s => entries[s.Index] ?? BuildEntry(dataSource, s, text, timestamp, error: null))], io).ConfigureAwait(false);
+                intent = await WriteRouting.RecordIntentAsync(dataSource, EntriesForEveryStrand(dataSource, entries, text, timestamp), io).ConfigureAwait(false);
             }
             catch
             {
@@ -74,10 +74,29 @@ public sealed partial class HelixCommand
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012
+            // A strand whose provider works inline even when called asynchronously (SQLite) would hold the caller's thread
+            // until it is done, and the other strand would start only then: all but one such strand run on the pool.
             var running = new ValueTask<StrandResult>[strands.Length];
+            var onThisThread = -1;
             for (var i = 0; i < strands.Length; i++)
             {
-                running[i] = RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken);
+                if (!strands[i].AsyncRunsInline)
+                {
+                    running[i] = RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken);
+                }
+                else if (onThisThread < 0)
+                {
+                    onThisThread = i;
+                }
+                else
+                {
+                    running[i] = RunOnPool(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, cancellationToken);
+                }
+            }
+
+            if (onThisThread >= 0)
+            {
+                running[onThisThread] = RunOnStrandAsync(connection, strands[onThisThread], operation, behavior, onThisThread == firstDirect, text, timestamp, null, io, cancellationToken);
             }
 
             for (var i = 0; i < strands.Length; i++)
@@ -120,8 +139,7 @@ public sealed partial class HelixCommand
             var strand = strands[i];
             if (routes[i] != WriteRoute.Direct)
             {
-                var queued = entries[i];
-                await WriteRouting.SettleAsync(dataSource, strand, routes[i], () => queued!, _commandText, io).ConfigureAwait(false);
+                await SettleQueuedAsync(dataSource, strand, routes[i], entries[i]!, io).ConfigureAwait(false);
                 continue;
             }
 
@@ -132,7 +150,7 @@ public sealed partial class HelixCommand
                 var (rows, drainError) = await SettleOtherResultAsync(result, io).ConfigureAwait(false);
                 if (drainError is not null)
                 {
-                    await WriteRouting.MissedAsync(dataSource, strand, e => BuildEntry(dataSource, strand, text, timestamp, e), _commandText, drainError, isFault: true, io).ConfigureAwait(false);
+                    await MissedAsync(dataSource, strand, text, timestamp, drainError, isFault: true, io).ConfigureAwait(false);
                 }
                 else if (operation == Operation.NonQuery && rows != (int)winning.Value!)
                 {
@@ -149,19 +167,38 @@ public sealed partial class HelixCommand
             }
             else
             {
-                await WriteRouting.MissedAsync(dataSource, strand, e => BuildEntry(dataSource, strand, text, timestamp, e), _commandText, result.Error!, isFault: !result.Cancelled, io).ConfigureAwait(false);
+                await MissedAsync(dataSource, strand, text, timestamp, result.Error!, isFault: !result.Cancelled, io).ConfigureAwait(false);
             }
         }
 
-        Action<HelixDataReader>? onClose = comparedStrand is null ? null : reader =>
-        {
-            if (reader.RecordsAffected != otherRows)
-            {
-                dataSource.Reporter.RowsAffectedDiffer(comparedStrand, _commandText, reader.RecordsAffected, otherRows!.Value);
-            }
-        };
-        return Finish(winning, onClose, isRead: false);
+        return Finish(winning, comparedStrand is null ? null : CompareRowsOnClose(dataSource, comparedStrand, otherRows), isRead: false);
     }
+
+    // The lambdas of the rare paths live in these helpers, so that a write that takes none of them allocates no closure.
+    private HelixReplayEntry[] EntriesForEveryStrand(HelixDataSource dataSource, HelixReplayEntry?[] entries, SqlTextInfo text, long timestamp) =>
+        [.. dataSource.Strands.Select(s => entries[s.Index] ?? BuildEntry(dataSource, s, text, timestamp, error: null))];
+
+    private ValueTask SettleQueuedAsync(HelixDataSource dataSource, Strand strand, WriteRoute route, HelixReplayEntry queued, IOBehavior io) =>
+        WriteRouting.SettleAsync(dataSource, strand, route, () => queued, _commandText, io);
+
+    private ValueTask MissedAsync(HelixDataSource dataSource, Strand strand, SqlTextInfo text, long timestamp, Exception error, bool isFault, IOBehavior io) =>
+        WriteRouting.MissedAsync(dataSource, strand, e => BuildEntry(dataSource, strand, text, timestamp, e), _commandText, error, isFault, io);
+
+    private Action<HelixDataReader> CompareRowsOnClose(HelixDataSource dataSource, Strand comparedStrand, int? otherRows) => reader =>
+    {
+        if (reader.RecordsAffected != otherRows)
+        {
+            dataSource.Reporter.RowsAffectedDiffer(comparedStrand, _commandText, reader.RecordsAffected, otherRows!.Value);
+        }
+    };
+
+    /// <summary>
+    /// Runs a write on one strand on a pool thread (a closure only on this path, not on every write). The token goes to
+    /// the strand, not to <see cref="Task.Run(Func{Task}, CancellationToken)"/>: a cancelled caller still gets a result
+    /// per strand, never a task that did not run.
+    /// </summary>
+    private ValueTask<StrandResult> RunOnPool(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, CancellationToken cancellationToken) =>
+        new(Task.Run(() => RunOnStrandAsync(connection, strand, operation, behavior, useOriginals, text, timestamp, null, IOBehavior.Asynchronous, cancellationToken).AsTask(), CancellationToken.None));
 
     /// <summary>How long a strand took to apply the write directly, or <see langword="null"/> when it did not.</summary>
     private static TimeSpan? AppliedIn(StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;
@@ -227,13 +264,26 @@ public sealed partial class HelixCommand
             return;
         }
 
-        var parameters = _batch is null ? _parameters.Items : _batch.Commands.SelectMany(c => c.Parameters.Items);
-        foreach (var parameter in parameters)
+        if (_batch is null)
         {
-            if (!queue.CanStore(parameter.Value))
+            ThrowIfCannotStore(queue, _parameters.Items);
+            return;
+        }
+
+        foreach (var command in _batch.Commands)
+        {
+            ThrowIfCannotStore(queue, command.Parameters.Items);
+        }
+
+        static void ThrowIfCannotStore(HelixReplayQueue queue, ReadOnlySpan<DbParameter> parameters)
+        {
+            foreach (var parameter in parameters)
             {
-                HelixReplaySerializer.ThrowIfCannotStore(parameter.ParameterName, parameter.Value);
-                throw new NotSupportedException($"Parameter '{parameter.ParameterName}' has a value that the replay queue ({queue.GetType().Name}) cannot store, so the write was refused before anything ran.");
+                if (!queue.CanStore(parameter.Value))
+                {
+                    HelixReplaySerializer.ThrowIfCannotStore(parameter.ParameterName, parameter.Value);
+                    throw new NotSupportedException($"Parameter '{parameter.ParameterName}' has a value that the replay queue ({queue.GetType().Name}) cannot store, so the write was refused before anything ran.");
+                }
             }
         }
     }

@@ -223,10 +223,19 @@ public sealed partial class HelixCommand : DbCommand
     public new async Task<HelixDataReader> ExecuteReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken = default) =>
         (HelixDataReader)(await ExecuteAsync(Operation.Reader, behavior, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!;
 
+    // The path ADO.NET callers (Dapper) take: when the strand answered at once, the reader's own completed task, no new one.
+    private Task<DbDataReader> ExecuteReaderCoreAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        var executing = ExecuteAsync(Operation.Reader, behavior, IOBehavior.Asynchronous, cancellationToken);
+        return executing.IsCompletedSuccessfully ? ((HelixDataReader)executing.Result!).AsCompletedTask : AwaitReaderAsync(executing);
+
+        static async Task<DbDataReader> AwaitReaderAsync(ValueTask<object?> executing) => (HelixDataReader)(await executing.ConfigureAwait(false))!;
+    }
+
     /// <inheritdoc />
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) => ExecuteReader(behavior);
 
     /// <inheritdoc />
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
-        await ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
+    protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+        ExecuteReaderCoreAsync(behavior, cancellationToken);
 }

@@ -16,7 +16,9 @@ namespace Helix.Data;
 /// </remarks>
 public sealed class HelixConnection : DbConnection
 {
-    private readonly DbConnection?[] _inner = new DbConnection?[2];
+    private static readonly StateChangeEventArgs ClosedToOpen = new(ConnectionState.Closed, ConnectionState.Open);
+    private static readonly StateChangeEventArgs OpenToClosed = new(ConnectionState.Open, ConnectionState.Closed);
+    private InnerConnections _inner;
     private HelixDataSource? _dataSource;
     private string _connectionString = string.Empty;
     private readonly bool _fromDataSource;
@@ -116,7 +118,7 @@ public sealed class HelixConnection : DbConnection
 
         _transaction?.AbandonAsync(IOBehavior.Synchronous).Synchronously();
 
-        for (var i = 0; i < _inner.Length; i++)
+        for (var i = 0; i < InnerConnections.Length; i++)
         {
             _inner[i]?.Dispose();
             _inner[i] = null;
@@ -138,7 +140,7 @@ public sealed class HelixConnection : DbConnection
             await transaction.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
         }
 
-        for (var i = 0; i < _inner.Length; i++)
+        for (var i = 0; i < InnerConnections.Length; i++)
         {
             if (_inner[i] is { } inner)
             {
@@ -451,7 +453,22 @@ public sealed class HelixConnection : DbConnection
         _state = state;
         if (previous != state)
         {
-            OnStateChange(new StateChangeEventArgs(previous, state));
+            // The arguments are immutable: the two common transitions share one instance each, as Npgsql's do.
+            OnStateChange((previous, state) switch
+            {
+                (ConnectionState.Closed, ConnectionState.Open) => ClosedToOpen,
+                (ConnectionState.Open, ConnectionState.Closed) => OpenToClosed,
+                _ => new StateChangeEventArgs(previous, state),
+            });
         }
+    }
+
+    /// <summary>At most one inner connection per strand, held in the connection object itself (no array per connection).</summary>
+    [System.Runtime.CompilerServices.InlineArray(Length)]
+    private struct InnerConnections
+    {
+        public const int Length = 2;
+
+        private DbConnection? _first;
     }
 }

@@ -12,13 +12,15 @@ namespace Helix.Data;
 /// </summary>
 public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
 {
-    private readonly DbDataReader _inner;
-    private readonly HelixCommand _command;
-    private readonly CommandBehavior _behavior;
+    private DbDataReader _inner;
+    private HelixCommand _command;
+    private CommandBehavior _behavior;
     private Action<HelixDataReader>? _onClose;
     private bool _closed;
+    private bool _pooled;
+    private Task<DbDataReader>? _asTask;
 
-    internal HelixDataReader(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    private HelixDataReader(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
     {
         _inner = inner;
         _command = command;
@@ -27,8 +29,27 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
         _onClose = onClose;
     }
 
+    /// <summary>
+    /// A reader over <paramref name="inner"/>: a disposed one taken back from the pool when there is one (as Npgsql reuses its
+    /// readers, a reader must not be used once disposed), else a new one.
+    /// </summary>
+    internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    {
+        if (ReaderPool.Rent() is not { } reader)
+        {
+            return new HelixDataReader(inner, command, strand, behavior, onClose);
+        }
+
+        (reader._inner, reader._command, reader.Strand, reader._behavior, reader._onClose) = (inner, command, strand, behavior, onClose);
+        (reader._closed, reader._pooled) = (false, false);
+        return reader;
+    }
+
+    /// <summary>Gets this reader as a completed task (one per reader object, reused along with it).</summary>
+    internal Task<DbDataReader> AsCompletedTask => _asTask ??= Task.FromResult<DbDataReader>(this);
+
     /// <summary>Gets the strand whose reader this is.</summary>
-    public HelixStrand Strand { get; }
+    public HelixStrand Strand { get; private set; }
 
     /// <summary>Gets the inner provider's reader, for provider-specific members that <see cref="DbDataReader"/> does not expose.</summary>
     public DbDataReader InnerReader => _inner;
@@ -202,18 +223,24 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
+        if (_pooled)
+        {
+            return;
+        }
+
         await CloseAsync().ConfigureAwait(false);
         await _inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false); // calls Dispose(true), which gives the reader back: nothing may follow
     }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_pooled)
         {
             Close();
             _inner.Dispose();
+            ReturnToPool();
         }
 
         base.Dispose(disposing);
@@ -233,5 +260,42 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
             _command.Connection?.Close();
         }
     }
-}
 
+    private void ReturnToPool()
+    {
+        // The command (and through it the connection and data source) stays no longer reachable from a pooled reader; the
+        // disposed inner reader stays, so that a caller who goes on using the reader gets the provider's own error.
+        (_onClose, _command, _pooled) = (null, null!, true);
+        ReaderPool.Return(this);
+    }
+
+    /// <summary>A few disposed readers kept for reuse: slots taken and given back with one atomic exchange each, no lock.</summary>
+    private static class ReaderPool
+    {
+        private static readonly HelixDataReader?[] Slots = new HelixDataReader?[Math.Min(64, Environment.ProcessorCount * 4)];
+
+        public static HelixDataReader? Rent()
+        {
+            for (var i = 0; i < Slots.Length; i++)
+            {
+                if (Volatile.Read(ref Slots[i]) is not null && Interlocked.Exchange(ref Slots[i], null) is { } reader)
+                {
+                    return reader;
+                }
+            }
+
+            return null;
+        }
+
+        public static void Return(HelixDataReader reader)
+        {
+            for (var i = 0; i < Slots.Length; i++)
+            {
+                if (Interlocked.CompareExchange(ref Slots[i], reader, null) is null)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

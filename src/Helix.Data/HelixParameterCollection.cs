@@ -9,25 +9,28 @@ namespace Helix.Data;
 /// </summary>
 public sealed class HelixParameterCollection : DbParameterCollection
 {
-    private readonly List<DbParameter> _items = [];
+    // Most commands have a few parameters: they live in the collection object itself; more move to an array.
+    private InlineParameters _inline;
+    private DbParameter[]? _spilled;
+    private int _count;
 
     internal HelixParameterCollection()
     {
     }
 
     /// <inheritdoc />
-    public override int Count => _items.Count;
+    public override int Count => _count;
 
     /// <inheritdoc />
-    public override object SyncRoot => ((ICollection)_items).SyncRoot;
+    public override object SyncRoot => this;
 
     /// <summary>Gets or sets the parameter at an index.</summary>
     /// <param name="index">The zero-based index.</param>
     /// <returns>The parameter.</returns>
     public new DbParameter this[int index]
     {
-        get => _items[index];
-        set => _items[index] = value ?? throw new ArgumentNullException(nameof(value));
+        get => Items[CheckIndex(index)];
+        set => Slots[CheckIndex(index)] = value ?? throw new ArgumentNullException(nameof(value));
     }
 
     /// <summary>Gets or sets the parameter with a name.</summary>
@@ -39,13 +42,18 @@ public sealed class HelixParameterCollection : DbParameterCollection
         set => SetParameter(parameterName, value);
     }
 
+    /// <summary>Gets the parameters, in order.</summary>
+    internal ReadOnlySpan<DbParameter> Items => Slots[.._count];
+
+    private Span<DbParameter> Slots => _spilled is null ? _inline : _spilled;
+
     /// <summary>Adds a parameter.</summary>
     /// <param name="value">The parameter.</param>
     /// <returns>The parameter, for chaining.</returns>
     public DbParameter Add(DbParameter value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        _items.Add(value);
+        InsertAt(_count, value);
         return value;
     }
 
@@ -56,15 +64,15 @@ public sealed class HelixParameterCollection : DbParameterCollection
     public HelixParameter AddWithValue(string parameterName, object? value)
     {
         var parameter = new HelixParameter(parameterName, value);
-        _items.Add(parameter);
+        InsertAt(_count, parameter);
         return parameter;
     }
 
     /// <inheritdoc />
     public override int Add(object value)
     {
-        _items.Add(Cast(value));
-        return _items.Count - 1;
+        InsertAt(_count, Cast(value));
+        return _count - 1;
     }
 
     /// <inheritdoc />
@@ -78,38 +86,62 @@ public sealed class HelixParameterCollection : DbParameterCollection
     }
 
     /// <inheritdoc />
-    public override void Clear() => _items.Clear();
+    public override void Clear()
+    {
+        Slots[.._count].Clear();
+        _count = 0;
+    }
 
     /// <inheritdoc />
-    public override bool Contains(object value) => value is DbParameter p && _items.Contains(p);
+    public override bool Contains(object value) => IndexOf(value) >= 0;
 
     /// <inheritdoc />
     public override bool Contains(string value) => IndexOf(value) >= 0;
 
     /// <inheritdoc />
-    public override void CopyTo(Array array, int index) => ((ICollection)_items).CopyTo(array, index);
+    public override void CopyTo(Array array, int index)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        Items.ToArray().CopyTo(array, index);
+    }
 
     /// <inheritdoc />
-    public override IEnumerator GetEnumerator() => _items.GetEnumerator();
+    public override IEnumerator GetEnumerator() => Items.ToArray().GetEnumerator();
 
     /// <inheritdoc />
-    public override int IndexOf(object value) => value is DbParameter p ? _items.IndexOf(p) : -1;
+    public override int IndexOf(object value)
+    {
+        if (value is DbParameter parameter)
+        {
+            var items = Items;
+            for (var i = 0; i < items.Length; i++)
+            {
+                if (ReferenceEquals(items[i], parameter))
+                {
+                    return i;
+                }
+            }
+        }
+
+        return -1;
+    }
 
     /// <inheritdoc />
     public override int IndexOf(string parameterName)
     {
-        for (var i = 0; i < _items.Count; i++)
+        var items = Items;
+        for (var i = 0; i < items.Length; i++)
         {
-            if (string.Equals(_items[i].ParameterName, parameterName, StringComparison.Ordinal))
+            if (string.Equals(items[i].ParameterName, parameterName, StringComparison.Ordinal))
             {
                 return i;
             }
         }
 
         var trimmed = Trim(parameterName);
-        for (var i = 0; i < _items.Count; i++)
+        for (var i = 0; i < items.Length; i++)
         {
-            if (string.Equals(Trim(_items[i].ParameterName), trimmed, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(Trim(items[i].ParameterName), trimmed, StringComparison.OrdinalIgnoreCase))
             {
                 return i;
             }
@@ -119,36 +151,75 @@ public sealed class HelixParameterCollection : DbParameterCollection
     }
 
     /// <inheritdoc />
-    public override void Insert(int index, object value) => _items.Insert(index, Cast(value));
+    public override void Insert(int index, object value)
+    {
+        if ((uint)index > (uint)_count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"The index must be between 0 and {_count}.");
+        }
+
+        InsertAt(index, Cast(value));
+    }
 
     /// <inheritdoc />
-    public override void Remove(object value) => _items.Remove(Cast(value));
+    public override void Remove(object value)
+    {
+        var index = IndexOf(Cast(value));
+        if (index >= 0)
+        {
+            RemoveAt(index);
+        }
+    }
 
     /// <inheritdoc />
-    public override void RemoveAt(int index) => _items.RemoveAt(index);
+    public override void RemoveAt(int index)
+    {
+        var slots = Slots;
+        CheckIndex(index);
+        slots[(index + 1).._count].CopyTo(slots[index..]);
+        slots[--_count] = null!;
+    }
 
     /// <inheritdoc />
-    public override void RemoveAt(string parameterName) => _items.RemoveAt(IndexOfExisting(parameterName));
+    public override void RemoveAt(string parameterName) => RemoveAt(IndexOfExisting(parameterName));
 
     /// <inheritdoc />
-    protected override DbParameter GetParameter(int index) => _items[index];
+    protected override DbParameter GetParameter(int index) => Items[CheckIndex(index)];
 
     /// <inheritdoc />
-    protected override DbParameter GetParameter(string parameterName) => _items[IndexOfExisting(parameterName)];
+    protected override DbParameter GetParameter(string parameterName) => Items[IndexOfExisting(parameterName)];
 
     /// <inheritdoc />
-    protected override void SetParameter(int index, DbParameter value) => _items[index] = value ?? throw new ArgumentNullException(nameof(value));
+    protected override void SetParameter(int index, DbParameter value) => Slots[CheckIndex(index)] = value ?? throw new ArgumentNullException(nameof(value));
 
     /// <inheritdoc />
     protected override void SetParameter(string parameterName, DbParameter value) =>
-        _items[IndexOfExisting(parameterName)] = value ?? throw new ArgumentNullException(nameof(value));
-
-    internal List<DbParameter> Items => _items;
+        Slots[IndexOfExisting(parameterName)] = value ?? throw new ArgumentNullException(nameof(value));
 
     private static string Trim(string? name) => name is { Length: > 0 } && name[0] is '@' or ':' or '$' or '?' ? name[1..] : name ?? string.Empty;
 
     private static DbParameter Cast(object value) => value as DbParameter
         ?? throw new InvalidCastException($"A HelixParameterCollection holds DbParameter objects, not {value?.GetType().Name ?? "null"}.");
+
+    private void InsertAt(int index, DbParameter value)
+    {
+        var slots = Slots;
+        if (_count == slots.Length)
+        {
+            var grown = new DbParameter[slots.Length * 2];
+            slots.CopyTo(grown);
+            _spilled = grown;
+            slots = grown;
+        }
+
+        slots[index.._count].CopyTo(slots[(index + 1)..]);
+        slots[index] = value;
+        _count++;
+    }
+
+    private int CheckIndex(int index) => (uint)index < (uint)_count
+        ? index
+        : throw new ArgumentOutOfRangeException(nameof(index), index, $"The collection holds {_count} parameters.");
 
     private int IndexOfExisting(string parameterName)
     {
@@ -156,5 +227,11 @@ public sealed class HelixParameterCollection : DbParameterCollection
 #pragma warning disable CA2201 // ADO.NET parameter collections throw IndexOutOfRangeException for unknown names
         return index >= 0 ? index : throw new IndexOutOfRangeException($"No parameter named '{parameterName}' is in the collection.");
 #pragma warning restore CA2201
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(4)]
+    private struct InlineParameters
+    {
+        private DbParameter _first;
     }
 }

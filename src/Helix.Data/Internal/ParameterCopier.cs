@@ -15,6 +15,7 @@ internal static class ParameterCopier
 {
     private static readonly ConcurrentDictionary<DbProviderFactory, Type> ParameterTypes = new();
     private static readonly ConcurrentDictionary<Type, PropertyInfo[]> SettingsByType = new();
+    private static readonly ConcurrentDictionary<Type, Setting[]> TypedSettingsByType = new();
     private static readonly HashSet<string> SurfaceHandledApart = new(StringComparer.Ordinal)
     {
         nameof(DbParameter.ParameterName), nameof(DbParameter.Value), nameof(DbParameter.Direction), "Collection",
@@ -57,15 +58,20 @@ internal static class ParameterCopier
         ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
 
     // A setting is copied only when the caller set it: when it differs from what a fresh parameter of the caller's type
-    // holding the same value reports. Copying inferred settings would pin types the provider meant to infer.
+    // holding the same value reports. Copying inferred settings would pin types the provider meant to infer. This runs
+    // for every parameter of every write on a strand that cannot clone it, so it goes through typed delegates made once
+    // per parameter type: no reflection call and no boxing per setting.
     private static void CopySettings(DbParameter source, DbParameter target, bool sameType)
     {
-        foreach (var (property, value) in ExplicitSettings(source, providerSettings: sameType))
+        var reference = CreateReference(source);
+        foreach (var setting in TypedSettingsOf(sameType ? source.GetType() : typeof(DbParameter)))
         {
-            var targetProperty = sameType ? property : target.GetType().GetProperty(property.Name, property.PropertyType);
-            targetProperty?.SetValue(target, value);
+            setting.CopyIfSet(source, reference, target);
         }
     }
+
+    private static Setting[] TypedSettingsOf(Type type) => TypedSettingsByType.GetOrAdd(type, static t =>
+        [.. SettingsOf(t).Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(t, p.PropertyType), p)!)]);
 
     /// <summary>
     /// The settings of a parameter that its maker set, DbParameter's own first (DbType, Size, Precision, ...), then
@@ -128,4 +134,50 @@ internal static class ParameterCopier
         var baseNames = typeof(DbParameter).GetProperties().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         return [.. all.Where(p => baseNames.Contains(p.Name)), .. all.Where(p => !baseNames.Contains(p.Name))];
     });
+
+    /// <summary>One setting of one parameter type, read and written through delegates.</summary>
+    private abstract class Setting
+    {
+        /// <summary>Copies the setting from <paramref name="source"/> to <paramref name="target"/> when the caller set it.</summary>
+        public abstract void CopyIfSet(DbParameter source, DbParameter? reference, DbParameter target);
+    }
+
+    private sealed class Setting<TParameter, TValue>(PropertyInfo property) : Setting
+        where TParameter : DbParameter
+    {
+        private readonly Func<TParameter, TValue> _get = property.GetMethod!.CreateDelegate<Func<TParameter, TValue>>();
+        private readonly Action<TParameter, TValue> _set = property.SetMethod!.CreateDelegate<Action<TParameter, TValue>>();
+
+        public override void CopyIfSet(DbParameter source, DbParameter? reference, DbParameter target)
+        {
+            if (!TryRead((TParameter)source, out var value))
+            {
+                return;
+            }
+
+            if (reference is not null && TryRead((TParameter)reference, out var inferred) && EqualityComparer<TValue>.Default.Equals(value, inferred))
+            {
+                return;
+            }
+
+            _set((TParameter)target, value);
+        }
+
+        // As with reflection above: a getter that throws (it infers from a value it cannot map) reports no setting.
+        private bool TryRead(TParameter parameter, out TValue value)
+        {
+            try
+            {
+                value = _get(parameter);
+                return true;
+            }
+#pragma warning disable CA1031 // whatever the provider's getter throws means "nothing the caller set"
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                value = default!;
+                return false;
+            }
+        }
+    }
 }

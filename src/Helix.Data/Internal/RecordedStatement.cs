@@ -31,7 +31,7 @@ internal sealed class RecordedStatement
         string commandText,
         CommandType commandType,
         int? commandTimeout,
-        IReadOnlyList<DbParameter> parameters,
+        ReadOnlySpan<DbParameter> parameters,
         DbParameter? timestampTemplate,
         IEnumerable<Strand> strands,
         int strandCount)
@@ -39,7 +39,7 @@ internal sealed class RecordedStatement
         var byStrand = new IReadOnlyList<DbParameter>?[strandCount];
         foreach (var strand in strands)
         {
-            var copies = new List<DbParameter>(parameters.Count + 1);
+            var copies = new List<DbParameter>(parameters.Length + 1);
             foreach (var parameter in parameters)
             {
                 copies.Add(ParameterCopier.CopyFor(parameter, strand.Factory, ownValue: true));
