@@ -1,7 +1,17 @@
-// Helix.Data benchmarks. Short run of everything (a few minutes on 2 cores):
-//   dotnet run -c Release --project test/Helix.Data.Benchmarks -- --filter '*' --job short
-// Benchmarks that need nats-server start it from the Debian package (HELIX_BENCH_NATS_URL names a running one instead).
-// Results and what they mean: docs/performance.md.
+// Helix.Data benchmarks: see docs/performance.md for what each measures and the recorded results.
+//   short run of everything (under 10 minutes on 2 cores):
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --filter '*' --job short
+//   objects allocated per operation, by type, Helix.Data against the plain provider:
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --allocations [Sqlite] [Postgres]
+// Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
+// HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
+using Helix.Data.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Helix.Data.Benchmarks.Servers).Assembly).Run(args);
+if (args is ["--allocations", .. var providers])
+{
+    AllocationCensus.Run(providers.Length == 0 ? ["Sqlite", "Postgres"] : providers);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Servers).Assembly).Run(args);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Helix.Data.Testing;
+using Npgsql;
 
 namespace Helix.Data.Benchmarks;
 
@@ -9,9 +10,46 @@ namespace Helix.Data.Benchmarks;
 public static class Servers
 {
     private static readonly Lazy<string> Nats = new(StartNats);
+    private static readonly Lazy<(string Primary, string Secondary)> Postgres = new(StartPostgres);
 
     /// <summary>The URL of a nats-server with JetStream.</summary>
     public static string NatsUrl => Nats.Value;
+
+    /// <summary>
+    /// Connection strings of one database on each of two PostgreSQL servers: <c>HELIX_BENCH_PG_PRIMARY</c> and
+    /// <c>HELIX_BENCH_PG_SECONDARY</c> when given, otherwise two throwaway local servers (fsync off, as in the tests).
+    /// </summary>
+    public static (string Primary, string Secondary) PostgresDatabases => Postgres.Value;
+
+    private static (string Primary, string Secondary) StartPostgres()
+    {
+        var primary = Environment.GetEnvironmentVariable("HELIX_BENCH_PG_PRIMARY");
+        var secondary = Environment.GetEnvironmentVariable("HELIX_BENCH_PG_SECONDARY");
+        if (!string.IsNullOrEmpty(primary) && !string.IsNullOrEmpty(secondary))
+        {
+            return (primary, secondary);
+        }
+
+        var binaries = LocalPostgresServer.FindBinaries()
+            ?? throw new InvalidOperationException("PostgreSQL is not installed: apt-get install postgresql, or set HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY.");
+        var servers = Task.WhenAll(LocalPostgresServer.CreateAsync("bench-a", binaries), LocalPostgresServer.CreateAsync("bench-b", binaries)).GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var server in servers)
+            {
+                server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        };
+        foreach (var server in servers)
+        {
+            using var connection = new NpgsqlConnection(server.AdminConnectionString);
+            connection.Open();
+            using var command = new NpgsqlCommand("CREATE DATABASE bench", connection);
+            command.ExecuteNonQuery();
+        }
+
+        return (servers[0].ConnectionString("bench"), servers[1].ConnectionString("bench"));
+    }
 
     private static string StartNats()
     {

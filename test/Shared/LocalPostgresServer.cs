@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Helix.Data.Testing;
 
-namespace Helix.Data.IntegrationTests.Support;
+namespace Helix.Data.Testing;
 
 /// <summary>
 /// A throwaway PostgreSQL server made from the installed binaries: its own data directory under the temp folder, its

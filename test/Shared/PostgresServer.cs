@@ -1,4 +1,4 @@
-namespace Helix.Data.IntegrationTests.Support;
+namespace Helix.Data.Testing;
 
 /// <summary>One PostgreSQL server used as a strand, and the faults a test can inject into it.</summary>
 public abstract class PostgresServer : IAsyncDisposable

@@ -1,0 +1,162 @@
+using System.Data.Common;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Dapper;
+
+namespace Helix.Data.Benchmarks;
+
+/// <summary>
+/// A Dapper point <c>SELECT</c> as an application runs it: a new connection from the pool, opened and closed by Dapper,
+/// one row by key. Through Helix.Data over two strands, and through the plain provider (the baseline of each category).
+/// </summary>
+public class ReadBenchmarks : DapperBenchmarks
+{
+    private const string Select = "SELECT id, name, amount, version FROM t WHERE id = @Id";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Open();
+        if (PlainSync().Id != Stores.SeededId || HelixSync().Id != Stores.SeededId)
+        {
+            throw new InvalidOperationException("The seeded row was not read back.");
+        }
+    }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("Read, sync")]
+    public Row PlainSync()
+    {
+        using var connection = Plain(Databases.Primary);
+        return connection.QuerySingle<Row>(Select, new { Id = Stores.SeededId });
+    }
+
+    [Benchmark, BenchmarkCategory("Read, sync")]
+    public Row HelixSync()
+    {
+        using var connection = new HelixConnection(Databases.Helix);
+        return connection.QuerySingle<Row>(Select, new { Id = Stores.SeededId });
+    }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("Read, async")]
+    public async Task<Row> PlainAsync()
+    {
+        await using var connection = Plain(Databases.Primary);
+        return await connection.QuerySingleAsync<Row>(Select, new { Id = Stores.SeededId });
+    }
+
+    [Benchmark, BenchmarkCategory("Read, async")]
+    public async Task<Row> HelixAsync()
+    {
+        await using var connection = new HelixConnection(Databases.Helix);
+        return await connection.QuerySingleAsync<Row>(Select, new { Id = Stores.SeededId });
+    }
+}
+
+/// <summary>
+/// A Dapper <c>INSERT</c> of a new row as an application runs it: through Helix.Data on two strands; through the plain
+/// provider on each strand alone (the baseline is the first strand); and hand-written, the same insert on two plain
+/// connections at once (<c>Task.WhenAll</c>), or one after the other when synchronous.
+/// </summary>
+public class WriteBenchmarks : DapperBenchmarks
+{
+    private const string Insert = "INSERT INTO t (id, name, amount, version) VALUES (@Id, @Name, @Amount, @Version)";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Open();
+        HelixSync();
+    }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("Write, async")]
+    public async Task<int> PlainFirstAsync()
+    {
+        await using var connection = Plain(Databases.Primary);
+        return await connection.ExecuteAsync(Insert, Row.Fresh());
+    }
+
+    [Benchmark, BenchmarkCategory("Write, async")]
+    public async Task<int> PlainSecondAsync()
+    {
+        await using var connection = Plain(Databases.Secondary);
+        return await connection.ExecuteAsync(Insert, Row.Fresh());
+    }
+
+    [Benchmark, BenchmarkCategory("Write, async")]
+    public async Task<int> HandWrittenWhenAllAsync()
+    {
+        var row = Row.Fresh();
+        await using var first = Plain(Databases.Primary);
+        await using var second = Plain(Databases.Secondary);
+        var affected = await Task.WhenAll(first.ExecuteAsync(Insert, row), second.ExecuteAsync(Insert, row));
+        return affected[0];
+    }
+
+    [Benchmark, BenchmarkCategory("Write, async")]
+    public async Task<int> HelixAsync()
+    {
+        await using var connection = new HelixConnection(Databases.Helix);
+        return await connection.ExecuteAsync(Insert, Row.Fresh());
+    }
+
+    [Benchmark(Baseline = true), BenchmarkCategory("Write, sync")]
+    public int PlainFirstSync()
+    {
+        using var connection = Plain(Databases.Primary);
+        return connection.Execute(Insert, Row.Fresh());
+    }
+
+    [Benchmark, BenchmarkCategory("Write, sync")]
+    public int PlainSecondSync()
+    {
+        using var connection = Plain(Databases.Secondary);
+        return connection.Execute(Insert, Row.Fresh());
+    }
+
+    [Benchmark, BenchmarkCategory("Write, sync")]
+    public int HandWrittenSequentialSync()
+    {
+        var row = Row.Fresh();
+        using var first = Plain(Databases.Primary);
+        using var second = Plain(Databases.Secondary);
+        first.Execute(Insert, row);
+        return second.Execute(Insert, row);
+    }
+
+    [Benchmark, BenchmarkCategory("Write, sync")]
+    public int HelixSync()
+    {
+        using var connection = new HelixConnection(Databases.Helix);
+        return connection.Execute(Insert, Row.Fresh());
+    }
+}
+
+/// <summary>What the Dapper benchmarks share: the provider parameter, the two databases, plain connections.</summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public abstract class DapperBenchmarks
+{
+    private Stores? _stores;
+
+    /// <summary>Gets or sets the inner provider: <c>Sqlite</c> or <c>Postgres</c>.</summary>
+    [Params("Sqlite", "Postgres")]
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>Gets the databases of the run.</summary>
+    protected Stores Databases => _stores ?? throw new InvalidOperationException("Setup has not run.");
+
+    [GlobalCleanup]
+    public void Cleanup() => _stores?.Dispose();
+
+    /// <summary>Creates and seeds the databases.</summary>
+    protected void Open() => _stores = Stores.Create(Provider);
+
+    /// <summary>A new, closed plain connection, as an application makes one per operation.</summary>
+    protected DbConnection Plain(string connectionString)
+    {
+        var connection = Databases.Factory.CreateConnection()!;
+        connection.ConnectionString = connectionString;
+        return connection;
+    }
+}
