@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
@@ -77,6 +78,7 @@ public sealed partial class HelixCommand
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<object?> ExecuteAsync(Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
     {
         var connection = _connection ?? throw new InvalidOperationException($"{operation.MethodName()}: the Connection property has not been initialized.");
@@ -136,6 +138,7 @@ public sealed partial class HelixCommand
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<object?> ExecuteReadAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
         var reads = dataSource.Reads!;
@@ -237,6 +240,11 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>Runs the command on one strand. Never throws: errors come back classified.</summary>
+    /// <remarks>
+    /// This method and the ones that call it per command use pooled state machines: a command that waits on I/O (Npgsql)
+    /// allocates no box per await chain. Each of their ValueTasks is awaited exactly once, as pooling requires.
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<StrandResult> RunOnStrandAsync(
         HelixConnection connection,
         Strand strand,
@@ -284,27 +292,12 @@ public sealed partial class HelixCommand
             }
             else
             {
-                bool ranInline;
-                switch (operation)
+                value = operation switch
                 {
-                    case Operation.NonQuery:
-                        var rows = inner.ExecuteNonQueryAsync(cancellationToken);
-                        ranInline = rows.IsCompleted;
-                        value = await rows.ConfigureAwait(false);
-                        break;
-                    case Operation.Scalar:
-                        var scalar = inner.ExecuteScalarAsync(cancellationToken);
-                        ranInline = scalar.IsCompleted;
-                        value = await scalar.ConfigureAwait(false);
-                        break;
-                    default:
-                        var reader = inner.ExecuteReaderAsync(innerBehavior, cancellationToken);
-                        ranInline = reader.IsCompleted;
-                        value = await reader.ConfigureAwait(false);
-                        break;
-                }
-
-                strand.AsyncRunsInline = ranInline && timeProvider.GetElapsedTime(started) >= InlineWorthOverlapping;
+                    Operation.NonQuery => await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
+                    Operation.Scalar => await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+                    _ => await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
+                };
             }
 
             var elapsed = timeProvider.GetElapsedTime(started);
@@ -343,9 +336,6 @@ public sealed partial class HelixCommand
             return StrandResult.Failure(strand, e, kind, cancelled: false);
         }
     }
-
-    // Below this a strand's inline "async" work costs less than the hop to a pool thread that would overlap it.
-    private static readonly TimeSpan InlineWorthOverlapping = TimeSpan.FromMicroseconds(20);
 
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, out bool detach)
     {

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 using Helix.Data.Logging;
@@ -11,6 +12,7 @@ namespace Helix.Data;
 /// <content>Writes (contract section 5): routing per strand, execution by the write strategy, and the outcome table.</content>
 public sealed partial class HelixCommand
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<object?> ExecuteWriteAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
         var strands = dataSource.Strands;
@@ -52,6 +54,7 @@ public sealed partial class HelixCommand
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<object?> ExecuteRoutedWriteAsync(
         HelixConnection connection,
         HelixDataSource dataSource,
@@ -74,29 +77,10 @@ public sealed partial class HelixCommand
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012
-            // A strand whose provider works inline even when called asynchronously (SQLite) would hold the caller's thread
-            // until it is done, and the other strand would start only then: all but one such strand run on the pool.
             var running = new ValueTask<StrandResult>[strands.Length];
-            var onThisThread = -1;
             for (var i = 0; i < strands.Length; i++)
             {
-                if (!strands[i].AsyncRunsInline)
-                {
-                    running[i] = RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken);
-                }
-                else if (onThisThread < 0)
-                {
-                    onThisThread = i;
-                }
-                else
-                {
-                    running[i] = RunOnPool(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, cancellationToken);
-                }
-            }
-
-            if (onThisThread >= 0)
-            {
-                running[onThisThread] = RunOnStrandAsync(connection, strands[onThisThread], operation, behavior, onThisThread == firstDirect, text, timestamp, null, io, cancellationToken);
+                running[i] = RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken);
             }
 
             for (var i = 0; i < strands.Length; i++)
@@ -191,14 +175,6 @@ public sealed partial class HelixCommand
             dataSource.Reporter.RowsAffectedDiffer(comparedStrand, _commandText, reader.RecordsAffected, otherRows!.Value);
         }
     };
-
-    /// <summary>
-    /// Runs a write on one strand on a pool thread (a closure only on this path, not on every write). The token goes to
-    /// the strand, not to <see cref="Task.Run(Func{Task}, CancellationToken)"/>: a cancelled caller still gets a result
-    /// per strand, never a task that did not run.
-    /// </summary>
-    private ValueTask<StrandResult> RunOnPool(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, CancellationToken cancellationToken) =>
-        new(Task.Run(() => RunOnStrandAsync(connection, strand, operation, behavior, useOriginals, text, timestamp, null, IOBehavior.Asynchronous, cancellationToken).AsTask(), CancellationToken.None));
 
     /// <summary>How long a strand took to apply the write directly, or <see langword="null"/> when it did not.</summary>
     private static TimeSpan? AppliedIn(StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;

@@ -32,20 +32,6 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
 
     public HelixStrandState State => Controller.State;
 
-    /// <summary>
-    /// Gets or sets a value indicating whether the provider's last asynchronous execution on this strand did its work on
-    /// the calling thread and took long enough to be worth running beside the other strand's (Microsoft.Data.Sqlite's
-    /// "async" methods are synchronous). A concurrent write runs such a strand on the thread pool, so that the strands
-    /// still overlap.
-    /// </summary>
-    public bool AsyncRunsInline
-    {
-        get => Volatile.Read(ref _asyncRunsInline);
-        set => Volatile.Write(ref _asyncRunsInline, value);
-    }
-
-    private bool _asyncRunsInline;
-
     /// <summary>Gets a value indicating whether the strand's provider supports <see cref="DbBatch"/>.</summary>
     public bool CanCreateBatch => _canCreateBatch ??= ProbeBatching();
 
