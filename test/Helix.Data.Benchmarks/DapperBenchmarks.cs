@@ -140,8 +140,17 @@ public abstract class DapperBenchmarks
     private Stores? _stores;
 
     /// <summary>Gets or sets the inner provider: <c>Sqlite</c> or <c>Postgres</c>.</summary>
-    [Params("Sqlite", "Postgres")]
+    [ParamsSource(nameof(Providers))]
     public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>
+    /// Gets the providers to run: both, or those named in <c>HELIX_BENCH_PROVIDERS</c> (comma-separated), for a longer
+    /// run of one of them.
+    /// </summary>
+    public static IEnumerable<string> Providers =>
+        Environment.GetEnvironmentVariable("HELIX_BENCH_PROVIDERS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } chosen
+            ? chosen
+            : ["Sqlite", "Postgres"];
 
     /// <summary>Gets the databases of the run.</summary>
     protected Stores Databases => _stores ?? throw new InvalidOperationException("Setup has not run.");
