@@ -311,10 +311,10 @@ public sealed partial class HelixCommand
                 var outputs = CaptureOutputs(inner);
                 var counts = (inner as BatchAsCommand)?.RecordsAffected();
                 Release(inner, detach);
-                return StrandResult.Success(strand, value, null, detach, behavior) with { Outputs = outputs, BatchCounts = counts, Elapsed = elapsed };
+                return StrandResult.Success(strand, value, null, detach, behavior, elapsed, outputs, counts);
             }
 
-            return StrandResult.Success(strand, value, inner, detach, behavior) with { Elapsed = elapsed };
+            return StrandResult.Success(strand, value, inner, detach, behavior, elapsed);
         }
         catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
         {
@@ -469,8 +469,8 @@ public sealed partial class HelixCommand
         /// <summary>Gets how long the strand took, from getting its connection to the result.</summary>
         public TimeSpan Elapsed { get; init; }
 
-        public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior) =>
-            new(strand, value, null, default, false, command, detach, behavior);
+        public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior, TimeSpan elapsed, (int Index, object? Value)[]? outputs = null, int[]? batchCounts = null) =>
+            new(strand, value, null, default, false, command, detach, behavior) { Elapsed = elapsed, Outputs = outputs, BatchCounts = batchCounts };
 
         public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled) =>
             new(strand, null, error, kind, cancelled, null, false, default);

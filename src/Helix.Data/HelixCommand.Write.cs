@@ -31,7 +31,7 @@ public sealed partial class HelixCommand
         // While a strand is behind, a durable queue first records the write for every strand: if this process dies
         // before the write settles, the worker of the next one brings it to every strand.
         Guid? intent = null;
-        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && routes.Contains(WriteRoute.Queue) && routes.Contains(WriteRoute.Direct))
+        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && Array.IndexOf(routes, WriteRoute.Queue) >= 0 && Array.IndexOf(routes, WriteRoute.Direct) >= 0)
         {
             try
             {
@@ -73,7 +73,7 @@ public sealed partial class HelixCommand
         var firstDirect = Array.IndexOf(routes, WriteRoute.Direct);
         var strategy = dataSource.Configuration.WriteStrategy;
         var order = strategy.GetOrder(dataSource.StrandView!);
-        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && routes.All(r => r == WriteRoute.Direct))
+        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && Array.TrueForAll(routes, static r => r == WriteRoute.Direct))
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012

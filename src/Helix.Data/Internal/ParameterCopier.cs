@@ -43,7 +43,7 @@ internal static class ParameterCopier
             copy.ParameterName = source.ParameterName;
             copy.Value = source.Value;
             copy.Direction = source.Direction;
-            CopySettings(source, copy, sameType: source.GetType() == targetType);
+            CopySettings(source, copy, factory, sameType: source.GetType() == targetType);
         }
 
         if (ownValue && copy.Value is Array array)
@@ -54,24 +54,59 @@ internal static class ParameterCopier
         return copy;
     }
 
-    private static Type ParameterTypeOf(DbProviderFactory factory) =>
-        ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
+    // A process has one or two providers: the last answer is kept by reference, ahead of the dictionary.
+    private static Type ParameterTypeOf(DbProviderFactory factory)
+    {
+        if (_lastFactory is { } last && ReferenceEquals(last.Factory, factory))
+        {
+            return last.Type;
+        }
+
+        var type = ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
+        _lastFactory = new(factory, type);
+        return type;
+    }
+
+    private static FactoryParameterType? _lastFactory;
+
+    private static TypedSettings? _lastSettings;
+
+    private sealed record FactoryParameterType(DbProviderFactory Factory, Type Type);
+
+    private sealed record TypedSettings(Type Type, Setting[] Settings);
 
     // A setting is copied only when the caller set it: when it differs from what a fresh parameter of the caller's type
     // holding the same value reports. Copying inferred settings would pin types the provider meant to infer. This runs
     // for every parameter of every write on a strand that cannot clone it, so it goes through typed delegates made once
     // per parameter type: no reflection call and no boxing per setting.
-    private static void CopySettings(DbParameter source, DbParameter target, bool sameType)
+    private static void CopySettings(DbParameter source, DbParameter target, DbProviderFactory factory, bool sameType)
     {
-        var reference = CreateReference(source);
+        // Same type: the strand's factory makes the reference, a plain virtual call instead of Activator.
+        var reference = sameType && source is not HelixParameter ? WithValue(factory.CreateParameter(), source) : CreateReference(source);
         foreach (var setting in TypedSettingsOf(sameType ? source.GetType() : typeof(DbParameter)))
         {
             setting.CopyIfSet(source, reference, target);
         }
+
+        static DbParameter? WithValue(DbParameter? reference, DbParameter source)
+        {
+            reference?.Value = source.Value;
+            return reference;
+        }
     }
 
-    private static Setting[] TypedSettingsOf(Type type) => TypedSettingsByType.GetOrAdd(type, static t =>
-        [.. SettingsOf(t).Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(t, p.PropertyType), p)!)]);
+    private static Setting[] TypedSettingsOf(Type type)
+    {
+        if (_lastSettings is { } last && last.Type == type)
+        {
+            return last.Settings;
+        }
+
+        var settings = TypedSettingsByType.GetOrAdd(type, static t =>
+            [.. SettingsOf(t).Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(t, p.PropertyType), p)!)]);
+        _lastSettings = new(type, settings);
+        return settings;
+    }
 
     /// <summary>
     /// The settings of a parameter that its maker set, DbParameter's own first (DbType, Size, Precision, ...), then

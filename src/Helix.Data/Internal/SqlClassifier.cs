@@ -18,6 +18,13 @@ internal static class SqlClassifier
     private const int MaxCachedTexts = 4096;
     private static readonly ConcurrentDictionary<string, SqlTextInfo> Cache = new(StringComparer.Ordinal);
 
+    // Call sites pass the same string object each time (a literal, Dapper's cached text): the last one a thread saw
+    // is recognised by reference, without hashing the text for the dictionary.
+    [ThreadStatic]
+    private static string? _lastText;
+    [ThreadStatic]
+    private static SqlTextInfo _lastInfo;
+
     public static bool IsWrite(CommandType commandType, string? text) => commandType switch
     {
         CommandType.StoredProcedure => true,
@@ -32,8 +39,14 @@ internal static class SqlClassifier
             return new(true, null);
         }
 
+        if (ReferenceEquals(text, _lastText))
+        {
+            return _lastInfo;
+        }
+
         if (Cache.TryGetValue(text, out var cached))
         {
+            (_lastText, _lastInfo) = (text, cached);
             return cached;
         }
 

@@ -30,7 +30,7 @@ internal static class WriteRouting
                 admissionDelay = delay > admissionDelay ? delay : admissionDelay;
             }
 
-            if (!routes.Contains(WriteRoute.Wait) && routes.Contains(WriteRoute.Direct))
+            if (Array.IndexOf(routes, WriteRoute.Wait) < 0 && Array.IndexOf(routes, WriteRoute.Direct) >= 0)
             {
                 break;
             }
