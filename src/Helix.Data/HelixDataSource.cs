@@ -24,6 +24,11 @@ public sealed class HelixDataSource : DbDataSource
     private readonly ReplayWorker? _worker;
     private readonly CircuitProber? _prober;
     private string? _sharedKey;
+
+    [ThreadStatic]
+    private static string? _lastSharedKey;
+    [ThreadStatic]
+    private static HelixDataSource? _lastShared;
     private int _disposed;
 
     internal HelixDataSource(HelixDataSourceConfiguration configuration)
@@ -255,8 +260,16 @@ public sealed class HelixDataSource : DbDataSource
     /// <summary>The data source shared by every connection made with this connection string.</summary>
     internal static HelixDataSource GetShared(string connectionString)
     {
+        // Applications pass the same string object for every connection: the last one this thread used is recognised by
+        // reference, before the dictionary hashes the whole (long) string.
+        if (ReferenceEquals(connectionString, _lastSharedKey) && _lastShared is { } last && Volatile.Read(ref last._disposed) == 0)
+        {
+            return last;
+        }
+
         if (Shared.TryGetValue(connectionString, out var existing))
         {
+            (_lastSharedKey, _lastShared) = (connectionString, existing);
             return existing;
         }
 

@@ -33,7 +33,7 @@ public sealed class Stores : IDisposable
     /// <summary>Gets the plain connection string of the second database.</summary>
     public string Secondary { get; }
 
-    /// <summary>Gets the Helix connection string over both.</summary>
+    /// <summary>Gets the Helix connection string over both; reads stick to the first, the database the plain baselines use.</summary>
     public string Helix { get; }
 
     /// <summary>Creates (or, for PostgreSQL, resets) both databases and seeds them.</summary>
@@ -45,12 +45,12 @@ public sealed class Stores : IDisposable
         {
             var folder = Directory.CreateTempSubdirectory("helix-bench-").FullName;
             string Inner(string name) => $"Data Source={Path.Combine(folder, name)};Pooling=True";
-            stores = new Stores(SqliteFactory.Instance, Inner("a.db"), Inner("b.db"), $"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{Inner("a.db")}\";Secondary=\"{Inner("b.db")}\"", folder);
+            stores = new Stores(SqliteFactory.Instance, Inner("a.db"), Inner("b.db"), $"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{Inner("a.db")}\";Secondary=\"{Inner("b.db")}\";Preferred Strand=Primary", folder);
         }
         else
         {
             var (primary, secondary) = Servers.PostgresDatabases;
-            stores = new Stores(NpgsqlFactory.Instance, primary, secondary, $"Helix;Provider=Npgsql;Primary=\"{primary}\";Secondary=\"{secondary}\"", null);
+            stores = new Stores(NpgsqlFactory.Instance, primary, secondary, $"Helix;Provider=Npgsql;Primary=\"{primary}\";Secondary=\"{secondary}\";Preferred Strand=Primary", null);
         }
 
         foreach (var connectionString in new[] { stores.Primary, stores.Secondary })
