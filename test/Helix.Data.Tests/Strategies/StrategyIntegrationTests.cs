@@ -73,13 +73,12 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
         });
 
         // The first probe, after the reset timeout, still meets the fault: the circuit stays open for another 30 s.
-        clock.Advance(TimeSpan.FromSeconds(30));
-        await Wait.UntilAsync(() => strands.Primary.Executions > executions, "the prober probes the primary");
+        // (The exact timing of each transition is FailoverPolicyTests' job; here the prober runs on its own loop.)
+        await Wait.AdvancingUntilAsync(clock, TimeSpan.FromSeconds(30), () => strands.Primary.Executions > executions, "the prober probes the primary");
         Assert.That(dataSource.GetStatus()[HelixStrand.Primary].Circuit, Is.EqualTo(HelixCircuitState.Open));
 
         strands.Primary.Heal();
-        clock.Advance(TimeSpan.FromSeconds(30));
-        await Wait.UntilAsync(() => dataSource.GetStatus()[HelixStrand.Primary].Circuit == HelixCircuitState.Closed, "a successful probe closes the circuit");
+        await Wait.AdvancingUntilAsync(clock, TimeSpan.FromSeconds(30), () => dataSource.GetStatus()[HelixStrand.Primary].Circuit == HelixCircuitState.Closed, "a successful probe closes the circuit");
         Assert.That(await ReadOnceAsync(dataSource), Is.EqualTo(HelixStrand.Primary));
     }
 
@@ -99,8 +98,7 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
         });
 
         strands.Primary.BeforeExecute(null);
-        clock.Advance(TimeSpan.FromSeconds(10));
-        await Wait.UntilAsync(() => dataSource.GetStatus()[HelixStrand.Primary].Circuit == HelixCircuitState.Closed, "a fast probe closes the circuit");
+        await Wait.AdvancingUntilAsync(clock, TimeSpan.FromSeconds(10), () => dataSource.GetStatus()[HelixStrand.Primary].Circuit == HelixCircuitState.Closed, "a fast probe closes the circuit");
         Assert.That(await ReadOnceAsync(dataSource), Is.EqualTo(HelixStrand.Primary));
     }
 

@@ -72,6 +72,26 @@ internal static class Wait
         }
     }
 
+    /// <summary>
+    /// Advances a fake clock by <paramref name="step"/> until <paramref name="condition"/> holds (bounded in real time).
+    /// A background loop (the circuit prober) sets its timer only after it wakes: a single advance made before that would
+    /// be lost, and the loop would wait for fake time that never comes. Advancing again until the effect shows cannot miss it.
+    /// </summary>
+    public static async Task AdvancingUntilAsync(FakeTimeProvider clock, TimeSpan step, Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Default);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {(timeout ?? Default).TotalSeconds} s (fake clock at {clock.GetUtcNow():O}) waiting until {what}.");
+            }
+
+            clock.Advance(step);
+            await Task.Delay(10);
+        }
+    }
+
     public static string Describe(HelixDataSourceStatus status) =>
         string.Join("; ", status.Strands.Select(s => $"{s.Name}={s.State} backlog={s.Backlog} error={s.LastError}"));
 
