@@ -155,21 +155,10 @@ public sealed class FileReplayQueue : HelixReplayQueue
     }
 
     /// <inheritdoc />
-    public override async ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
+    public override ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            Open();
-            using var transaction = _connection!.BeginTransaction();
-            Remove(entry, transaction);
-            transaction.Commit();
-        }
-        finally
-        {
-            _lock.Release();
-        }
+        return CompleteAsync([entry], cancellationToken);
     }
 
     /// <inheritdoc />

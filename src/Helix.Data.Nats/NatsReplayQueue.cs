@@ -234,14 +234,10 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     /// </summary>
     /// <param name="entry">The applied entry.</param>
     /// <param name="cancellationToken">Cancels the wait for the confirmation.</param>
-    public override async ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
+    public override ValueTask CompleteAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (_leased.TryRemove(entry.Id, out var message))
-        {
-            await message.AckAsync(ConfirmedAck, cancellationToken).ConfigureAwait(false);
-            Decrement(entry.Strand);
-        }
+        return CompleteAsync([entry], cancellationToken); // a batch of one: its only ack is the confirmed one
     }
 
     /// <summary>
