@@ -156,6 +156,10 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         }
 
         Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(Transactions));
+
+        // The strand is held drained until the sampler is connected: otherwise the worker may replay everything while
+        // the sampler is still opening its connection, and the test would sample nothing in between.
+        dataSource.Drain(HelixStrand.Secondary, "test: replay waits for the sampler");
         await PostgresServers.Secondary.StartAsync();
 
         // Sample the recovering strand while the worker replays: no transaction may ever be seen in part.
@@ -163,6 +167,7 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         await using (var probe = new NpgsqlConnection(PostgresServers.Secondary.ConnectionString(Database) + ";Pooling=false"))
         {
             await probe.OpenAsync();
+            dataSource.Undrain(HelixStrand.Secondary);
             const string Sample = "SELECT count(*), (SELECT count(*) FROM (SELECT tx FROM pairs GROUP BY tx HAVING count(*) <> 3) p) FROM pairs";
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (DateTime.UtcNow < deadline)
