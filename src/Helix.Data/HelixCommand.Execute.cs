@@ -255,7 +255,8 @@ public sealed partial class HelixCommand
         long timestamp,
         DbTransaction? transaction,
         IOBehavior io,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        DbParameter[]? copies = null)
     {
         DbCommand? inner = null;
         var detach = false;
@@ -266,7 +267,7 @@ public sealed partial class HelixCommand
         try
         {
             var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
-            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, out detach);
+            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, copies, out detach);
             inner.Transaction = transaction;
             if (_prepared)
             {
@@ -337,7 +338,7 @@ public sealed partial class HelixCommand
         }
     }
 
-    private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, out bool detach)
+    private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, out bool detach)
     {
         if (_batch is not null)
         {
@@ -356,6 +357,13 @@ public sealed partial class HelixCommand
         }
 
         detach = false;
+        if (copies is not null)
+        {
+            inner.Parameters.AddRange(copies);
+            Track(inner);
+            return inner;
+        }
+
         foreach (var parameter in _parameters.Items)
         {
             if (useOriginals && ParameterCopier.IsNative(parameter, strand.Factory))
@@ -377,6 +385,28 @@ public sealed partial class HelixCommand
         Track(inner);
 
         return inner;
+    }
+
+    /// <summary>
+    /// The strand's own copies of this command's parameters (and its <c>helix_ts</c> parameter), made now, for a strand
+    /// that runs on another thread while the caller's thread runs the command with the caller's own parameter objects.
+    /// </summary>
+    internal DbParameter[] CopyParametersFor(Strand strand, SqlTextInfo text, long timestamp)
+    {
+        var stamp = TimestampParameter(strand, text, timestamp);
+        var copies = new DbParameter[_parameters.Count + (stamp is null ? 0 : 1)];
+        var items = _parameters.Items;
+        for (var i = 0; i < items.Length; i++)
+        {
+            copies[i] = ParameterCopier.CopyFor(items[i], strand.Factory, ownValue: false);
+        }
+
+        if (stamp is not null)
+        {
+            copies[^1] = stamp;
+        }
+
+        return copies;
     }
 
     /// <summary>The <c>helix_ts</c> parameter for a strand, unless the text does not name it or the caller set it.</summary>

@@ -73,7 +73,22 @@ public sealed partial class HelixCommand
         var firstDirect = Array.IndexOf(routes, WriteRoute.Direct);
         var strategy = dataSource.Configuration.WriteStrategy;
         var order = strategy.GetOrder(dataSource.StrandView!);
-        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && Array.TrueForAll(routes, static r => r == WriteRoute.Direct))
+        var bothDirect = order == HelixWriteOrder.Concurrent && Array.TrueForAll(routes, static r => r == WriteRoute.Direct);
+        if (bothDirect && strands.Length == 2 && (io == IOBehavior.Synchronous || strands[0].AsyncCompletesInline) && CanOffload())
+        {
+            // The strands would not overlap on this thread (a synchronous call, or a provider whose asynchronous methods
+            // complete before returning): the second is offered to the thread pool while this thread runs the first.
+            var offloaded = OffloadedStrand.Offer(this, connection, strands[1], operation, behavior, text, timestamp, io, dataSource.OffersToThreadPool, cancellationToken);
+            var first = RunOnStrandAsync(connection, strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken);
+            if (io == IOBehavior.Asynchronous)
+            {
+                strands[0].AsyncCompletesInline = first.IsCompleted;
+            }
+
+            results[0] = await first.ConfigureAwait(false);
+            results[1] = await offloaded.JoinAsync().ConfigureAwait(false);
+        }
+        else if (io == IOBehavior.Asynchronous && bothDirect)
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012
@@ -82,6 +97,8 @@ public sealed partial class HelixCommand
             {
                 running[i] = RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken);
             }
+
+            strands[0].AsyncCompletesInline = running[0].IsCompleted;
 
             for (var i = 0; i < strands.Length; i++)
             {
@@ -157,6 +174,12 @@ public sealed partial class HelixCommand
 
         return Finish(winning, comparedStrand is null ? null : CompareRowsOnClose(dataSource, comparedStrand, otherRows), isRead: false);
     }
+
+    /// <summary>
+    /// Whether the second strand's part of this write can run on another thread beside the first's: not for a batch,
+    /// whose commands' parameters are copied as the batch is built for each strand.
+    /// </summary>
+    private bool CanOffload() => _batch is null;
 
     // The lambdas of the rare paths live in these helpers, so that a write that takes none of them allocates no closure.
     private HelixReplayEntry[] EntriesForEveryStrand(HelixDataSource dataSource, HelixReplayEntry?[] entries, SqlTextInfo text, long timestamp) =>

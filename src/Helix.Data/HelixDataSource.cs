@@ -108,6 +108,13 @@ public sealed class HelixDataSource : DbDataSource
 
     internal HelixDataSourceConfiguration Configuration => _configuration;
 
+    /// <summary>
+    /// Gets or sets whether a concurrent write whose strands would not overlap on the caller's thread offers one strand to
+    /// the thread pool (contract amendment 14). Only tests turn it off, to have the caller take every offer back as a
+    /// starved pool would make it: the strands then run in turn on the caller's thread.
+    /// </summary>
+    internal bool OffersToThreadPool { get; set; } = true;
+
     internal TimeProvider TimeProvider => _configuration.TimeProvider;
 
     internal HelixErrorClassifier Classifier => _configuration.ErrorClassifier;

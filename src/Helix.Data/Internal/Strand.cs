@@ -72,6 +72,13 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
         return (command.CommandTimeout, command.UpdatedRowSource);
     }
 
+    /// <summary>
+    /// Gets or sets whether this strand's last asynchronous write completed before its method returned (a provider such
+    /// as Microsoft.Data.Sqlite whose asynchronous methods run synchronously), so that a concurrent write offers the other
+    /// strand to the thread pool instead of running the two in turn.
+    /// </summary>
+    public bool AsyncCompletesInline { get; set; }
+
     public bool IsHealthy => Controller.State == HelixStrandState.Healthy;
 
     /// <summary>A statement that succeeds on any reachable database of this provider and touches the database file or server.</summary>

@@ -21,6 +21,12 @@ internal sealed class FaultPlan
     /// <summary>A statement error as SQLite reports one: SQLITE_CONSTRAINT.</summary>
     public static Exception Constraint() => new SqliteException("SQLite Error 19: 'UNIQUE constraint failed'.", 19);
 
+    /// <summary>
+    /// Gets or sets whether asynchronous executions return before they run (as a provider waiting on I/O does), instead of
+    /// completing on the caller's thread as Microsoft.Data.Sqlite does.
+    /// </summary>
+    public bool AsyncExecutionsYield { get; set; }
+
     public void FailOpens(Func<Exception> error) => _open = error;
 
     /// <summary>Fails every execution whose text the filter accepts (all when it is null).</summary>
@@ -172,6 +178,16 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
     {
         plan.OnExecute(CommandText);
         return inner.ExecuteNonQuery();
+    }
+
+    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
+    {
+        if (plan.AsyncExecutionsYield)
+        {
+            await Task.Yield();
+        }
+
+        return await base.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public override object? ExecuteScalar()
