@@ -55,7 +55,7 @@ public class ReadBenchmarks : DapperBenchmarks
 /// <summary>
 /// A Dapper <c>INSERT</c> of a new row as an application runs it: through Helix.Data on two strands; through the plain
 /// provider on each strand alone (the baseline is the first strand); and hand-written, the same insert on two plain
-/// connections at once (<c>Task.WhenAll</c>), or one after the other when synchronous.
+/// connections at once (<c>Task.WhenAll</c>), or, when synchronous, one after the other and at once (<c>Parallel.Invoke</c>).
 /// </summary>
 public class WriteBenchmarks : DapperBenchmarks
 {
@@ -121,6 +121,25 @@ public class WriteBenchmarks : DapperBenchmarks
         using var second = Plain(Databases.Secondary);
         first.Execute(Insert, row);
         return second.Execute(Insert, row);
+    }
+
+    [Benchmark, BenchmarkCategory("Write, sync")]
+    public int HandWrittenParallelSync()
+    {
+        var row = Row.Fresh();
+        var affected = 0;
+        Parallel.Invoke(
+            () =>
+            {
+                using var first = Plain(Databases.Primary);
+                affected = first.Execute(Insert, row);
+            },
+            () =>
+            {
+                using var second = Plain(Databases.Secondary);
+                second.Execute(Insert, row);
+            });
+        return affected;
     }
 
     [Benchmark, BenchmarkCategory("Write, sync")]

@@ -3,6 +3,8 @@
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --filter '*' --job short
 //   objects allocated per operation, by type, Helix.Data against the plain provider:
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --allocations [Sqlite] [Postgres]
+//   reads and writes of one provider side by side in interleaved rounds (medians; steadier on a busy machine):
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --interleaved [Sqlite] [Postgres]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
 // HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
@@ -11,6 +13,12 @@ using Helix.Data.Benchmarks;
 if (args is ["--allocations", .. var providers])
 {
     AllocationCensus.Run(providers.Length == 0 ? ["Sqlite", "Postgres"] : providers);
+    return;
+}
+
+if (args is ["--interleaved", .. var chosen])
+{
+    Interleaved.Run(chosen.Length == 0 ? ["Sqlite", "Postgres"] : chosen);
     return;
 }
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Helix.Data.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -13,7 +14,11 @@ public sealed class Stores : IDisposable
     /// <summary>The id of the row every read benchmark selects.</summary>
     public const string SeededId = "0193d2a0-0000-7000-8000-000000000001";
 
+    /// <summary>The one-way delay of the proxies in front of the servers of <c>PostgresRemote</c>.</summary>
+    public static readonly TimeSpan RemoteDelay = TimeSpan.FromMilliseconds(1);
+
     private readonly string? _folder;
+    private LatencyProxy[] _proxies = [];
 
     private Stores(DbProviderFactory factory, string primary, string secondary, string helix, string? folder)
     {
@@ -37,11 +42,32 @@ public sealed class Stores : IDisposable
     public string Helix { get; }
 
     /// <summary>Creates (or, for PostgreSQL, resets) both databases and seeds them.</summary>
-    /// <param name="provider"><c>Sqlite</c> (two files in WAL mode) or <c>Postgres</c> (two local servers).</param>
+    /// <param name="provider">
+    /// <c>Sqlite</c> (two files in WAL mode), <c>Postgres</c> (two local servers), or <c>PostgresRemote</c>: the same
+    /// servers each behind a proxy that delays every packet by <see cref="RemoteDelay"/> each way, as servers on other
+    /// hosts are, so that the two strands' time is mostly the network's and not the two shared cores'.
+    /// </param>
     public static Stores Create(string provider)
     {
         Stores stores;
-        if (provider == "Sqlite")
+        if (provider == "PostgresRemote")
+        {
+            var (primary, secondary) = Servers.PostgresDatabases;
+            var proxies = new[] { Behind(primary), Behind(secondary) };
+            var (remotePrimary, remoteSecondary) = (Through(primary, proxies[0]), Through(secondary, proxies[1]));
+            stores = new Stores(NpgsqlFactory.Instance, remotePrimary, remoteSecondary, $"Helix;Provider=Npgsql;Primary=\"{remotePrimary}\";Secondary=\"{remoteSecondary}\";Preferred Strand=Primary", null)
+            {
+                _proxies = proxies,
+            };
+            provider = "Postgres";
+
+            static LatencyProxy Behind(string connectionString) =>
+                new(new NpgsqlConnectionStringBuilder(connectionString).Port) { Delay = RemoteDelay };
+
+            static string Through(string connectionString, LatencyProxy proxy) =>
+                new NpgsqlConnectionStringBuilder(connectionString) { Port = proxy.Port }.ConnectionString;
+        }
+        else if (provider == "Sqlite")
         {
             var folder = Directory.CreateTempSubdirectory("helix-bench-").FullName;
             string Inner(string name) => $"Data Source={Path.Combine(folder, name)};Pooling=True";
@@ -73,6 +99,11 @@ public sealed class Stores : IDisposable
     {
         SqliteConnection.ClearAllPools();
         NpgsqlConnection.ClearAllPools();
+        foreach (var proxy in _proxies)
+        {
+            proxy.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
         if (_folder is not null)
         {
             Directory.Delete(_folder, recursive: true);

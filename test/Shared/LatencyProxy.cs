@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
-using Helix.Data.Testing;
+using System.Collections.Concurrent;
 
-namespace Helix.Data.IntegrationTests.Support;
+namespace Helix.Data.Testing;
 
 /// <summary>
 /// A TCP proxy on 127.0.0.1 that adds a one-way delay to everything it forwards, in both directions, keeping order
@@ -79,40 +78,58 @@ internal sealed class LatencyProxy : IAsyncDisposable
         }
     }
 
-    // Reads chunks as they come and writes each one once its delay has passed, in order.
+    // Reads chunks as they come; a thread of its own writes each one once its delay has passed, in order. A thread, not
+    // Task.Delay: timers wake up milliseconds late (4 ms for a 1 ms delay on a 2-core VM), Thread.Sleep within ~0.2 ms.
     private async Task PumpAsync(NetworkStream from, NetworkStream to, TcpClient source, TcpClient target, CancellationToken stopping)
     {
-        var line = Channel.CreateUnbounded<(byte[] Data, long Due)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var writing = Task.Run(
-            async () =>
+        using var line = new BlockingCollection<(byte[] Data, long Due)>();
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writer = new Thread(() =>
+        {
+            try
             {
-                await foreach (var (data, due) in line.Reader.ReadAllAsync(stopping))
+                foreach (var (data, due) in line.GetConsumingEnumerable(stopping))
                 {
                     var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
                     if (wait > TimeSpan.Zero)
                     {
-                        await Task.Delay(wait, stopping);
+                        // Sleep counts whole milliseconds and drops the rest: round up, or 0.9 ms would be no wait.
+                        Thread.Sleep(TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds)));
                     }
 
-                    await to.WriteAsync(data, stopping);
+                    to.Write(data);
                 }
-            },
-            CancellationToken.None);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // the connection or the proxy is closing
+            }
+            finally
+            {
+                written.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Latency proxy writer",
+        };
+        writer.Start();
         try
         {
             var buffer = new byte[64 * 1024];
             int read;
             while ((read = await from.ReadAsync(buffer, stopping)) > 0)
             {
-                line.Writer.TryWrite((buffer[..read], Stopwatch.GetTimestamp() + (Delay.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond)));
+                line.Add((buffer[..read], Stopwatch.GetTimestamp() + (Delay.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond)), stopping);
             }
 
-            line.Writer.TryComplete();
-            await writing;
+            line.CompleteAdding();
+            await written.Task;
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ChannelClosedException)
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
-            line.Writer.TryComplete();
+            line.CompleteAdding();
+            await written.Task;
         }
         finally
         {
