@@ -15,7 +15,7 @@ namespace Helix.Data.Internal;
 /// asynchronous methods complete on the calling thread (Microsoft.Data.Sqlite). A provider with asynchronous I/O
 /// (Npgsql) already overlaps its strands on one thread and is not offered to the pool.
 /// </remarks>
-internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResult>
+internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResult>, IThreadPoolWorkItem
 {
     private readonly HelixCommand _command;
     private readonly HelixConnection _connection;
@@ -30,6 +30,9 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
     // Made on the caller's thread before its own strand runs: the caller's parameter objects, which the first strand
     // may be given as they are, are never read while a provider uses them.
     private readonly DbParameter[] _copies;
+
+    // The caller's execution context (its Activity, logging scopes), which the pool thread runs the strand in.
+    private readonly ExecutionContext? _context = ExecutionContext.Capture();
 
     // 0 while offered; 1 once a pool thread or the caller took it.
     private int _taken;
@@ -62,7 +65,7 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
         var offered = new OffloadedStrand(command, connection, strand, operation, behavior, text, timestamp, io, cancellationToken);
         if (toThreadPool)
         {
-            ThreadPool.QueueUserWorkItem(static o => o.RunOnPoolThread(), offered, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(offered, preferLocal: false);
         }
 
         return offered;
@@ -81,6 +84,14 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
 
         if (_io == IOBehavior.Synchronous)
         {
+            // The pool thread started at about the time the caller did, so it is often about to finish: spin a little
+            // (as ManualResetEventSlim does) before sleeping, which costs a context switch each way.
+            var spinner = default(SpinWait);
+            while (!Volatile.Read(ref _completed) && !spinner.NextSpinWillYield)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
             lock (this)
             {
                 while (!_completed)
@@ -97,6 +108,18 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
 
     private ValueTask<HelixCommand.StrandResult> Run() =>
         _command.RunOnStrandAsync(_connection, _strand, _operation, _behavior, useOriginals: false, _text, _timestamp, transaction: null, _io, _cancellationToken, _copies);
+
+    /// <summary>Runs on a pool thread, in the caller's execution context.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_context is null)
+        {
+            RunOnPoolThread();
+            return;
+        }
+
+        ExecutionContext.Run(_context, static offered => ((OffloadedStrand)offered!).RunOnPoolThread(), this);
+    }
 
     private void RunOnPoolThread()
     {
@@ -139,7 +162,7 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
         lock (this)
         {
             _result = result;
-            _completed = true;
+            Volatile.Write(ref _completed, true);
             Monitor.PulseAll(this);
         }
     }
