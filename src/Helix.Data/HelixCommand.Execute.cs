@@ -359,7 +359,11 @@ public sealed partial class HelixCommand
         detach = false;
         if (copies is not null)
         {
-            inner.Parameters.AddRange(copies);
+            foreach (var copy in copies)
+            {
+                inner.Parameters.Add(copy); // not AddRange: providers enumerate the array through an allocated enumerator
+            }
+
             Track(inner);
             return inner;
         }
