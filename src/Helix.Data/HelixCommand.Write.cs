@@ -177,9 +177,11 @@ public sealed partial class HelixCommand
 
     /// <summary>
     /// Whether the second strand's part of this write can run on another thread beside the first's: not for a batch,
-    /// whose commands' parameters are copied as the batch is built for each strand.
+    /// whose commands' parameters are copied as the batch is built for each strand; nor under an ambient
+    /// System.Transactions scope, which a provider that opens the strand's connection on another thread (Npgsql enlists
+    /// on open) would not see there.
     /// </summary>
-    private bool CanOffload() => _batch is null;
+    private bool CanOffload() => _batch is null && System.Transactions.Transaction.Current is null;
 
     // The lambdas of the rare paths live in these helpers, so that a write that takes none of them allocates no closure.
     private HelixReplayEntry[] EntriesForEveryStrand(HelixDataSource dataSource, HelixReplayEntry?[] entries, SqlTextInfo text, long timestamp) =>
