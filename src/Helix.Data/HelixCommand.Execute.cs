@@ -359,31 +359,32 @@ public sealed partial class HelixCommand
         detach = false;
         if (copies is not null)
         {
+            // Made beforehand by CopyParametersFor, helix_ts included. Not AddRange: providers enumerate the array
+            // through an allocated enumerator.
             foreach (var copy in copies)
             {
-                inner.Parameters.Add(copy); // not AddRange: providers enumerate the array through an allocated enumerator
-            }
-
-            Track(inner);
-            return inner;
-        }
-
-        foreach (var parameter in _parameters.Items)
-        {
-            if (useOriginals && ParameterCopier.IsNative(parameter, strand.Factory))
-            {
-                inner.Parameters.Add(parameter);
-                detach = true;
-            }
-            else
-            {
-                inner.Parameters.Add(ParameterCopier.CopyFor(parameter, strand.Factory, ownValue: false));
+                inner.Parameters.Add(copy);
             }
         }
-
-        if (TimestampParameter(strand, text, timestamp) is { } stamp)
+        else
         {
-            inner.Parameters.Add(stamp);
+            foreach (var parameter in _parameters.Items)
+            {
+                if (useOriginals && ParameterCopier.IsNative(parameter, strand.Factory))
+                {
+                    inner.Parameters.Add(parameter);
+                    detach = true;
+                }
+                else
+                {
+                    inner.Parameters.Add(ParameterCopier.CopyFor(parameter, strand.Factory, ownValue: false));
+                }
+            }
+
+            if (TimestampParameter(strand, text, timestamp) is { } stamp)
+            {
+                inner.Parameters.Add(stamp);
+            }
         }
 
         Track(inner);
