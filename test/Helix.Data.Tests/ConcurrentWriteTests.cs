@@ -19,6 +19,26 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         return strands;
     }
 
+    /// <summary>Records, in order, which strand ran each insert and on which thread.</summary>
+    private static List<(HelixStrand Strand, int Thread)> RecordInsertThreads(FaultyStrands strands)
+    {
+        var seen = new List<(HelixStrand Strand, int Thread)>();
+        strands.Primary.BeforeExecute(text => Record(HelixStrand.Primary, text));
+        strands.Secondary.BeforeExecute(text => Record(HelixStrand.Secondary, text));
+        return seen;
+
+        void Record(HelixStrand strand, string text)
+        {
+            if (text == Insert)
+            {
+                lock (seen)
+                {
+                    seen.Add((strand, Environment.CurrentManagedThreadId));
+                }
+            }
+        }
+    }
+
     [Test]
     public async Task The_strands_of_a_concurrent_write_run_on_two_threads_at_once()
     {
@@ -67,9 +87,7 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     {
         await using var strands = Strands();
         strands.DataSource.OffersToThreadPool = false; // as a starved thread pool: nothing takes the offer
-        var order = new List<(HelixStrand Strand, int Thread)>();
-        strands.Primary.BeforeExecute(text => Record(HelixStrand.Primary, text));
-        strands.Secondary.BeforeExecute(text => Record(HelixStrand.Secondary, text));
+        var order = RecordInsertThreads(strands);
         await using var connection = await OpenAsync(strands.DataSource);
         var callerThread = Environment.CurrentManagedThreadId;
         for (var i = 0; i < 3; i++)
@@ -88,17 +106,6 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(new[] { "k0|0", "k1|1", "k2|2" }));
             Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True);
         });
-
-        void Record(HelixStrand strand, string text)
-        {
-            if (text == Insert)
-            {
-                lock (order)
-                {
-                    order.Add((strand, Environment.CurrentManagedThreadId));
-                }
-            }
-        }
     }
 
     [Test]
@@ -180,9 +187,7 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task Under_an_ambient_transaction_scope_the_strands_run_in_turn_on_the_callers_thread()
     {
         await using var strands = Strands();
-        var threads = new List<(HelixStrand Strand, int Thread)>();
-        strands.Primary.BeforeExecute(text => Record(HelixStrand.Primary, text));
-        strands.Secondary.BeforeExecute(text => Record(HelixStrand.Secondary, text));
+        var threads = RecordInsertThreads(strands);
         await using var connection = await OpenAsync(strands.DataSource);
         await ExecuteNonQueryAsync(connection, Insert, ("id", "first"), ("v", 0)); // learns that SQLite completes inline
         threads.Clear();
@@ -193,17 +198,6 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             var callerThread = Environment.CurrentManagedThreadId;
             await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
             Assert.That(threads, Is.EqualTo(new[] { (HelixStrand.Primary, callerThread), (HelixStrand.Secondary, callerThread) }));
-        }
-
-        void Record(HelixStrand strand, string text)
-        {
-            if (text == Insert)
-            {
-                lock (threads)
-                {
-                    threads.Add((strand, Environment.CurrentManagedThreadId));
-                }
-            }
         }
     }
 }

@@ -123,16 +123,15 @@ internal sealed class LatencyProxy : IAsyncDisposable
                 line.Add((buffer[..read], Stopwatch.GetTimestamp() + (Delay.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond)), stopping);
             }
 
-            line.CompleteAdding();
-            await written.Task;
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
-            line.CompleteAdding();
-            await written.Task;
+            // the connection or the proxy is closing
         }
         finally
         {
+            line.CompleteAdding(); // the writer sends what is queued, then ends
+            await written.Task;
             source.Dispose();
             target.Dispose();
         }

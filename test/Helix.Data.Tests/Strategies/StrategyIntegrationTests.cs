@@ -27,10 +27,10 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
     /// Makes the strand's inserts take <paramref name="milliseconds"/> on the fake clock. The strands of a write then run
     /// in turn, not at once: the clock is shared, so an advance during both would make both look slow.
     /// </summary>
-    private static void SlowInserts(FaultyStrands strands, FaultPlan plan, FakeTimeProvider clock, int milliseconds)
+    private static void SlowInserts(FaultyStrands strands, HelixStrand strand, FakeTimeProvider clock, int milliseconds)
     {
         strands.DataSource.OffersToThreadPool = false;
-        plan.BeforeExecute(text =>
+        strands.Plan(strand).BeforeExecute(text =>
         {
             if (text.StartsWith("INSERT", StringComparison.Ordinal))
             {
@@ -114,7 +114,7 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
     {
         var clock = Wait.Clock();
         await using var strands = Strands("Write Strategy=Adaptive;Read Strategy=PrimaryOnly;Replay Poll Interval=100", clock);
-        SlowInserts(strands, strands.Secondary, clock, 500);
+        SlowInserts(strands, HelixStrand.Secondary, clock, 500);
         var dataSource = strands.DataSource;
         for (var id = 1; id <= 3; id++)
         {
@@ -159,7 +159,7 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
     {
         var clock = Wait.Clock();
         await using var strands = Strands("Write Strategy=Adaptive;Adaptive Cap=100", clock);
-        SlowInserts(strands, strands.Secondary, clock, 150);
+        SlowInserts(strands, HelixStrand.Secondary, clock, 150);
         var dataSource = strands.DataSource;
         await WriteOnceAsync(dataSource, 1);
         Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].IsDeferred, Is.True, "one write above the cap defers");
