@@ -25,7 +25,7 @@ public static class Interleaved
             read.Setup();
             var write = new WriteBenchmarks { Provider = provider };
             write.Setup();
-            var batch = provider switch { "Sqlite" => 500, "Postgres" => 100, _ => 30 };
+            var batch = provider switch { "Null" => 20_000, "Sqlite" => 500, "Postgres" => 100, _ => 30 };
             Measure($"{provider}, {Rounds - WarmupRounds} rounds of {batch} operations per variant", batch,
             [
                 ("read, sync: plain", () => read.PlainSync()),

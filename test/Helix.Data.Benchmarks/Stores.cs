@@ -45,7 +45,8 @@ public sealed class Stores : IDisposable
     /// <param name="provider">
     /// <c>Sqlite</c> (two files in WAL mode), <c>Postgres</c> (two local servers), or <c>PostgresRemote</c>: the same
     /// servers each behind a proxy that delays every packet by <see cref="RemoteDelay"/> each way, as servers on other
-    /// hosts are, so that the two strands' time is mostly the network's and not the two shared cores'.
+    /// hosts are, so that the two strands' time is mostly the network's and not the two shared cores'; or <c>Null</c>,
+    /// a provider without a database that answers at once (what the layers above the provider cost by themselves).
     /// </param>
     public static Stores Create(string provider)
     {
@@ -66,6 +67,12 @@ public sealed class Stores : IDisposable
 
             static string Through(string connectionString, LatencyProxy proxy) =>
                 new NpgsqlConnectionStringBuilder(connectionString) { Port = proxy.Port }.ConnectionString;
+        }
+        else if (provider == "Null")
+        {
+            // No database: what the layers above the provider cost by themselves (NullProvider.cs).
+            NullFactory.Register();
+            stores = new Stores(NullFactory.Instance, "Name=a", "Name=b", $"Helix;Provider={NullFactory.InvariantName};Primary=\"Name=a\";Secondary=\"Name=b\";Preferred Strand=Primary", null);
         }
         else if (provider == "Sqlite")
         {
