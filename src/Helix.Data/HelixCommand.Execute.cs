@@ -18,6 +18,7 @@ public sealed partial class HelixCommand
     // The execution in progress: whether it is a write, when it started, and its span (null when nobody listens).
     private bool _executingWrite;
     private long _executionStarted;
+    private bool _executionTimed;
     private Activity? _activity;
 
     internal enum Operation
@@ -78,53 +79,65 @@ public sealed partial class HelixCommand
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<object?> ExecuteAsync(Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not an async method, nor are the read path's steps below it: a command whose strand answers at once (any
+    /// synchronous call, and SQLite's asynchronous ones) runs without a state machine, and the steps that wait on I/O
+    /// continue in async methods of their own. Errors come back in the returned task, as they would from an async method.
+    /// </remarks>
+    private ValueTask<object?> ExecuteAsync(Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
     {
-        var connection = _connection ?? throw new InvalidOperationException($"{operation.MethodName()}: the Connection property has not been initialized.");
-        connection.ThrowIfNotOpen(operation.MethodName());
-        if (_readerCommand is not null)
-        {
-            throw new InvalidOperationException("This command has an open reader; close it before executing the command again.");
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        var dataSource = connection.DataSourceOrThrow;
-        var transaction = connection.ActiveTransaction;
-        if (_transaction is not null && _transaction != transaction)
-        {
-            throw new InvalidOperationException("The command's Transaction is not the active transaction of its connection (it has completed, or belongs to another connection).");
-        }
-
-        var text = _batch?.Analyze() ?? (_commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : new(SqlClassifier.IsWrite(_commandType, _commandText), null));
-        var isWrite = Intent switch
-        {
-            HelixCommandIntent.Read => false,
-            HelixCommandIntent.Write => true,
-            _ => operation == Operation.NonQuery || text.IsWrite,
-        };
-
-        _executingWrite = isWrite;
-        _executionStarted = dataSource.TimeProvider.GetTimestamp();
-        var activity = HelixActivities.StartCommand(isWrite, dataSource);
-        _activity = activity;
+        Activity? activity = null;
         try
         {
-            if (transaction is not null)
+            var connection = _connection ?? throw new InvalidOperationException($"{operation.MethodName()}: the Connection property has not been initialized.");
+            connection.ThrowIfNotOpen(operation.MethodName());
+            if (_readerCommand is not null)
             {
-                return await transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+                throw new InvalidOperationException("This command has an open reader; close it before executing the command again.");
             }
 
-            if (dataSource.IsSingleStrand)
+            cancellationToken.ThrowIfCancellationRequested();
+            var dataSource = connection.DataSourceOrThrow;
+            var transaction = connection.ActiveTransaction;
+            if (_transaction is not null && _transaction != transaction)
             {
-                var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
-                var result = await RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
-                return Finish(result, isRead: !isWrite);
+                throw new InvalidOperationException("The command's Transaction is not the active transaction of its connection (it has completed, or belongs to another connection).");
             }
 
-            return isWrite
-                ? await ExecuteWriteAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
-                : await ExecuteReadAsync(connection, dataSource, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
+            var text = _batch?.Analyze() ?? (_commandType == CommandType.Text ? SqlClassifier.Analyze(_commandText) : new(SqlClassifier.IsWrite(_commandType, _commandText), null));
+            var isWrite = Intent switch
+            {
+                HelixCommandIntent.Read => false,
+                HelixCommandIntent.Write => true,
+                _ => operation == Operation.NonQuery || text.IsWrite,
+            };
+
+            _executingWrite = isWrite;
+            _executionTimed = HelixMetrics.CommandDuration.Enabled;
+            _executionStarted = _executionTimed ? dataSource.TimeProvider.GetTimestamp() : 0;
+            activity = HelixActivities.StartCommand(isWrite, dataSource);
+            _activity = activity;
+            var executing = transaction is not null ? transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken)
+                : dataSource.IsSingleStrand ? ExecuteSingleAsync(connection, dataSource, operation, behavior, text, isWrite, io, cancellationToken)
+                : isWrite ? ExecuteWriteAsync(connection, dataSource, operation, behavior, text, io, cancellationToken)
+                : ExecuteReadAsync(connection, dataSource, operation, behavior, text, io, cancellationToken);
+            return activity is null ? executing : TraceAsync(executing, activity);
+        }
+        catch (Exception e)
+        {
+            HelixActivities.Fail(activity, e);
+            _activity = null;
+            activity?.Dispose();
+            return ValueTask.FromException<object?>(e);
+        }
+    }
+
+    /// <summary>Ends the command's span when the execution ends.</summary>
+    private async ValueTask<object?> TraceAsync(ValueTask<object?> executing, Activity activity)
+    {
+        try
+        {
+            return await executing.ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -134,12 +147,20 @@ public sealed partial class HelixCommand
         finally
         {
             _activity = null;
-            activity?.Dispose();
+            activity.Dispose();
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<object?> ExecuteReadAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
+    private ValueTask<object?> ExecuteSingleAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
+        var running = RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken);
+        return running.IsCompletedSuccessfully ? new(Finish(running.Result, isRead: !isWrite)) : FinishAsync(running, !isWrite);
+
+        async ValueTask<object?> FinishAsync(ValueTask<StrandResult> running, bool isRead) => Finish(await running.ConfigureAwait(false), isRead: isRead);
+    }
+
+    private ValueTask<object?> ExecuteReadAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
         var reads = dataSource.Reads!;
         var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
@@ -149,12 +170,32 @@ public sealed partial class HelixCommand
             first = StaleRead(dataSource, first ?? reads.LastResort(null));
         }
 
-        var result = await RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
-        if (Answered(reads, result))
+        var running = RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, null, io, cancellationToken);
+        if (!running.IsCompletedSuccessfully)
         {
-            return Finish(result);
+            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, io, cancellationToken);
         }
 
+        var result = running.Result;
+        return Answered(reads, result)
+            ? new(Finish(result))
+            : FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken);
+    }
+
+    /// <summary>The rest of a read whose first strand did not answer at once.</summary>
+    private async ValueTask<object?> ReadAfterAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, ValueTask<StrandResult> running, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var result = await running.ConfigureAwait(false);
+        return Answered(dataSource.Reads!, result)
+            ? Finish(result)
+            : await FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A read met a strand fault on its first strand: the policy decides whether it moves to the other.</summary>
+    private async ValueTask<object?> FailoverAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, StrandResult result, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var reads = dataSource.Reads!;
+        var first = result.Strand;
         if (reads.Faulted(first, result.Error!) is not { } second)
         {
             return Finish(result);
@@ -181,18 +222,18 @@ public sealed partial class HelixCommand
             primaryError,
             secondaryError,
             isTransient: true);
+    }
 
-        // The strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.
-        static bool Answered(ReadCoordinator reads, StrandResult result)
+    /// <summary>Whether the strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.</summary>
+    private static bool Answered(ReadCoordinator reads, StrandResult result)
+    {
+        if (result.Succeeded || result.Kind == HelixErrorKind.StatementError)
         {
-            if (result.Succeeded || result.Kind == HelixErrorKind.StatementError)
-            {
-                reads.Succeeded(result.Strand, result.Elapsed);
-                return true;
-            }
-
-            return result.Cancelled;
+            reads.Succeeded(result.Strand, result.Elapsed);
+            return true;
         }
+
+        return result.Cancelled;
     }
 
     private Strand StaleRead(HelixDataSource dataSource, Strand strand)
@@ -214,7 +255,7 @@ public sealed partial class HelixCommand
                 HelixMetrics.Reads.Add(1, strand.MetricTags);
             }
 
-            if (HelixMetrics.CommandDuration.Enabled)
+            if (_executionTimed && HelixMetrics.CommandDuration.Enabled)
             {
                 var elapsed = strand.Controller.TimeProvider.GetElapsedTime(_executionStarted);
                 HelixMetrics.CommandDuration.Record(elapsed.TotalSeconds, isRead ? strand.ReadTags : strand.WriteTags);
@@ -241,11 +282,11 @@ public sealed partial class HelixCommand
 
     /// <summary>Runs the command on one strand. Never throws: errors come back classified.</summary>
     /// <remarks>
-    /// This method and the ones that call it per command use pooled state machines: a command that waits on I/O (Npgsql)
-    /// allocates no box per await chain. Each of their ValueTasks is awaited exactly once, as pooling requires.
+    /// A synchronous call runs <see cref="RunOnStrand"/>, without a state machine; an asynchronous one runs
+    /// <see cref="RunOnStrandCoreAsync"/>, whose state machine is pooled: a command that waits on I/O (Npgsql) allocates no
+    /// box per await chain. Each of its ValueTasks is awaited exactly once, as pooling requires.
     /// </remarks>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<StrandResult> RunOnStrandAsync(
+    internal ValueTask<StrandResult> RunOnStrandAsync(
         HelixConnection connection,
         Strand strand,
         Operation operation,
@@ -256,86 +297,150 @@ public sealed partial class HelixCommand
         DbTransaction? transaction,
         IOBehavior io,
         CancellationToken cancellationToken,
-        DbParameter[]? copies = null)
+        DbParameter[]? copies = null) =>
+        io == IOBehavior.Synchronous
+            ? new(RunOnStrand(connection, strand, operation, behavior, useOriginals, text, timestamp, transaction, copies))
+            : RunOnStrandCoreAsync(connection, strand, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken);
+
+    private StrandResult RunOnStrand(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies)
     {
         DbCommand? inner = null;
         var detach = false;
-        var innerBehavior = behavior & ~CommandBehavior.CloseConnection;
-        var timeProvider = strand.Controller.TimeProvider;
-        var started = timeProvider.GetTimestamp();
-        using var activity = HelixActivities.StartStrand(strand);
+        var run = new StrandRun(this, connection, strand);
         try
         {
-            var innerConnection = await connection.GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
+            var innerConnection = connection.GetInnerAsync(strand, IOBehavior.Synchronous, CancellationToken.None).Synchronously();
             inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, copies, out detach);
             inner.Transaction = transaction;
             if (_prepared)
             {
-                if (io == IOBehavior.Synchronous)
-                {
-                    inner.Prepare();
-                }
-                else
-                {
-                    await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                }
+                inner.Prepare();
             }
 
-            object? value;
-            if (io == IOBehavior.Synchronous)
+            var value = operation switch
             {
-                value = operation switch
-                {
-                    Operation.NonQuery => inner.ExecuteNonQuery(),
-                    Operation.Scalar => inner.ExecuteScalar(),
-                    _ => inner.ExecuteReader(innerBehavior),
-                };
-            }
-            else
-            {
-                value = operation switch
-                {
-                    Operation.NonQuery => await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
-                    Operation.Scalar => await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
-                    _ => await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
-                };
-            }
+                Operation.NonQuery => inner.ExecuteNonQuery(),
+                Operation.Scalar => inner.ExecuteScalar(),
+                _ => inner.ExecuteReader(behavior & ~CommandBehavior.CloseConnection),
+            };
 
-            var elapsed = timeProvider.GetElapsedTime(started);
-            if (HelixMetrics.StrandDuration.Enabled)
-            {
-                HelixMetrics.StrandDuration.Record(elapsed.TotalSeconds, _executingWrite ? strand.WriteTags : strand.ReadTags);
-            }
-
-            if (operation != Operation.Reader)
-            {
-                var outputs = CaptureOutputs(inner);
-                var counts = (inner as BatchAsCommand)?.RecordsAffected();
-                Release(inner, detach);
-                return StrandResult.Success(strand, value, null, detach, behavior, elapsed, outputs, counts);
-            }
-
-            return StrandResult.Success(strand, value, inner, detach, behavior, elapsed);
-        }
-        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
-        {
-            ReleaseQuietly(inner, detach);
-            HelixActivities.Fail(activity, e);
-            return StrandResult.Failure(strand, e, HelixErrorKind.StrandFault, cancelled: true);
+            return Succeeded(run, operation, behavior, inner, detach, value);
         }
         catch (Exception e)
         {
-            ReleaseQuietly(inner, detach);
-            HelixActivities.Fail(activity, e);
-            var kind = connection.DataSourceOrThrow.Classifier.Classify(e);
-            activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
-            if (kind == HelixErrorKind.StrandFault && connection.DataSourceOrThrow.Strands.Length > 1)
+            return Failed(run, connection, inner, detach, e, cancelled: false);
+        }
+        finally
+        {
+            run.Activity?.Dispose();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StrandResult> RunOnStrandCoreAsync(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken)
+    {
+        DbCommand? inner = null;
+        var detach = false;
+        var run = new StrandRun(this, connection, strand);
+        try
+        {
+            var innerConnection = await connection.GetInnerAsync(strand, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false);
+            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, copies, out detach);
+            inner.Transaction = transaction;
+            if (_prepared)
             {
-                connection.Discard(strand);
+                await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            return StrandResult.Failure(strand, e, kind, cancelled: false);
+            var innerBehavior = behavior & ~CommandBehavior.CloseConnection;
+            object? value = operation switch
+            {
+                Operation.NonQuery => await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
+                Operation.Scalar => await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+                _ => await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
+            };
+
+            return Succeeded(run, operation, behavior, inner, detach, value);
         }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            return Failed(run, connection, inner, detach, e, cancelled: true);
+        }
+        catch (Exception e)
+        {
+            return Failed(run, connection, inner, detach, e, cancelled: false);
+        }
+        finally
+        {
+            run.Activity?.Dispose();
+        }
+    }
+
+    /// <summary>The result of a strand that ran the command: outputs captured and the inner command released, unless it has a reader open.</summary>
+    private StrandResult Succeeded(in StrandRun run, Operation operation, CommandBehavior behavior, DbCommand inner, bool detach, object? value)
+    {
+        var strand = run.Strand;
+        var elapsed = run.Elapsed();
+        if (run.Timed && HelixMetrics.StrandDuration.Enabled)
+        {
+            HelixMetrics.StrandDuration.Record(elapsed.TotalSeconds, _executingWrite ? strand.WriteTags : strand.ReadTags);
+        }
+
+        if (operation != Operation.Reader)
+        {
+            var outputs = CaptureOutputs(inner);
+            var counts = (inner as BatchAsCommand)?.RecordsAffected();
+            Release(inner, detach);
+            return StrandResult.Success(strand, value, null, detach, behavior, elapsed, outputs, counts);
+        }
+
+        return StrandResult.Success(strand, value, inner, detach, behavior, elapsed);
+    }
+
+    /// <summary>The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.</summary>
+    private StrandResult Failed(in StrandRun run, HelixConnection connection, DbCommand? inner, bool detach, Exception error, bool cancelled)
+    {
+        var strand = run.Strand;
+        ReleaseQuietly(inner, detach);
+        HelixActivities.Fail(run.Activity, error);
+        if (cancelled)
+        {
+            return StrandResult.Failure(strand, error, HelixErrorKind.StrandFault, cancelled: true);
+        }
+
+        var kind = connection.DataSourceOrThrow.Classifier.Classify(error);
+        run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
+        if (kind == HelixErrorKind.StrandFault && connection.DataSourceOrThrow.Strands.Length > 1)
+        {
+            connection.Discard(strand);
+        }
+
+        return StrandResult.Failure(strand, error, kind, cancelled: false);
+    }
+
+    /// <summary>One strand's part of an execution: its span, and its start when something uses how long it takes.</summary>
+    private readonly struct StrandRun
+    {
+        private readonly long _started;
+
+        public StrandRun(HelixCommand command, HelixConnection connection, Strand strand)
+        {
+            Strand = strand;
+
+            // Writes are always timed (the write strategy weighs the strands by it); reads only when something uses it.
+            Timed = command._executingWrite || HelixMetrics.StrandDuration.Enabled || connection.DataSourceOrThrow.Reads is { UsesElapsed: true };
+            _started = Timed ? strand.Controller.TimeProvider.GetTimestamp() : 0;
+            Activity = HelixActivities.StartStrand(strand);
+        }
+
+        public Strand Strand { get; }
+
+        public bool Timed { get; }
+
+        public Activity? Activity { get; }
+
+        /// <summary>How long the strand took so far (zero when not timed).</summary>
+        public TimeSpan Elapsed() => Timed ? Strand.Controller.TimeProvider.GetElapsedTime(_started) : TimeSpan.Zero;
     }
 
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, out bool detach)

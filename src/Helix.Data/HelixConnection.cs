@@ -269,25 +269,35 @@ public sealed class HelixConnection : DbConnection
     }
 
     /// <summary>Returns the open inner connection of a strand, opening it first if needed.</summary>
-    internal async ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
+    /// <remarks>Not an async method: an open strand, or a synchronous open, costs no state machine.</remarks>
+    internal ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
     {
         if (_inner[strand.Index] is { } open)
         {
-            return open;
+            return new(open);
         }
 
+        if (io == IOBehavior.Asynchronous)
+        {
+            return OpenInnerAsync(strand, cancellationToken);
+        }
+
+        try
+        {
+            return new(OpenInner(strand));
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<DbConnection>(e);
+        }
+    }
+
+    private DbConnection OpenInner(Strand strand)
+    {
         var connection = strand.DataSource.CreateConnection();
         try
         {
-            if (io == IOBehavior.Synchronous)
-            {
-                connection.Open();
-            }
-            else
-            {
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            connection.Open();
             if (_database is not null)
             {
                 connection.ChangeDatabase(_database);
@@ -295,7 +305,28 @@ public sealed class HelixConnection : DbConnection
         }
         catch
         {
-            await DisposeAsync(connection, io).ConfigureAwait(false);
+            connection.Dispose();
+            throw;
+        }
+
+        _inner[strand.Index] = connection;
+        return connection;
+    }
+
+    private async ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
+    {
+        var connection = strand.DataSource.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (_database is not null)
+            {
+                connection.ChangeDatabase(_database);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -335,18 +366,46 @@ public sealed class HelixConnection : DbConnection
         }
     }
 
-    private static ValueTask DisposeAsync(DbConnection connection, IOBehavior io)
+    /// <remarks>
+    /// Not an async method: when the strand reads go to opens at once (a pooled connection, or any synchronous open), the
+    /// connection opens without a state machine; <see cref="OpenSlowAsync"/> takes the rest.
+    /// </remarks>
+    private ValueTask OpenAsync(IOBehavior io, CancellationToken cancellationToken)
     {
-        if (io == IOBehavior.Synchronous)
+        try
         {
-            connection.Dispose();
+            var dataSource = DataSourceOrThrow;
+            if (_state == ConnectionState.Open || _disposed)
+            {
+                return OpenSlowAsync(dataSource, null, null, io, cancellationToken);
+            }
+
+            dataSource.ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
+            var first = dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
+            var opening = GetInnerAsync(first, io, cancellationToken);
+            if (!opening.IsCompletedSuccessfully)
+            {
+                return OpenSlowAsync(dataSource, first, opening, io, cancellationToken);
+            }
+
+            _ = opening.Result;
+            SetState(ConnectionState.Open);
             return default;
         }
-
-        return connection.DisposeAsync();
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
     }
 
-    private async ValueTask OpenAsync(IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the connection the long way: again on an open or disposed connection, after waiting for the first strand's
+    /// open (<paramref name="opening"/>), or on the other strand when the first could not be opened.
+    /// </summary>
+    private async ValueTask OpenSlowAsync(HelixDataSource dataSource, Strand? first, ValueTask<DbConnection>? opening, IOBehavior io, CancellationToken cancellationToken)
     {
         if (_state == ConnectionState.Open)
         {
@@ -364,32 +423,41 @@ public sealed class HelixConnection : DbConnection
             return;
         }
 
-        var dataSource = DataSourceOrThrow;
-        dataSource.ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        if (_disposed)
+        if (first is null)
         {
+            dataSource.ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+
             // Opening a disposed connection does what the primary's provider does (Npgsql throws, SQLite reopens).
-            using var probe = dataSource.Strands[0].DataSource.CreateConnection();
-            probe.Dispose();
-            probe.Open();
+            using (var probe = dataSource.Strands[0].DataSource.CreateConnection())
+            {
+                probe.Dispose();
+                probe.Open();
+            }
+
+            first = dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
         }
 
         if (dataSource.IsSingleStrand)
         {
-            await GetInnerAsync(dataSource.Strands[0], io, cancellationToken).ConfigureAwait(false);
+            if (opening is { } pending)
+            {
+                await pending.ConfigureAwait(false);
+            }
+            else
+            {
+                await GetInnerAsync(first, io, cancellationToken).ConfigureAwait(false);
+            }
+
             SetState(ConnectionState.Open);
             return;
         }
 
-        // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
-        var reads = dataSource.Reads!;
-        var first = reads.Peek() ?? reads.LastResort(null);
-        var firstError = await TryOpenAsync(dataSource, first, io, cancellationToken).ConfigureAwait(false);
+        var firstError = await TryOpenAsync(dataSource, first, opening, io, cancellationToken).ConfigureAwait(false);
         if (firstError is not null)
         {
-            var second = reads.Other(first)!;
-            var secondError = await TryOpenAsync(dataSource, second, io, cancellationToken).ConfigureAwait(false);
+            var second = dataSource.Reads!.Other(first)!;
+            var secondError = await TryOpenAsync(dataSource, second, null, io, cancellationToken).ConfigureAwait(false);
             if (secondError is not null)
             {
                 var primaryError = first.Id == HelixStrand.Primary ? firstError : secondError;
@@ -405,11 +473,20 @@ public sealed class HelixConnection : DbConnection
         SetState(ConnectionState.Open);
     }
 
-    private async ValueTask<Exception?> TryOpenAsync(HelixDataSource dataSource, Strand strand, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>Opens a strand (or finishes <paramref name="opening"/> it); returns the strand fault that kept it closed.</summary>
+    private async ValueTask<Exception?> TryOpenAsync(HelixDataSource dataSource, Strand strand, ValueTask<DbConnection>? opening, IOBehavior io, CancellationToken cancellationToken)
     {
         try
         {
-            await GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
+            if (opening is { } pending)
+            {
+                await pending.ConfigureAwait(false);
+            }
+            else
+            {
+                await GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
+            }
+
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -25,7 +25,15 @@ internal sealed class ReadCoordinator
         _logger = logger;
         _hasCircuits = policy is not StatelessFailover;
         _circuits = new int[strands.Length];
+        UsesElapsed = !(strategy is StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy
+            && (policy is ActiveFailover or NoFailover || (policy.GetType() == typeof(CircuitBreakerFailover) && ((CircuitBreakerFailover)policy).LatencyCap is null)));
     }
+
+    /// <summary>
+    /// Gets whether the strategy or the policy may use how long a read took: a custom one, or a circuit breaker with a
+    /// latency cap. When neither does, reads are not timed (two clock reads per read) unless a meter listens.
+    /// </summary>
+    public bool UsesElapsed { get; }
 
     public IHelixReadStrategy Strategy { get; }
 

@@ -31,7 +31,7 @@ internal sealed class StrandController
     private readonly Lock _lock = new();
     private readonly HelixReplayQueue? _queue;
     private readonly TimeProvider _timeProvider;
-    private HelixStrandState _state = HelixStrandState.Healthy;
+    private volatile HelixStrandState _state = HelixStrandState.Healthy;
     private int _reservations;
     private bool _healing;
     private TaskCompletionSource _changed = NewChangeSource();
@@ -59,16 +59,11 @@ internal sealed class StrandController
     /// <summary>Wakes the replay worker of this strand.</summary>
     public Signal WorkerSignal { get; } = new();
 
-    public HelixStrandState State
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _state;
-            }
-        }
-    }
+    /// <summary>
+    /// Gets the state, read without the lock (every read routes by it): a transition may be a moment old to a reader, as
+    /// it would be a moment after the lock. Write routing reads it under the lock (<see cref="BeginWrite"/>).
+    /// </summary>
+    public HelixStrandState State => _state;
 
     /// <summary>A task that completes at the next state change.</summary>
     public Task Changed

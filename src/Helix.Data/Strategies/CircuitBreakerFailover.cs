@@ -75,9 +75,14 @@ public class CircuitBreakerFailover : IHelixFailoverPolicy
     /// <inheritdoc />
     public HelixCircuitState GetCircuitState(HelixStrand strand)
     {
+        var circuit = _circuits[(int)strand];
+        if (circuit.Clean)
+        {
+            return HelixCircuitState.Closed; // every read asks: no lock while the circuit has nothing to tell
+        }
+
         lock (_lock)
         {
-            var circuit = _circuits[(int)strand];
             return circuit.OpenedAt is not { } opened ? HelixCircuitState.Closed
                 : _timeProvider.GetElapsedTime(opened) >= ResetTimeout ? HelixCircuitState.HalfOpen
                 : HelixCircuitState.Open;
@@ -108,10 +113,15 @@ public class CircuitBreakerFailover : IHelixFailoverPolicy
             return;
         }
 
+        var circuit = _circuits[(int)strand];
+        if (circuit.Clean)
+        {
+            return;
+        }
+
         lock (_lock)
         {
             // The strand answered in time: whatever the circuit was, it is closed now.
-            var circuit = _circuits[(int)strand];
             circuit.Failures = 0;
             circuit.OpenedAt = null;
         }
@@ -147,11 +157,35 @@ public class CircuitBreakerFailover : IHelixFailoverPolicy
         }
     }
 
+    /// <summary>One strand's circuit; changed under the policy's lock.</summary>
     private sealed class Circuit
     {
-        public int Failures { get; set; }
+        private int _failures;
+        private long? _openedAt;
+        private volatile bool _clean = true;
 
-        public long? OpenedAt { get; set; }
+        public int Failures
+        {
+            get => _failures;
+            set
+            {
+                _failures = value;
+                _clean = value == 0 && _openedAt is null;
+            }
+        }
+
+        public long? OpenedAt
+        {
+            get => _openedAt;
+            set
+            {
+                _openedAt = value;
+                _clean = _failures == 0 && value is null;
+            }
+        }
+
+        /// <summary>Gets whether the circuit is closed with no fault counted: read without the lock, a moment old at worst.</summary>
+        public bool Clean => _clean;
     }
 }
 
