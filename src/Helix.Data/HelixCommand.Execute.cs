@@ -533,11 +533,12 @@ public sealed partial class HelixCommand
     /// </summary>
     private (int Index, object? Value)[]? CaptureOutputs(DbCommand inner)
     {
+        // A copy has its original's direction: only parameters that are not input are looked up in the inner command.
         List<(int, object?)>? outputs = null;
-        for (var i = 0; i < _parameters.Count && i < inner.Parameters.Count; i++)
+        var items = _parameters.Items;
+        for (var i = 0; i < items.Length; i++)
         {
-            var copy = inner.Parameters[i];
-            if (copy.Direction != ParameterDirection.Input && !ReferenceEquals(copy, _parameters.Items[i]))
+            if (items[i].Direction != ParameterDirection.Input && i < inner.Parameters.Count && inner.Parameters[i] is var copy && !ReferenceEquals(copy, items[i]))
             {
                 (outputs ??= []).Add((i, copy.Value));
             }

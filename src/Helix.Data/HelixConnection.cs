@@ -128,13 +128,10 @@ public sealed class HelixConnection : DbConnection
     }
 
     /// <inheritdoc />
-    public override async Task CloseAsync()
-    {
-        if (_state == ConnectionState.Closed)
-        {
-            return;
-        }
+    public override Task CloseAsync() => _state == ConnectionState.Closed ? Task.CompletedTask : CloseOpenAsync();
 
+    private async Task CloseOpenAsync()
+    {
         if (_transaction is { } transaction)
         {
             await transaction.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
@@ -153,9 +150,22 @@ public sealed class HelixConnection : DbConnection
     }
 
     /// <inheritdoc />
-    public override async ValueTask DisposeAsync()
+    /// <remarks>Not an async method: a connection that is closed already (Dapper closes it) disposes without a state machine.</remarks>
+    public override ValueTask DisposeAsync()
     {
-        await CloseAsync().ConfigureAwait(false);
+        var closing = CloseAsync();
+        if (!closing.IsCompletedSuccessfully)
+        {
+            return DisposeAfterAsync(closing);
+        }
+
+        _disposed = true;
+        return base.DisposeAsync();
+    }
+
+    private async ValueTask DisposeAfterAsync(Task closing)
+    {
+        await closing.ConfigureAwait(false);
         _disposed = true;
         await base.DisposeAsync().ConfigureAwait(false);
     }

@@ -208,29 +208,84 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     }
 
     /// <inheritdoc />
-    public override async Task CloseAsync()
+    public override Task CloseAsync()
     {
         if (_closed)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         _closed = true;
-        await _inner.CloseAsync().ConfigureAwait(false);
+        Task closing;
+        try
+        {
+            closing = _inner.CloseAsync();
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+
+        if (!closing.IsCompletedSuccessfully)
+        {
+            return CompleteAfterAsync(closing);
+        }
+
         Complete();
+        return Task.CompletedTask;
+
+        async Task CompleteAfterAsync(Task closing)
+        {
+            await closing.ConfigureAwait(false);
+            Complete();
+        }
     }
 
     /// <inheritdoc />
-    public override async ValueTask DisposeAsync()
+    /// <remarks>Not an async method: when the inner reader closes and disposes at once (SQLite), no state machine runs.</remarks>
+    [SuppressMessage("Usage", "CA2215", Justification = "Every path disposes the base once: DisposeInnerAsync and DisposeAfterInnerAsync call it; a pooled reader was disposed already.")]
+    public override ValueTask DisposeAsync()
     {
         if (_pooled)
         {
-            return;
+            return default;
         }
 
-        await CloseAsync().ConfigureAwait(false);
-        await _inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false); // calls Dispose(true), which gives the reader back: nothing may follow
+        var closing = CloseAsync();
+        return closing.IsCompletedSuccessfully ? DisposeInnerAsync() : DisposeAfterCloseAsync(closing);
+    }
+
+    private ValueTask DisposeInnerAsync()
+    {
+        ValueTask disposing;
+        try
+        {
+            disposing = _inner.DisposeAsync();
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+
+        if (!disposing.IsCompletedSuccessfully)
+        {
+            return DisposeAfterInnerAsync(disposing);
+        }
+
+        disposing.GetAwaiter().GetResult();
+        return base.DisposeAsync(); // calls Dispose(true), which gives the reader back: nothing may follow
+    }
+
+    private async ValueTask DisposeAfterCloseAsync(Task closing)
+    {
+        await closing.ConfigureAwait(false);
+        await DisposeInnerAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask DisposeAfterInnerAsync(ValueTask disposing)
+    {
+        await disposing.ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
