@@ -47,6 +47,65 @@ public static class Interleaved
         }
     }
 
+    /// <summary>
+    /// Runs plain and Helix reads of each provider in pairs, one operation each, alternating which goes first: a drift of
+    /// the machine, even within a round, falls on both alike. Prints, for sync and async reads, the median and quartiles
+    /// over the rounds of Helix's time divided by the plain provider's.
+    /// Run: <c>dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite|Postgres|Null]</c>.
+    /// </summary>
+    /// <param name="providers">The providers.</param>
+    public static void Paired(IReadOnlyList<string> providers)
+    {
+        foreach (var provider in providers)
+        {
+            var read = new ReadBenchmarks { Provider = provider };
+            read.Setup();
+            var pairs = provider switch { "Null" => 20_000, "Sqlite" => 2_000, _ => 200 };
+            Console.WriteLine();
+            Console.WriteLine($"{provider}: reads, {Rounds - WarmupRounds} rounds of {pairs} pairs (plain and Helix alternating, each first in turn)");
+            Console.WriteLine("| call | plain, median | Helix, median | Helix ÷ plain, median of rounds | 25th–75th percentile |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            ComparePairs("sync", pairs, () => read.PlainSync(), () => read.HelixSync());
+            ComparePairs("async", pairs, () => read.PlainAsync().GetAwaiter().GetResult(), () => read.HelixAsync().GetAwaiter().GetResult());
+            read.Cleanup();
+        }
+    }
+
+    private static void ComparePairs(string call, int pairs, Action plain, Action helix)
+    {
+        var (plainTimes, helixTimes, ratios) = (new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds));
+        for (var round = 0; round < Rounds; round++)
+        {
+            long plainTicks = 0, helixTicks = 0;
+            for (var i = 0; i < pairs; i++)
+            {
+                var (first, second) = i % 2 == 0 ? (plain, helix) : (helix, plain);
+                var started = Stopwatch.GetTimestamp();
+                first();
+                var between = Stopwatch.GetTimestamp();
+                second();
+                var ended = Stopwatch.GetTimestamp();
+                (plainTicks, helixTicks) = i % 2 == 0
+                    ? (plainTicks + between - started, helixTicks + ended - between)
+                    : (plainTicks + ended - between, helixTicks + between - started);
+            }
+
+            if (round >= WarmupRounds)
+            {
+                plainTimes.Add(Stopwatch.GetElapsedTime(0, plainTicks).TotalMicroseconds / pairs);
+                helixTimes.Add(Stopwatch.GetElapsedTime(0, helixTicks).TotalMicroseconds / pairs);
+                ratios.Add((double)helixTicks / plainTicks);
+            }
+        }
+
+        var sorted = ratios.Order().ToArray();
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {call} | {Median(plainTimes):F2} µs | {Median(helixTimes):F2} µs | {sorted[sorted.Length / 2]:F3} | {sorted[sorted.Length / 4]:F3}–{sorted[3 * sorted.Length / 4]:F3} |"));
+
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    }
+
     private static void Measure(string title, int batch, (string Name, Action Run)[] variants)
     {
         var samples = variants.Select(_ => new List<double>(Rounds)).ToArray();

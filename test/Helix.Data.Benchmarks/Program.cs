@@ -5,6 +5,8 @@
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --allocations [Sqlite] [Postgres]
 //   reads and writes of one provider side by side in interleaved rounds (medians; steadier on a busy machine):
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --interleaved [Sqlite] [Postgres]
+//   reads through Helix and the plain provider in alternating pairs (the read target's figure on a noisy machine):
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite] [Null] [Postgres]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
 // HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
@@ -19,6 +21,12 @@ if (args is ["--allocations", .. var providers])
 if (args is ["--interleaved", .. var chosen])
 {
     Interleaved.Run(chosen.Length == 0 ? ["Sqlite", "Postgres"] : chosen);
+    return;
+}
+
+if (args is ["--paired", .. var paired])
+{
+    Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired);
     return;
 }
 
