@@ -74,10 +74,12 @@ public sealed partial class HelixCommand
         var strategy = dataSource.Configuration.WriteStrategy;
         var order = strategy.GetOrder(dataSource.StrandView!);
         var bothDirect = order == HelixWriteOrder.Concurrent && Array.TrueForAll(routes, static r => r == WriteRoute.Direct);
-        if (bothDirect && strands.Length == 2 && (io == IOBehavior.Synchronous || strands[0].AsyncCompletesInline) && CanOffload())
+        if (bothDirect && strands.Length == 2 && (io == IOBehavior.Synchronous || strands[0].AsyncCompletesInline)
+            && strands[1].WritesTakeAtLeast(dataSource.OffloadThreshold) && CanOffload())
         {
             // The strands would not overlap on this thread (a synchronous call, or a provider whose asynchronous methods
             // complete before returning): the second is offered to the thread pool while this thread runs the first.
+            // Unless its writes are shorter than handing one to another thread: then running it in turn costs less.
             var offloaded = OffloadedStrand.Offer(this, connection, strands[1], operation, behavior, text, timestamp, io, dataSource.OffersToThreadPool, cancellationToken);
             var first = RunOnStrandAsync(connection, strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken);
             if (io == IOBehavior.Asynchronous)
@@ -115,6 +117,14 @@ public sealed partial class HelixCommand
                 {
                     results[i] = await RunOnStrandAsync(connection, strands[i], operation, behavior, i == firstDirect, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
                 }
+            }
+        }
+
+        for (var i = 0; i < strands.Length; i++)
+        {
+            if (AppliedIn(results[i]) is { } elapsed)
+            {
+                strands[i].NoteWrite(elapsed);
             }
         }
 

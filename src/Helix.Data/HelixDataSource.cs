@@ -115,6 +115,12 @@ public sealed class HelixDataSource : DbDataSource
     /// </summary>
     internal bool OffersToThreadPool { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets how long the second strand's recent writes must take for a concurrent write to offer it to another
+    /// thread (contract amendment 14); shorter writes run in turn. Tests set it to pin one behaviour or the other.
+    /// </summary>
+    internal TimeSpan OffloadThreshold { get; set; } = TimeSpan.FromMicroseconds(HelixDefaults.OffloadThresholdMicroseconds);
+
     internal TimeProvider TimeProvider => _configuration.TimeProvider;
 
     internal HelixErrorClassifier Classifier => _configuration.ErrorClassifier;

@@ -1,4 +1,5 @@
 using Helix.Data.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Helix.Data.Tests;
 
@@ -12,9 +13,15 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     private const string Insert = "INSERT INTO t (id, v) VALUES (@id, @v)";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private static FaultyStrands Strands(string extra = "")
+    /// <summary>Two strands whose writes are always offered (however short they are on this machine), unless a clock is given.</summary>
+    private static FaultyStrands Strands(FakeTimeProvider? clock = null)
     {
-        var strands = new FaultyStrands(extra);
+        var strands = new FaultyStrands(configure: clock is null ? null : b => b.UseTimeProvider(clock));
+        if (clock is null)
+        {
+            strands.DataSource.OffloadThreshold = TimeSpan.Zero;
+        }
+
         strands.Files.ExecuteOnBoth("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER)");
         return strands;
     }
@@ -39,6 +46,46 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         }
     }
 
+    /// <summary>
+    /// At the next insert the primary waits until the secondary has started its own: run in turn, it would wait in vain.
+    /// Records which thread ran each strand.
+    /// </summary>
+    private sealed class Overlap : IDisposable
+    {
+        private readonly ManualResetEventSlim _secondaryStarted = new();
+        private int? _primaryThread;
+        private int? _secondaryThread;
+        private bool _overlapped;
+
+        public Overlap(FaultyStrands strands)
+        {
+            strands.Secondary.BeforeExecute(text =>
+            {
+                if (text == Insert)
+                {
+                    _secondaryThread = Environment.CurrentManagedThreadId;
+                    _secondaryStarted.Set();
+                }
+            });
+            strands.Primary.BeforeExecute(text =>
+            {
+                if (text == Insert)
+                {
+                    _primaryThread = Environment.CurrentManagedThreadId;
+                    _overlapped = _secondaryStarted.Wait(Patience);
+                }
+            });
+        }
+
+        public void AssertOverlapped()
+        {
+            Assert.That(_overlapped, Is.True, $"the secondary did not start within {Patience.TotalSeconds} s of the primary: the strands ran in turn");
+            Assert.That(_secondaryThread, Is.Not.EqualTo(_primaryThread), "each strand on its own thread");
+        }
+
+        public void Dispose() => _secondaryStarted.Dispose();
+    }
+
     [Test]
     public async Task The_strands_of_a_concurrent_write_run_on_two_threads_at_once()
     {
@@ -48,33 +95,12 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         // The first asynchronous write is how Helix learns that this provider completes asynchronous calls inline.
         await ExecuteNonQueryAsync(connection, Insert, ("id", "first"), ("v", 0));
 
-        // The primary waits until the secondary has started: run in turn, the primary would wait in vain.
-        using var secondaryStarted = new ManualResetEventSlim();
-        int? primaryThread = null;
-        int? secondaryThread = null;
-        var overlapped = false;
-        strands.Secondary.BeforeExecute(text =>
-        {
-            if (text == Insert)
-            {
-                secondaryThread = Environment.CurrentManagedThreadId;
-                secondaryStarted.Set();
-            }
-        });
-        strands.Primary.BeforeExecute(text =>
-        {
-            if (text == Insert)
-            {
-                primaryThread = Environment.CurrentManagedThreadId;
-                overlapped = secondaryStarted.Wait(Patience);
-            }
-        });
+        using var overlap = new Overlap(strands);
 
         var rows = await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
         Assert.Multiple(() =>
         {
-            Assert.That(overlapped, Is.True, $"the secondary did not start within {Patience.TotalSeconds} s of the primary: the strands ran in turn");
-            Assert.That(secondaryThread, Is.Not.EqualTo(primaryThread), "each strand on its own thread");
+            overlap.AssertOverlapped();
             Assert.That(rows, Is.EqualTo(1));
             Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(new[] { "a|1", "first|0" }));
             Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(new[] { "a|1", "first|0" }));
@@ -180,6 +206,57 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(status.IsConverged, Is.True, Wait.Describe(status));
             Assert.That(status.ReplayApplied, Is.Zero, "every write reached the secondary directly, none by replay");
             Assert.That(strands.Divergences, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_strand_whose_writes_are_shorter_than_a_handoff_runs_in_turn_on_the_callers_thread()
+    {
+        // The clock stands still: every write takes no time, far less than waking another thread would.
+        await using var strands = Strands(Wait.Clock());
+        var order = RecordInsertThreads(strands);
+        await using var connection = await OpenAsync(strands.DataSource);
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "first"), ("v", 0)); // the first write shows how long one takes
+        order.Clear();
+        var callerThread = Environment.CurrentManagedThreadId;
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.That(await ExecuteNonQueryAsync(connection, Insert, ("id", $"k{i}"), ("v", i)), Is.EqualTo(1));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(order.Select(o => o.Strand), Is.EqualTo(new[] { HelixStrand.Primary, HelixStrand.Secondary, HelixStrand.Primary, HelixStrand.Secondary, HelixStrand.Primary, HelixStrand.Secondary }), "in turn, the primary first");
+            Assert.That(order.Select(o => o.Thread).Distinct(), Is.EqualTo(new[] { callerThread }), "all on the caller's thread");
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task A_strand_whose_writes_take_longer_than_a_handoff_is_offered_again()
+    {
+        var clock = Wait.Clock();
+        await using var strands = Strands(clock);
+        await using var connection = await OpenAsync(strands.DataSource);
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "fast"), ("v", 0)); // takes no time: the next write runs in turn
+
+        // The secondary's writes now take a millisecond of the data source's clock, far more than a handoff.
+        strands.Secondary.BeforeExecute(text =>
+        {
+            if (text == Insert)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(1));
+            }
+        });
+        await ExecuteNonQueryAsync(connection, Insert, ("id", "slow"), ("v", 1));
+
+        using var overlap = new Overlap(strands);
+
+        Assert.That(await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 2)), Is.EqualTo(1));
+        Assert.Multiple(() =>
+        {
+            overlap.AssertOverlapped();
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(new[] { "a|2", "fast|0", "slow|1" }));
         });
     }
 

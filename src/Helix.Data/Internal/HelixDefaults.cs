@@ -26,4 +26,10 @@ internal static class HelixDefaults
     public const int InDoubtTimeoutSeconds = 120;
     public const int ReplayPriorityRatio = 10;
     public const string DrainBucket = "helix-drain";
+
+    /// <summary>
+    /// The write time below which a concurrent write's second strand is not offered to another thread: waking a pool
+    /// thread and joining it costs a few microseconds of both cores, more than running so short a write in turn.
+    /// </summary>
+    public const int OffloadThresholdMicroseconds = 20;
 }

@@ -79,6 +79,27 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     /// </summary>
     public bool AsyncCompletesInline { get; set; }
 
+    // How long this strand's direct writes take lately, in ticks of TimeSpan: a moving average, -1 until one is seen.
+    private long _writeTicks = -1;
+
+    /// <summary>A direct write succeeded on the strand in <paramref name="elapsed"/>: folds it into the recent write time.</summary>
+    public void NoteWrite(TimeSpan elapsed)
+    {
+        // Racing writers may lose an update to each other; the figure stays a fair recent average all the same.
+        var seen = Volatile.Read(ref _writeTicks);
+        Volatile.Write(ref _writeTicks, seen < 0 ? elapsed.Ticks : seen + ((elapsed.Ticks - seen) / 4));
+    }
+
+    /// <summary>
+    /// Gets whether the strand's recent writes take at least <paramref name="threshold"/>; <see langword="true"/> until a
+    /// write has been seen (a strand is assumed slow until shown fast).
+    /// </summary>
+    public bool WritesTakeAtLeast(TimeSpan threshold)
+    {
+        var ticks = Volatile.Read(ref _writeTicks);
+        return ticks < 0 || ticks >= threshold.Ticks;
+    }
+
     public bool IsHealthy => Controller.State == HelixStrandState.Healthy;
 
     /// <summary>A statement that succeeds on any reachable database of this provider and touches the database file or server.</summary>
