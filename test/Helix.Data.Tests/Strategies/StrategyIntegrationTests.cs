@@ -208,6 +208,18 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
     }
 
     [Test]
+    public async Task A_custom_read_strategy_is_told_how_long_each_read_took()
+    {
+        // Built-in strategies ignore the time and reads are then not timed; a custom one may use it.
+        var clock = Wait.Clock();
+        var strategy = new SecondaryAlways();
+        await using var strands = Strands(string.Empty, clock, b => b.UseReadStrategy(strategy));
+        strands.Secondary.BeforeExecute(text => clock.Advance(TimeSpan.FromMilliseconds(7)));
+        Assert.That(await ReadOnceAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
+        Assert.That(strategy.Successes, Is.EqualTo(new[] { (HelixStrand.Secondary, TimeSpan.FromMilliseconds(7)) }));
+    }
+
+    [Test]
     public void A_key_that_code_replaced_is_refused_and_a_key_without_effect_is_logged()
     {
         using var files = new SqliteStrands("conflict");
@@ -232,8 +244,8 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
 
         public HelixStrand? OnFailure(HelixStrand failed, IHelixStrandView strands) => failed == HelixStrand.Secondary ? HelixStrand.Primary : null;
 
-        public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
-        {
-        }
+        public List<(HelixStrand Strand, TimeSpan Elapsed)> Successes { get; } = [];
+
+        public void OnSuccess(HelixStrand strand, TimeSpan elapsed) => Successes.Add((strand, elapsed));
     }
 }
