@@ -309,8 +309,7 @@ public sealed partial class HelixCommand
         var run = new StrandRun(this, connection, strand);
         try
         {
-            var innerConnection = connection.GetInnerAsync(strand, IOBehavior.Synchronous, CancellationToken.None).Synchronously();
-            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, copies, out detach);
+            inner = CreateInnerCommand(connection.GetInner(strand), strand, useOriginals, text, timestamp, copies, out detach);
             inner.Transaction = transaction;
             if (_prepared)
             {

@@ -120,15 +120,13 @@ public sealed partial class HelixCommand
             }
         }
 
-        for (var i = 0; i < strands.Length; i++)
+        var (primaryIn, secondaryIn) = (AppliedIn(results[0]), AppliedIn(results[1]));
+        if (secondaryIn is { } elapsed)
         {
-            if (AppliedIn(results[i]) is { } elapsed)
-            {
-                strands[i].NoteWrite(elapsed);
-            }
+            strands[1].NoteWrite(elapsed); // what decides whether the next write offers it to the pool
         }
 
-        strategy.OnWriteCompleted(AppliedIn(results[0]), AppliedIn(results[1]), dataSource.StrandView!);
+        strategy.OnWriteCompleted(primaryIn, secondaryIn, dataSource.StrandView!);
         var winner = Array.FindIndex(results, r => r is { Succeeded: true });
         if (winner < 0)
         {

@@ -282,25 +282,23 @@ public sealed class HelixConnection : DbConnection
     /// <remarks>Not an async method: an open strand, or a synchronous open, costs no state machine.</remarks>
     internal ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
     {
-        if (_inner[strand.Index] is { } open)
-        {
-            return new(open);
-        }
-
-        if (io == IOBehavior.Asynchronous)
+        if (io == IOBehavior.Asynchronous && _inner[strand.Index] is null)
         {
             return OpenInnerAsync(strand, cancellationToken);
         }
 
         try
         {
-            return new(OpenInner(strand));
+            return new(GetInner(strand));
         }
         catch (Exception e)
         {
             return ValueTask.FromException<DbConnection>(e);
         }
     }
+
+    /// <summary>Returns the open inner connection of a strand, opening it first (synchronously) if needed.</summary>
+    internal DbConnection GetInner(Strand strand) => _inner[strand.Index] ?? OpenInner(strand);
 
     private DbConnection OpenInner(Strand strand)
     {
@@ -393,8 +391,7 @@ public sealed class HelixConnection : DbConnection
             dataSource.ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
 
-            // Open the strand reads go to, so that a connection used only for reads opens one inner connection.
-            var first = dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
+            var first = FirstToOpen(dataSource);
             var opening = GetInnerAsync(first, io, cancellationToken);
             if (!opening.IsCompletedSuccessfully)
             {
@@ -445,20 +442,12 @@ public sealed class HelixConnection : DbConnection
                 probe.Open();
             }
 
-            first = dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
+            first = FirstToOpen(dataSource);
         }
 
         if (dataSource.IsSingleStrand)
         {
-            if (opening is { } pending)
-            {
-                await pending.ConfigureAwait(false);
-            }
-            else
-            {
-                await GetInnerAsync(first, io, cancellationToken).ConfigureAwait(false);
-            }
-
+            await OpeningOf(first, opening, io, cancellationToken).ConfigureAwait(false);
             SetState(ConnectionState.Open);
             return;
         }
@@ -483,20 +472,20 @@ public sealed class HelixConnection : DbConnection
         SetState(ConnectionState.Open);
     }
 
+    /// <summary>The strand a connection opens first: the one reads go to, so that a connection used only for reads opens one.</summary>
+    private static Strand FirstToOpen(HelixDataSource dataSource) =>
+        dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
+
+    /// <summary>The open of a strand already under way, or a new one.</summary>
+    private ValueTask<DbConnection> OpeningOf(Strand strand, ValueTask<DbConnection>? opening, IOBehavior io, CancellationToken cancellationToken) =>
+        opening is { } pending ? pending : GetInnerAsync(strand, io, cancellationToken);
+
     /// <summary>Opens a strand (or finishes <paramref name="opening"/> it); returns the strand fault that kept it closed.</summary>
     private async ValueTask<Exception?> TryOpenAsync(HelixDataSource dataSource, Strand strand, ValueTask<DbConnection>? opening, IOBehavior io, CancellationToken cancellationToken)
     {
         try
         {
-            if (opening is { } pending)
-            {
-                await pending.ConfigureAwait(false);
-            }
-            else
-            {
-                await GetInnerAsync(strand, io, cancellationToken).ConfigureAwait(false);
-            }
-
+            await OpeningOf(strand, opening, io, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
