@@ -17,8 +17,7 @@ public sealed partial class HelixCommand
 
     // The execution in progress: whether it is a write, when it started, and its span (null when nobody listens).
     private bool _executingWrite;
-    private long _executionStarted;
-    private bool _executionTimed;
+    private long? _executionStarted;
     private Activity? _activity;
 
     internal enum Operation
@@ -113,8 +112,7 @@ public sealed partial class HelixCommand
             };
 
             _executingWrite = isWrite;
-            _executionTimed = HelixMetrics.CommandDuration.Enabled;
-            _executionStarted = _executionTimed ? dataSource.TimeProvider.GetTimestamp() : 0;
+            _executionStarted = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);
             _activity = activity;
             var executing = transaction is not null ? transaction.ExecuteAsync(this, operation, behavior, text, isWrite, io, cancellationToken)
@@ -255,9 +253,9 @@ public sealed partial class HelixCommand
                 HelixMetrics.Reads.Add(1, strand.MetricTags);
             }
 
-            if (_executionTimed && HelixMetrics.CommandDuration.Enabled)
+            if (_executionStarted is { } started && HelixMetrics.CommandDuration.Enabled)
             {
-                var elapsed = strand.Controller.TimeProvider.GetElapsedTime(_executionStarted);
+                var elapsed = strand.Controller.TimeProvider.GetElapsedTime(started);
                 HelixMetrics.CommandDuration.Record(elapsed.TotalSeconds, isRead ? strand.ReadTags : strand.WriteTags);
             }
 
@@ -420,26 +418,27 @@ public sealed partial class HelixCommand
     /// <summary>One strand's part of an execution: its span, and its start when something uses how long it takes.</summary>
     private readonly struct StrandRun
     {
-        private readonly long _started;
+        private readonly long? _started;
 
         public StrandRun(HelixCommand command, HelixConnection connection, Strand strand)
         {
             Strand = strand;
 
             // Writes are always timed (the write strategy weighs the strands by it); reads only when something uses it.
-            Timed = command._executingWrite || HelixMetrics.StrandDuration.Enabled || connection.DataSourceOrThrow.Reads is { UsesElapsed: true };
-            _started = Timed ? strand.Controller.TimeProvider.GetTimestamp() : 0;
+            _started = command._executingWrite || HelixMetrics.StrandDuration.Enabled || connection.DataSourceOrThrow.Reads is { UsesElapsed: true }
+                ? strand.Controller.TimeProvider.GetTimestamp()
+                : null;
             Activity = HelixActivities.StartStrand(strand);
         }
 
         public Strand Strand { get; }
 
-        public bool Timed { get; }
+        public bool Timed => _started is not null;
 
         public Activity? Activity { get; }
 
         /// <summary>How long the strand took so far (zero when not timed).</summary>
-        public TimeSpan Elapsed() => Timed ? Strand.Controller.TimeProvider.GetElapsedTime(_started) : TimeSpan.Zero;
+        public TimeSpan Elapsed() => _started is { } started ? Strand.Controller.TimeProvider.GetElapsedTime(started) : TimeSpan.Zero;
     }
 
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, out bool detach)
