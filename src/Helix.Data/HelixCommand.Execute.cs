@@ -13,7 +13,7 @@ public sealed partial class HelixCommand
 {
     // The inner commands running now (for Cancel): one per strand, held in the command itself, no list or lock per command.
     private ActiveCommands _active;
-    private (DbCommand Command, bool Detach)? _readerCommand;
+    private (DbCommand Command, bool Detach, HelixConnection Connection)? _readerCommand;
 
     // The execution in progress: whether it is a write, when it started, and its span (null when nobody listens).
     private bool _executingWrite;
@@ -33,6 +33,7 @@ public sealed partial class HelixCommand
         if (_readerCommand is { } pending)
         {
             _readerCommand = null;
+            pending.Connection.ReaderClosed();
             ApplyOutputs(CaptureOutputs(pending.Command)); // output values are there once the reader is closed
             _batch?.SetRecordsAffected((pending.Command as BatchAsCommand)?.RecordsAffected());
             Release(pending.Command, pending.Detach);
@@ -271,7 +272,8 @@ public sealed partial class HelixCommand
         _batch?.SetRecordsAffected(result.BatchCounts);
         if (result.Value is DbDataReader reader)
         {
-            _readerCommand = (result.Command!, result.Detach);
+            _readerCommand = (result.Command!, result.Detach, _connection!);
+            _connection!.ReaderOpened();
             return HelixDataReader.Create(reader, this, result.Strand.Id, result.Behavior, onReaderClosed);
         }
 

@@ -27,6 +27,10 @@ public sealed class HelixConnection : DbConnection
     private HelixTransaction? _transaction;
     private bool _disposed;
 
+    // What keeps this connection's inner connections from being kept for reuse when it closes (see Release).
+    private bool _innerShown;
+    private int _openReaders;
+
     /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class without a connection string.</summary>
     public HelixConnection()
     {
@@ -92,7 +96,13 @@ public sealed class HelixConnection : DbConnection
     /// <summary>Gets the inner connection of a strand if this connection has opened it.</summary>
     /// <param name="strand">The strand.</param>
     /// <returns>The open inner connection, or <see langword="null"/>.</returns>
-    public DbConnection? GetInnerConnection(HelixStrand strand) => _inner[(int)strand];
+    /// <remarks>An inner connection handed out here is disposed when this connection closes, never reused by another.</remarks>
+    public DbConnection? GetInnerConnection(HelixStrand strand)
+    {
+        var inner = _inner[(int)strand];
+        _innerShown |= inner is not null;
+        return inner;
+    }
 
     /// <inheritdoc />
     protected override DbProviderFactory DbProviderFactory => HelixProviderFactory.Instance;
@@ -120,8 +130,11 @@ public sealed class HelixConnection : DbConnection
 
         for (var i = 0; i < InnerConnections.Length; i++)
         {
-            _inner[i]?.Dispose();
-            _inner[i] = null;
+            if (_inner[i] is { } inner)
+            {
+                _inner[i] = null;
+                Release(i, inner);
+            }
         }
 
         SetState(ConnectionState.Closed);
@@ -142,12 +155,47 @@ public sealed class HelixConnection : DbConnection
             if (_inner[i] is { } inner)
             {
                 _inner[i] = null;
-                await inner.DisposeAsync().ConfigureAwait(false);
+                if (Reusable)
+                {
+                    await inner.CloseAsync().ConfigureAwait(false);
+                    _dataSource!.Strands[i].Keep(inner);
+                }
+                else
+                {
+                    await inner.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
         SetState(ConnectionState.Closed);
     }
+
+    /// <summary>
+    /// Gets whether this connection's inner connections can be kept for other Helix connections to open again: nobody
+    /// outside Helix was given one (<see cref="GetInnerConnection"/>), none was moved to another database (a provider may
+    /// keep that in the connection object), and no reader of this connection is still open (its inner command, which a
+    /// later <see cref="DbCommand.Cancel"/> would reach, still points at the inner connection).
+    /// </summary>
+    private bool Reusable => !_innerShown && _database is null && _openReaders == 0;
+
+    private void Release(int index, DbConnection inner)
+    {
+        if (Reusable)
+        {
+            inner.Close();
+            _dataSource!.Strands[index].Keep(inner);
+        }
+        else
+        {
+            inner.Dispose();
+        }
+    }
+
+    /// <summary>A reader of a command on this connection was returned to the caller.</summary>
+    internal void ReaderOpened() => _openReaders++;
+
+    /// <summary>A reader that <see cref="ReaderOpened"/> counted was closed.</summary>
+    internal void ReaderClosed() => _openReaders--;
 
     /// <inheritdoc />
     /// <remarks>Not an async method: a connection that is closed already (Dapper closes it) disposes without a state machine.</remarks>
@@ -302,7 +350,7 @@ public sealed class HelixConnection : DbConnection
 
     private DbConnection OpenInner(Strand strand)
     {
-        var connection = strand.DataSource.CreateConnection();
+        var connection = strand.CreateConnection();
         try
         {
             connection.Open();
@@ -323,7 +371,7 @@ public sealed class HelixConnection : DbConnection
 
     private async ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
-        var connection = strand.DataSource.CreateConnection();
+        var connection = strand.CreateConnection();
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);

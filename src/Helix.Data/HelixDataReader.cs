@@ -3,6 +3,7 @@ using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
+using Helix.Data.Internal;
 
 namespace Helix.Data;
 
@@ -20,6 +21,9 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     private bool _pooled;
     private Task<DbDataReader>? _asTask;
 
+    // A few disposed readers kept for reuse.
+    private static readonly SlotPool<HelixDataReader> Pool = new(SlotPool<HelixDataReader>.DefaultSize);
+
     private HelixDataReader(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
     {
         _inner = inner;
@@ -35,7 +39,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// </summary>
     internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
     {
-        if (ReaderPool.Rent() is not { } reader)
+        if (Pool.Rent() is not { } reader)
         {
             return new HelixDataReader(inner, command, strand, behavior, onClose);
         }
@@ -321,36 +325,6 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
         // The command (and through it the connection and data source) stays no longer reachable from a pooled reader; the
         // disposed inner reader stays, so that a caller who goes on using the reader gets the provider's own error.
         (_onClose, _command, _pooled) = (null, null!, true);
-        ReaderPool.Return(this);
-    }
-
-    /// <summary>A few disposed readers kept for reuse: slots taken and given back with one atomic exchange each, no lock.</summary>
-    private static class ReaderPool
-    {
-        private static readonly HelixDataReader?[] Slots = new HelixDataReader?[Math.Min(64, Environment.ProcessorCount * 4)];
-
-        public static HelixDataReader? Rent()
-        {
-            for (var i = 0; i < Slots.Length; i++)
-            {
-                if (Volatile.Read(ref Slots[i]) is not null && Interlocked.Exchange(ref Slots[i], null) is { } reader)
-                {
-                    return reader;
-                }
-            }
-
-            return null;
-        }
-
-        public static void Return(HelixDataReader reader)
-        {
-            for (var i = 0; i < Slots.Length; i++)
-            {
-                if (Interlocked.CompareExchange(ref Slots[i], reader, null) is null)
-                {
-                    return;
-                }
-            }
-        }
+        Pool.Return(this);
     }
 }

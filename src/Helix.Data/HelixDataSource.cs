@@ -257,6 +257,11 @@ public sealed class HelixDataSource : DbDataSource
             await _worker.DisposeAsync().ConfigureAwait(false);
         }
 
+        foreach (var strand in Strands)
+        {
+            strand.Retire();
+        }
+
         foreach (var strand in Strands.Where(s => s.OwnsDataSource))
         {
             await strand.DataSource.DisposeAsync().ConfigureAwait(false);

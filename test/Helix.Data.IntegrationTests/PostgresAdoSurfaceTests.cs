@@ -148,4 +148,26 @@ public class PostgresAdoSurfaceTests(SyncOrAsync mode) : PostgresTestBase
             Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT * FROM people ORDER BY id"), Is.EqualTo(new[] { "1|Anna", "2|Bo" }));
         });
     }
+
+    [Test]
+    public async Task A_connection_moved_to_another_database_does_not_pass_the_move_on_to_later_connections()
+    {
+        // Npgsql keeps the database ChangeDatabase chose in the connection object: such an inner connection is disposed
+        // when its Helix connection closes, never opened again by the next one.
+        await using var dataSource = Build();
+        await using (var moved = IsAsync ? await dataSource.OpenConnectionAsync() : dataSource.OpenConnection())
+        {
+            moved.ChangeDatabase("postgres");
+            Assert.That(await CurrentDatabaseAsync(moved), Is.EqualTo("postgres"));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await using var next = IsAsync ? await dataSource.OpenConnectionAsync() : dataSource.OpenConnection();
+            Assert.That(await CurrentDatabaseAsync(next), Is.EqualTo(Database), $"connection {i + 1} after the moved one");
+        }
+    }
+
+    private async Task<string> CurrentDatabaseAsync(HelixConnection connection) =>
+        IsAsync ? await connection.QuerySingleAsync<string>("SELECT current_database()") : connection.QuerySingle<string>("SELECT current_database()");
 }

@@ -100,6 +100,41 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
         return ticks < 0 || ticks >= threshold.Ticks;
     }
 
+    // Inner connection objects that Helix connections closed, for later ones to open again instead of making new ones.
+    private readonly SlotPool<DbConnection> _closedConnections = new(SlotPool<DbConnection>.DefaultSize);
+    private volatile bool _retired;
+
+    /// <summary>
+    /// Gets an inner connection object to open: one a Helix connection closed and nobody else saw, or a new one from the
+    /// strand's data source. It saves making an object per open (with a finalizer, as every ADO.NET connection has, and
+    /// a connection string to look up); the provider's own pool still serves the physical connection.
+    /// </summary>
+    public DbConnection CreateConnection() => _closedConnections.Rent() ?? DataSource.CreateConnection();
+
+    /// <summary>Keeps a closed inner connection for <see cref="CreateConnection"/>, or disposes it when none is wanted.</summary>
+    /// <param name="closed">A closed connection this strand made, which nobody outside Helix holds.</param>
+    public void Keep(DbConnection closed)
+    {
+        if (_retired || !_closedConnections.Return(closed))
+        {
+            closed.Dispose();
+        }
+        else if (_retired)
+        {
+            Retire(); // the data source was disposed meanwhile
+        }
+    }
+
+    /// <summary>Disposes the kept connections, and from now on every connection offered: the data source is disposed.</summary>
+    public void Retire()
+    {
+        _retired = true;
+        while (_closedConnections.Rent() is { } closed)
+        {
+            closed.Dispose();
+        }
+    }
+
     public bool IsHealthy => Controller.State == HelixStrandState.Healthy;
 
     /// <summary>A statement that succeeds on any reachable database of this provider and touches the database file or server.</summary>

@@ -12,8 +12,31 @@ internal sealed class FaultPlan
     private volatile Func<string, Exception?>? _execute;
     private volatile Action<string>? _before;
     private int _executions;
+    private int _connectionsMade;
+    private int _connectionsDisposed;
+    private int _opensOfOpenConnections;
 
     public int Executions => Volatile.Read(ref _executions);
+
+    /// <summary>Gets how many connection objects the strand's data source made.</summary>
+    public int ConnectionsMade => Volatile.Read(ref _connectionsMade);
+
+    /// <summary>Gets how many of them were disposed.</summary>
+    public int ConnectionsDisposed => Volatile.Read(ref _connectionsDisposed);
+
+    /// <summary>Gets how many times a connection object was opened while it was open: two users of one object.</summary>
+    public int OpensOfOpenConnections => Volatile.Read(ref _opensOfOpenConnections);
+
+    /// <summary>Gets the connection object the strand's data source made last.</summary>
+    public DbConnection? LastMade { get; private set; }
+
+    public void OnConnectionMade(DbConnection connection)
+    {
+        Interlocked.Increment(ref _connectionsMade);
+        LastMade = connection;
+    }
+
+    public void OnConnectionDisposed() => Interlocked.Increment(ref _connectionsDisposed);
 
     /// <summary>A strand fault as SQLite reports one: SQLITE_BUSY.</summary>
     public static Exception Busy() => new SqliteException("SQLite Error 5: 'database is locked'.", 5);
@@ -42,8 +65,13 @@ internal sealed class FaultPlan
         _execute = null;
     }
 
-    public void OnOpen()
+    public void OnOpen(ConnectionState state)
     {
+        if (state != ConnectionState.Closed)
+        {
+            Interlocked.Increment(ref _opensOfOpenConnections);
+        }
+
         if (_open is { } open)
         {
             throw open();
@@ -76,7 +104,12 @@ internal sealed class FaultySqliteDataSource(string connectionString, FaultPlan 
 {
     public override string ConnectionString => connectionString;
 
-    protected override DbConnection CreateDbConnection() => new FaultySqliteConnection(new SqliteConnection(connectionString), plan);
+    protected override DbConnection CreateDbConnection()
+    {
+        var connection = new FaultySqliteConnection(new SqliteConnection(connectionString), plan);
+        plan.OnConnectionMade(connection);
+        return connection;
+    }
 }
 
 internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan plan) : DbConnection
@@ -104,13 +137,13 @@ internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan p
 
     public override void Open()
     {
-        plan.OnOpen();
+        plan.OnOpen(inner.State);
         inner.Open();
     }
 
     public override Task OpenAsync(CancellationToken cancellationToken)
     {
-        plan.OnOpen();
+        plan.OnOpen(inner.State);
         return inner.OpenAsync(cancellationToken);
     }
 
@@ -122,6 +155,7 @@ internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan p
     {
         if (disposing)
         {
+            plan.OnConnectionDisposed();
             inner.Dispose();
         }
 
