@@ -137,6 +137,7 @@ public sealed class HelixConnection : DbConnection
             }
         }
 
+        _innerShown = false; // what was handed out is disposed now; the next open's inner connections are new
         SetState(ConnectionState.Closed);
     }
 
@@ -167,6 +168,7 @@ public sealed class HelixConnection : DbConnection
             }
         }
 
+        _innerShown = false; // what was handed out is disposed now; the next open's inner connections are new
         SetState(ConnectionState.Closed);
     }
 

@@ -90,6 +90,22 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
             Assert.That(next.GetInnerConnection(HelixStrand.Primary), Is.Not.SameAs(shown));
             Assert.That(strands.Primary.ConnectionsMade, Is.EqualTo(made + 1));
         });
+
+        // Reopened, the connection that handed one out passes its new, unseen inner connection on again.
+        if (IsAsync)
+        {
+            await connection.OpenAsync();
+        }
+        else
+        {
+            connection.Open();
+        }
+
+        await CloseAsync(connection);
+        await CloseAsync(next);
+        await ReadOnceAsync(strands.DataSource);
+        await ReadOnceAsync(strands.DataSource);
+        Assert.That(strands.Primary.ConnectionsMade, Is.EqualTo(made + 2), "the reopened connection's inner connection and next's were kept and served the two reads");
     }
 
     [Test]
