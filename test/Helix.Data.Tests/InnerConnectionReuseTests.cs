@@ -226,4 +226,51 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
 
         Assert.That(disposed, Is.True, "the faulted strand's connection is not passed on");
     }
+
+    [Test]
+    public async Task A_data_source_the_application_wrote_is_asked_for_a_connection_at_every_open()
+    {
+        // It may set up each connection it makes (an access token that expires, say): such connections are not kept.
+        using var files = new SqliteStrands("written");
+        files.ExecuteOnBoth("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('a')");
+        var primary = new TokenSqliteDataSource(files.Inner(HelixStrand.Primary));
+        await using var dataSource = new HelixDataSourceBuilder("Helix;Preferred Strand=Primary")
+            .UsePrimary(primary)
+            .UseSecondary(new TokenSqliteDataSource(files.Inner(HelixStrand.Secondary)))
+            .Build();
+        var tokens = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            await using var connection = await OpenAsync(dataSource);
+            var (values, _) = await QueryAsync(connection, Read);
+            Assert.That(values.Single(), Is.EqualTo("a"));
+            tokens.Add(primary.LastToken);
+        }
+
+        Assert.That(tokens, Is.Unique, "each open got a connection made for it");
+    }
+
+    /// <summary>An application's own data source: every connection it makes carries a fresh token (here, in its StateChange handler's closure).</summary>
+    private sealed class TokenSqliteDataSource(string connectionString) : System.Data.Common.DbDataSource
+    {
+        private int _made;
+
+        public string LastToken { get; private set; } = string.Empty;
+
+        public override string ConnectionString => connectionString;
+
+        protected override System.Data.Common.DbConnection CreateDbConnection()
+        {
+            var token = "token-" + Interlocked.Increment(ref _made);
+            var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+            connection.StateChange += (_, e) =>
+            {
+                if (e.CurrentState == ConnectionState.Open)
+                {
+                    LastToken = token;
+                }
+            };
+            return connection;
+        }
+    }
 }

@@ -105,17 +105,31 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     private volatile bool _retired;
 
     /// <summary>
+    /// Gets whether closed inner connections are kept to be opened again: when the strand's data source is the provider's
+    /// own (made by Helix from the connection string, or of the provider's assembly, as <c>NpgsqlDataSource</c> is), not
+    /// one an application wrote, which may set up each connection it makes (an access token, say) and must then be asked
+    /// for one at every open.
+    /// </summary>
+    public bool KeepsConnections { get; } = ownsDataSource || IsProvidersOwn(dataSource, factory);
+
+    private static bool IsProvidersOwn(DbDataSource dataSource, DbProviderFactory factory)
+    {
+        var assembly = dataSource.GetType().Assembly;
+        return assembly == factory.GetType().Assembly || assembly == typeof(DbDataSource).Assembly; // or DbProviderFactory.CreateDataSource's
+    }
+
+    /// <summary>
     /// Gets an inner connection object to open: one a Helix connection closed and nobody else saw, or a new one from the
     /// strand's data source. It saves making an object per open (with a finalizer, as every ADO.NET connection has, and
     /// a connection string to look up); the provider's own pool still serves the physical connection.
     /// </summary>
-    public DbConnection CreateConnection() => _closedConnections.Rent() ?? DataSource.CreateConnection();
+    public DbConnection CreateConnection() => (KeepsConnections ? _closedConnections.Rent() : null) ?? DataSource.CreateConnection();
 
     /// <summary>Keeps a closed inner connection for <see cref="CreateConnection"/>, or disposes it when none is wanted.</summary>
     /// <param name="closed">A closed connection this strand made, which nobody outside Helix holds.</param>
     public void Keep(DbConnection closed)
     {
-        if (_retired || !_closedConnections.Return(closed))
+        if (_retired || !KeepsConnections || !_closedConnections.Return(closed))
         {
             closed.Dispose();
         }
