@@ -19,11 +19,15 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
         return strands;
     }
 
-    private async Task ReadOnceAsync(HelixDataSource dataSource)
+    private async Task ReadOnceAsync(HelixDataSource dataSource, bool fromPrimary = true)
     {
         await using var connection = await OpenAsync(dataSource);
         var (values, strand) = await QueryAsync(connection, Read);
-        Assert.That((values.Single(), strand), Is.EqualTo(("a", HelixStrand.Primary)));
+        Assert.That(values.Single(), Is.EqualTo("a"));
+        if (fromPrimary)
+        {
+            Assert.That(strand, Is.EqualTo(HelixStrand.Primary));
+        }
     }
 
     private async Task CloseAsync(HelixConnection connection)
@@ -172,7 +176,7 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
         {
             for (var i = 0; i < 100; i++)
             {
-                await ReadOnceAsync(strands.DataSource);
+                await ReadOnceAsync(strands.DataSource, fromPrimary: false); // a read the inserts keep busy may fail over
                 if (i % 10 == 0)
                 {
                     await using var connection = await OpenAsync(strands.DataSource);
