@@ -153,8 +153,27 @@ public sealed partial class HelixCommand
     private ValueTask<object?> ExecuteSingleAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
     {
         var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
-        var running = RunOnStrandAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, io, cancellationToken);
-        return running.IsCompletedSuccessfully ? new(Finish(running.Result, isRead: !isWrite)) : FinishAsync(running, !isWrite);
+        if (io != IOBehavior.Synchronous)
+        {
+            return SingleAsynchronously(connection, dataSource, operation, behavior, text, isWrite, timestamp, cancellationToken);
+        }
+
+        var result = RunOnStrand(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, null);
+        return new(Finish(in result, isRead: !isWrite));
+    }
+
+    /// <summary>A single strand's command through the provider's asynchronous methods (out of line, as <see cref="ReadAsynchronously"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<object?> SingleAsynchronously(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, long timestamp, CancellationToken cancellationToken)
+    {
+        var running = RunOnStrandCoreAsync(connection, dataSource.Strands[0], operation, behavior, true, text, timestamp, null, null, cancellationToken);
+        if (!running.IsCompletedSuccessfully)
+        {
+            return FinishAsync(running, !isWrite);
+        }
+
+        var result = running.Result;
+        return new(Finish(in result, isRead: !isWrite));
 
         async ValueTask<object?> FinishAsync(ValueTask<StrandResult> running, bool isRead) => Finish(await running.ConfigureAwait(false), isRead: isRead);
     }
@@ -169,17 +188,36 @@ public sealed partial class HelixCommand
             first = StaleRead(dataSource, first ?? reads.LastResort(null));
         }
 
-        var running = RunOnStrandAsync(connection, first, operation, behavior, true, text, timestamp, null, io, cancellationToken);
+        if (io != IOBehavior.Synchronous)
+        {
+            return ReadAsynchronously(connection, dataSource, first, operation, behavior, text, timestamp, cancellationToken);
+        }
+
+        // The result is a large struct: kept in one place, not copied through a ValueTask or into arguments on the way.
+        var result = RunOnStrand(connection, first, operation, behavior, true, text, timestamp, null, null);
+        return Answered(reads, in result) ? new(Finish(in result)) : Failover(connection, dataSource, operation, behavior, text, timestamp, in result, io, cancellationToken);
+    }
+
+    /// <summary>A read on its first strand through the provider's asynchronous methods (out of line: its results stay out of the synchronous path's frame).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<object?> ReadAsynchronously(HelixConnection connection, HelixDataSource dataSource, Strand first, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, CancellationToken cancellationToken)
+    {
+        var running = RunOnStrandCoreAsync(connection, first, operation, behavior, true, text, timestamp, null, null, cancellationToken);
         if (!running.IsCompletedSuccessfully)
         {
-            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, io, cancellationToken);
+            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, IOBehavior.Asynchronous, cancellationToken);
         }
 
         var result = running.Result;
-        return Answered(reads, result)
-            ? new(Finish(result))
-            : FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken);
+        return Answered(dataSource.Reads!, in result)
+            ? new(Finish(in result))
+            : Failover(connection, dataSource, operation, behavior, text, timestamp, in result, IOBehavior.Asynchronous, cancellationToken);
     }
+
+    /// <summary>Hands a strand fault to <see cref="FailoverAsync"/> (out of line: the copy of the result it takes is made only on a fault).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<object?> Failover(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, in StrandResult result, IOBehavior io, CancellationToken cancellationToken) =>
+        FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken);
 
     /// <summary>The rest of a read whose first strand did not answer at once.</summary>
     private async ValueTask<object?> ReadAfterAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, ValueTask<StrandResult> running, IOBehavior io, CancellationToken cancellationToken)
@@ -224,7 +262,7 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>Whether the strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.</summary>
-    private static bool Answered(ReadCoordinator reads, StrandResult result)
+    private static bool Answered(ReadCoordinator reads, in StrandResult result)
     {
         if (result.Succeeded || result.Kind == HelixErrorKind.StatementError)
         {
@@ -244,12 +282,12 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>Returns a successful result to the caller (wrapping readers), or throws the strand's own exception.</summary>
-    internal object? Finish(StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
+    internal object? Finish(in StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)
     {
         if (result.Succeeded)
         {
             var strand = result.Strand;
-            if (isRead)
+            if (isRead && HelixMetrics.Reads.Enabled)
             {
                 HelixMetrics.Reads.Add(1, strand.MetricTags);
             }
@@ -397,6 +435,7 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare: its locals stay out of the frame of every command that succeeds
     private StrandResult Failed(in StrandRun run, HelixConnection connection, DbCommand? inner, bool detach, Exception error, bool cancelled)
     {
         var strand = run.Strand;
@@ -549,7 +588,12 @@ public sealed partial class HelixCommand
 
     private void ApplyOutputs((int Index, object? Value)[]? outputs)
     {
-        foreach (var (index, value) in outputs ?? [])
+        if (outputs is null)
+        {
+            return;
+        }
+
+        foreach (var (index, value) in outputs)
         {
             if (index < _parameters.Count)
             {
@@ -596,22 +640,29 @@ public sealed partial class HelixCommand
         }
     }
 
-    /// <summary>What running a command on one strand produced.</summary>
-    internal readonly record struct StrandResult(Strand Strand, object? Value, Exception? Error, HelixErrorKind Kind, bool Cancelled, DbCommand? Command, bool Detach, CommandBehavior Behavior)
+    /// <summary>
+    /// What running a command on one strand produced: besides the value or error, how long the strand took (from getting
+    /// its connection to the result), the values of output parameters the strand set on its own copies (by parameter
+    /// index) and, for a batch, the rows each of its commands affected.
+    /// </summary>
+    /// <remarks>Every field is set by the constructor, not by initializers: a result is built once, in place, on the read path.</remarks>
+    internal readonly record struct StrandResult(
+        Strand Strand,
+        object? Value,
+        Exception? Error,
+        HelixErrorKind Kind,
+        bool Cancelled,
+        DbCommand? Command,
+        bool Detach,
+        CommandBehavior Behavior,
+        TimeSpan Elapsed = default,
+        (int Index, object? Value)[]? Outputs = null,
+        int[]? BatchCounts = null)
     {
         public bool Succeeded => Error is null;
 
-        /// <summary>Gets the values of output parameters the strand set on its own copies, by parameter index.</summary>
-        public (int Index, object? Value)[]? Outputs { get; init; }
-
-        /// <summary>Gets, for a batch, the rows each of its commands affected on the strand.</summary>
-        public int[]? BatchCounts { get; init; }
-
-        /// <summary>Gets how long the strand took, from getting its connection to the result.</summary>
-        public TimeSpan Elapsed { get; init; }
-
         public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior, TimeSpan elapsed, (int Index, object? Value)[]? outputs = null, int[]? batchCounts = null) =>
-            new(strand, value, null, default, false, command, detach, behavior) { Elapsed = elapsed, Outputs = outputs, BatchCounts = batchCounts };
+            new(strand, value, null, default, false, command, detach, behavior, elapsed, outputs, batchCounts);
 
         public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled) =>
             new(strand, null, error, kind, cancelled, null, false, default);

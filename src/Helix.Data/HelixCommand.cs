@@ -78,7 +78,9 @@ public sealed partial class HelixCommand : DbCommand
     public override CommandType CommandType
     {
         get => _commandType;
-        set => _commandType = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown command type.");
+        set => _commandType = value is CommandType.Text or CommandType.StoredProcedure or CommandType.TableDirect // not Enum.IsDefined: Dapper sets this on every query
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown command type.");
     }
 
     /// <summary>Gets or sets whether the command is a read or a write; see <see cref="HelixCommandIntent"/>.</summary>

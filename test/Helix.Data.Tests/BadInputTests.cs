@@ -171,4 +171,28 @@ public class BadInputTests
         using var foreign = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
         Assert.That(() => ((System.Data.Common.DbCommand)command).Connection = foreign, Throws.ArgumentException.With.Message.Contains("HelixConnection"));
     }
+
+    [TestCase(CommandType.Text)]
+    [TestCase(CommandType.StoredProcedure)]
+    [TestCase(CommandType.TableDirect)]
+    public void A_command_takes_every_command_type_ADO_NET_defines(CommandType type)
+    {
+        using var command = new HelixCommand { CommandType = type };
+        Assert.That(command.CommandType, Is.EqualTo(type));
+    }
+
+    [TestCase(0)]
+    [TestCase(3)]
+    [TestCase(-1)]
+    public void A_command_type_ADO_NET_does_not_define_is_refused_and_the_command_keeps_its_own(int value)
+    {
+        using var command = new HelixCommand { CommandType = CommandType.StoredProcedure };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => command.CommandType = (CommandType)value);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.ParamName, Is.EqualTo("value"));
+            Assert.That(e.Message, Does.Contain("Unknown command type"));
+            Assert.That(command.CommandType, Is.EqualTo(CommandType.StoredProcedure));
+        });
+    }
 }

@@ -9,7 +9,9 @@ namespace Helix.Data.Internal;
 internal sealed class SlotPool<T>(int size)
     where T : class
 {
-    private readonly T?[] _slots = new T?[size];
+    // Slots are structs: taking a reference to an element of a T[] costs a covariance check per access (T could be
+    // stored in an array of a type derived from T[]); an array of structs has none.
+    private readonly Slot[] _slots = new Slot[size];
 
     /// <summary>Gets the size of a pool that suits this machine: a few objects per processor.</summary>
     public static int DefaultSize => Math.Min(64, Environment.ProcessorCount * 4);
@@ -21,7 +23,7 @@ internal sealed class SlotPool<T>(int size)
         var slots = _slots;
         for (var i = 0; i < slots.Length; i++)
         {
-            if (Volatile.Read(ref slots[i]) is not null && Interlocked.Exchange(ref slots[i], null) is { } item)
+            if (Volatile.Read(ref slots[i].Item) is not null && Interlocked.Exchange(ref slots[i].Item, null) is { } item)
             {
                 return item;
             }
@@ -38,12 +40,17 @@ internal sealed class SlotPool<T>(int size)
         var slots = _slots;
         for (var i = 0; i < slots.Length; i++)
         {
-            if (Interlocked.CompareExchange(ref slots[i], item, null) is null)
+            if (Interlocked.CompareExchange(ref slots[i].Item, item, null) is null)
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    private struct Slot
+    {
+        public T? Item;
     }
 }
