@@ -7,6 +7,8 @@
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --interleaved [Sqlite] [Postgres]
 //   reads through Helix and the plain provider in alternating pairs (the read target's figure on a noisy machine):
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite] [Null] [Postgres]
+//   instructions one read executes, Helix.Data against the plain provider (valgrind's cachegrind; see eng/instructions.sh):
+//     eng/instructions.sh [Null] [Sqlite]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
 // HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
@@ -27,6 +29,12 @@ if (args is ["--interleaved", .. var chosen])
 if (args is ["--paired", .. var paired])
 {
     Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired);
+    return;
+}
+
+if (args is ["--loop", var kind, var provider, var count])
+{
+    ReadLoop.Run(kind, provider, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
 

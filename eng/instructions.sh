@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Instructions one Dapper point read executes, through Helix.Data and through the plain provider, counted by valgrind's
+# cachegrind (installed from Debian's package when missing). Unlike a clock, the count does not move with what else
+# runs on the machine: a change of a few per cent in Helix's own path shows up here when timing cannot resolve it.
+#
+#   eng/instructions.sh [Null] [Sqlite] [Postgres]        (default: Null Sqlite)
+#   KINDS="plain helix plain-async helix-async" eng/instructions.sh Sqlite
+#
+# Each kind runs twice under cachegrind, N1 and N2 reads; the difference divided by N2 - N1 is one read, start-up and
+# set-up cancelling out. The JIT compiles every method once, fully optimized (DOTNET_TieredCompilation=0): tiered
+# compilation would replace code at moments that depend on timing, and the counts would drift between runs. Counts are
+# therefore those of code without profile-guided optimization; compare them with each other, not with production.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+providers=("$@")
+[ ${#providers[@]} -eq 0 ] && providers=(Null Sqlite)
+kinds=(${KINDS:-plain helix})
+n1=${N1:-3000}
+n2=${N2:-9000}
+
+if ! command -v valgrind >/dev/null; then
+  echo "installing valgrind (Debian package)" >&2
+  apt-get install -y -qq valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+fi
+
+dotnet build -c Release test/Helix.Data.Benchmarks -v quiet -nologo >/dev/null
+dll=test/Helix.Data.Benchmarks/bin/Release/net10.0/Helix.Data.Benchmarks.dll
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+count() { # provider kind reads -> total instructions of the process
+  DOTNET_TieredCompilation=0 valgrind --tool=cachegrind --cache-sim=no --smc-check=all \
+    --cachegrind-out-file="$work/$1.$2.$3" dotnet "$dll" --loop "$2" "$1" "$3" >"$work/$1.$2.$3.log" 2>&1 \
+    || { echo "cachegrind run failed: $1 $2 $3 reads (log below)" >&2; tail -20 "$work/$1.$2.$3.log" >&2; exit 1; }
+  awk '/^summary:/ { print $2 }' "$work/$1.$2.$3"
+}
+
+echo "| provider | call | plain, instructions per read | Helix | Helix − plain | Helix ÷ plain |"
+echo "|---|---|---:|---:|---:|---:|"
+for provider in "${providers[@]}"; do
+  declare -A per=()
+  for kind in "${kinds[@]}"; do
+    # the two lengths side by side: two cores, and each run is independent of the other
+    count "$provider" "$kind" "$n1" >"$work/a" & count "$provider" "$kind" "$n2" >"$work/b" & wait
+    per[$kind]=$(( ($(cat "$work/b") - $(cat "$work/a")) / (n2 - n1) ))
+  done
+  for call in "" "-async"; do
+    p=${per[plain$call]:-}; h=${per[helix$call]:-}
+    [ -z "$p" ] || [ -z "$h" ] && continue
+    label=sync; [ -n "$call" ] && label=async
+    echo "| $provider | $label | $p | $h | $((h - p)) | $(awk -v h="$h" -v p="$p" 'BEGIN { printf "%.3f", h / p }') |"
+  done
+done
