@@ -14,18 +14,18 @@ internal static class ReadLoop
     public static void Run(string kind, string provider, int count)
     {
         var reads = new ReadBenchmarks { Provider = provider };
+        Func<Row> read = kind switch // before the set-up: an unknown kind makes no databases
+        {
+            "plain" => reads.PlainSync,
+            "helix" => reads.HelixSync,
+            "plain-async" => () => reads.PlainAsync().GetAwaiter().GetResult(),
+            "helix-async" => () => reads.HelixAsync().GetAwaiter().GetResult(),
+            _ => throw new ArgumentException($"Unknown kind '{kind}': plain, helix, plain-async or helix-async.", nameof(kind)),
+        };
+
         reads.Setup();
         try
         {
-            Func<Row> read = kind switch
-            {
-                "plain" => reads.PlainSync,
-                "helix" => reads.HelixSync,
-                "plain-async" => () => reads.PlainAsync().GetAwaiter().GetResult(),
-                "helix-async" => () => reads.HelixAsync().GetAwaiter().GetResult(),
-                _ => throw new ArgumentException($"Unknown kind '{kind}': plain, helix, plain-async or helix-async.", nameof(kind)),
-            };
-
             for (var i = 0; i < count; i++)
             {
                 read();
