@@ -205,7 +205,7 @@ public sealed partial class HelixCommand
         var running = RunOnStrandCoreAsync(connection, first, operation, behavior, true, text, timestamp, null, null, cancellationToken);
         if (!running.IsCompletedSuccessfully)
         {
-            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, IOBehavior.Asynchronous, cancellationToken);
+            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, cancellationToken);
         }
 
         var result = running.Result;
@@ -220,12 +220,12 @@ public sealed partial class HelixCommand
         FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken);
 
     /// <summary>The rest of a read whose first strand did not answer at once.</summary>
-    private async ValueTask<object?> ReadAfterAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, ValueTask<StrandResult> running, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<object?> ReadAfterAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, ValueTask<StrandResult> running, CancellationToken cancellationToken)
     {
         var result = await running.ConfigureAwait(false);
         return Answered(dataSource.Reads!, result)
             ? Finish(result)
-            : await FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, io, cancellationToken).ConfigureAwait(false);
+            : await FailoverAsync(connection, dataSource, operation, behavior, text, timestamp, result, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A read met a strand fault on its first strand: the policy decides whether it moves to the other.</summary>
