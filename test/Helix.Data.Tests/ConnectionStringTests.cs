@@ -193,11 +193,13 @@ public class ConnectionStringTests
         using var a = new HelixConnection(cs);
         using var b = new HelixConnection(cs);
         using var c = new HelixConnection(files.ConnectionString("Read Strategy=PrimaryOnly"));
+        using var again = new HelixConnection(new string(cs.AsSpan())); // the same text in another string, after another string
         Assert.Multiple(() =>
         {
             Assert.That(a.HelixDataSource, Is.Not.Null);
             Assert.That(b.HelixDataSource, Is.SameAs(a.HelixDataSource));
             Assert.That(c.HelixDataSource, Is.Not.SameAs(a.HelixDataSource));
+            Assert.That(again.HelixDataSource, Is.SameAs(a.HelixDataSource));
         });
         a.HelixDataSource!.Dispose();
         c.HelixDataSource!.Dispose();

@@ -96,6 +96,24 @@ public class SqlClassifierTests
         Assert.That(SqlClassifier.Analyze(text).IsWrite, Is.EqualTo(isWrite), text);
 
     [Test]
+    public void Repeated_and_alternating_texts_keep_their_own_answers()
+    {
+        // First sight, the last text again (same string, then an equal one), and a text seen before another.
+        var write = "UPDATE t SET v = @helix_ts WHERE id = @id /* repeated */";
+        var read = "SELECT v FROM t WHERE id = @id /* repeated */";
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.Multiple(() =>
+            {
+                Assert.That(SqlClassifier.Analyze(write), Is.EqualTo(new SqlTextInfo(true, "@helix_ts")), $"round {round}");
+                Assert.That(SqlClassifier.Analyze(new string(write.AsSpan())), Is.EqualTo(new SqlTextInfo(true, "@helix_ts")), $"round {round}");
+                Assert.That(SqlClassifier.Analyze(read), Is.EqualTo(new SqlTextInfo(false, null)), $"round {round}");
+                Assert.That(SqlClassifier.Analyze(read), Is.EqualTo(new SqlTextInfo(false, null)), $"round {round}");
+            });
+        }
+    }
+
+    [Test]
     public void Stored_procedures_are_writes_and_table_direct_is_a_read()
     {
         Assert.Multiple(() =>

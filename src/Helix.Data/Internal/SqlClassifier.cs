@@ -16,14 +16,12 @@ internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParam
 internal static class SqlClassifier
 {
     private const int MaxCachedTexts = 4096;
-    private static readonly ConcurrentDictionary<string, SqlTextInfo> Cache = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Classified> Cache = new(StringComparer.Ordinal);
 
-    // Call sites pass the same string object each time (a literal, Dapper's cached text): the last one a thread saw
-    // is recognised by reference, without hashing the text for the dictionary.
-    [ThreadStatic]
-    private static string? _lastText;
-    [ThreadStatic]
-    private static SqlTextInfo _lastInfo;
+    // The text last classified, recognised by comparing the text (by reference first: call sites pass the same string
+    // object each time, a literal or Dapper's cached text) before the dictionary hashes it. A plain static, not a
+    // thread-static: a thread-static read costs a runtime helper call, more than the comparison.
+    private static Classified? _last;
 
     public static bool IsWrite(CommandType commandType, string? text) => commandType switch
     {
@@ -39,15 +37,15 @@ internal static class SqlClassifier
             return new(true, null);
         }
 
-        if (ReferenceEquals(text, _lastText))
+        if (Volatile.Read(ref _last) is { } last && string.Equals(last.Text, text, StringComparison.Ordinal))
         {
-            return _lastInfo;
+            return last.Info;
         }
 
         if (Cache.TryGetValue(text, out var cached))
         {
-            (_lastText, _lastInfo) = (text, cached);
-            return cached;
+            Volatile.Write(ref _last, cached);
+            return cached.Info;
         }
 
         var result = new Scanner(text, backslashEscapes: false, nestedComments: true).Run(out var ambiguous);
@@ -59,13 +57,18 @@ internal static class SqlClassifier
             result = new(result.IsWrite || other.IsWrite, result.TimestampParameter ?? other.TimestampParameter);
         }
 
+        var classified = new Classified(text, result);
         if (Cache.Count < MaxCachedTexts)
         {
-            Cache.TryAdd(text, result);
+            Cache.TryAdd(text, classified);
         }
 
+        Volatile.Write(ref _last, classified);
         return result;
     }
+
+    /// <summary>A text and what <see cref="Analyze"/> found in it.</summary>
+    private sealed record Classified(string Text, SqlTextInfo Info);
 
     private sealed class Scanner(string text, bool backslashEscapes, bool nestedComments)
     {
