@@ -373,45 +373,117 @@ public sealed partial class HelixCommand
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<StrandResult> RunOnStrandCoreAsync(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not an async method: when the provider's calls complete at once (SQLite, a pooled open), the command runs without a
+    /// state machine; a call still under way is handed, with the strand's run, to <see cref="OpenThenRunAsync"/> or
+    /// <see cref="RunAfterAsync"/>, which end the run.
+    /// </remarks>
+    private ValueTask<StrandResult> RunOnStrandCoreAsync(HelixConnection connection, Strand strand, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken)
     {
         DbCommand? inner = null;
         var detach = false;
+        var handedOver = false;
         var run = new StrandRun(this, connection, strand);
         try
         {
-            var innerConnection = await connection.GetInnerAsync(strand, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false);
-            inner = CreateInnerCommand(innerConnection, strand, useOriginals, text, timestamp, copies, out detach);
+            var opening = connection.GetInnerAsync(strand, IOBehavior.Asynchronous, cancellationToken);
+            if (!opening.IsCompletedSuccessfully || _prepared)
+            {
+                handedOver = true;
+                return run.HandedOver(OpenThenRunAsync(run, connection, opening, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken));
+            }
+
+            inner = CreateInnerCommand(opening.Result, strand, useOriginals, text, timestamp, copies, out detach);
+            inner.Transaction = transaction;
+            var executing = StartExecuting(inner, operation, behavior, cancellationToken);
+            if (!executing.IsCompletedSuccessfully)
+            {
+                handedOver = true;
+                return run.HandedOver(RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken));
+            }
+
+            return new(Succeeded(run, operation, behavior, inner, detach, ResultOf(executing, operation)));
+        }
+        catch (Exception e)
+        {
+            return new(Failed(run, connection, inner, detach, e, cancelled: IsCancellation(e, cancellationToken)));
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                run.Activity?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The rest of <see cref="RunOnStrandCoreAsync"/> when the inner connection is still opening (or the command is prepared first).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StrandResult> OpenThenRunAsync(StrandRun run, HelixConnection connection, ValueTask<DbConnection> opening, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken)
+    {
+        DbCommand? inner = null;
+        var detach = false;
+        Task executing;
+        try
+        {
+            var innerConnection = await opening.ConfigureAwait(false);
+            inner = CreateInnerCommand(innerConnection, run.Strand, useOriginals, text, timestamp, copies, out detach);
             inner.Transaction = transaction;
             if (_prepared)
             {
                 await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var innerBehavior = behavior & ~CommandBehavior.CloseConnection;
-            object? value = operation switch
-            {
-                Operation.NonQuery => await inner.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false),
-                Operation.Scalar => await inner.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
-                _ => await inner.ExecuteReaderAsync(innerBehavior, cancellationToken).ConfigureAwait(false),
-            };
-
-            return Succeeded(run, operation, behavior, inner, detach, value);
-        }
-        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
-        {
-            return Failed(run, connection, inner, detach, e, cancelled: true);
+            executing = StartExecuting(inner, operation, behavior, cancellationToken);
         }
         catch (Exception e)
         {
-            return Failed(run, connection, inner, detach, e, cancelled: false);
+            var failed = Failed(run, connection, inner, detach, e, cancelled: IsCancellation(e, cancellationToken));
+            run.Activity?.Dispose();
+            return failed;
+        }
+
+        return await RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The rest of <see cref="RunOnStrandCoreAsync"/> when the provider's execution is still under way; ends the run.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StrandResult> RunAfterAsync(StrandRun run, HelixConnection connection, DbCommand inner, bool detach, Operation operation, CommandBehavior behavior, Task executing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await executing.ConfigureAwait(false);
+            return Succeeded(run, operation, behavior, inner, detach, ResultOf(executing, operation));
+        }
+        catch (Exception e)
+        {
+            return Failed(run, connection, inner, detach, e, cancelled: IsCancellation(e, cancellationToken));
         }
         finally
         {
             run.Activity?.Dispose();
         }
     }
+
+    /// <summary>Starts the provider's asynchronous execution of the inner command.</summary>
+    private static Task StartExecuting(DbCommand inner, Operation operation, CommandBehavior behavior, CancellationToken cancellationToken) => operation switch
+    {
+        Operation.NonQuery => inner.ExecuteNonQueryAsync(cancellationToken),
+        Operation.Scalar => inner.ExecuteScalarAsync(cancellationToken),
+        _ => inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken),
+    };
+
+    /// <summary>The value of a completed <see cref="StartExecuting"/>.</summary>
+    private static object? ResultOf(Task executed, Operation operation) => operation switch
+    {
+        Operation.NonQuery => ((Task<int>)executed).Result,
+        Operation.Scalar => ((Task<object?>)executed).Result,
+        _ => ((Task<DbDataReader>)executed).Result,
+    };
+
+    /// <summary>Whether an error is the caller's cancellation (not a strand fault).</summary>
+    private static bool IsCancellation(Exception error, CancellationToken cancellationToken) =>
+        error is OperationCanceledException && cancellationToken.IsCancellationRequested;
 
     /// <summary>The result of a strand that ran the command: outputs captured and the inner command released, unless it has a reader open.</summary>
     private StrandResult Succeeded(in StrandRun run, Operation operation, CommandBehavior behavior, DbCommand inner, bool detach, object? value)
@@ -480,6 +552,21 @@ public sealed partial class HelixCommand
 
         /// <summary>How long the strand took so far (zero when not timed).</summary>
         public TimeSpan Elapsed() => _started is { } started ? Strand.Controller.TimeProvider.GetElapsedTime(started) : TimeSpan.Zero;
+
+        /// <summary>
+        /// Returns the rest of the run, begun in an async method that ends the span: the caller's current activity goes back
+        /// to the span's parent, as it would on leaving an async method, so that what the caller starts next (a failover's
+        /// try) is not a child of this strand's span.
+        /// </summary>
+        public ValueTask<StrandResult> HandedOver(ValueTask<StrandResult> rest)
+        {
+            if (Activity is { } span && System.Diagnostics.Activity.Current == span)
+            {
+                System.Diagnostics.Activity.Current = span.Parent;
+            }
+
+            return rest;
+        }
     }
 
     private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, out bool detach)

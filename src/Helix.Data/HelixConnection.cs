@@ -332,14 +332,9 @@ public sealed class HelixConnection : DbConnection
     /// <remarks>Not an async method: an open strand, or a synchronous open, costs no state machine.</remarks>
     internal ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
     {
-        if (io == IOBehavior.Asynchronous && _inner[strand.Index] is null)
-        {
-            return OpenInnerAsync(strand, cancellationToken);
-        }
-
         try
         {
-            return new(GetInner(strand));
+            return io == IOBehavior.Asynchronous && _inner[strand.Index] is null ? OpenInnerAsync(strand, cancellationToken) : new(GetInner(strand));
         }
         catch (Exception e)
         {
@@ -371,12 +366,35 @@ public sealed class HelixConnection : DbConnection
         return connection;
     }
 
-    private async ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
+    /// <remarks>Not an async method: an open that completes at once (a pooled connection) needs no state machine.</remarks>
+    private ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
         var connection = strand.CreateConnection();
+        Task opening;
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            opening = connection.OpenAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            opening = Task.FromException(e);
+        }
+
+        if (!opening.IsCompletedSuccessfully || _database is not null)
+        {
+            return OpenInnerSlowAsync(strand, connection, opening);
+        }
+
+        _inner[strand.Index] = connection;
+        return new(connection);
+    }
+
+    /// <summary>The rest of <see cref="OpenInnerAsync"/>: waits for the open, changes the database, disposes the connection on failure.</summary>
+    private async ValueTask<DbConnection> OpenInnerSlowAsync(Strand strand, DbConnection connection, Task opening)
+    {
+        try
+        {
+            await opening.ConfigureAwait(false);
             if (_database is not null)
             {
                 connection.ChangeDatabase(_database);
