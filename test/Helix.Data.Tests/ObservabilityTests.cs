@@ -119,6 +119,12 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(children.Select(c => c.DisplayName), Is.All.EqualTo("helix.strand"));
         });
 
+        await AssertFailoverSpansAsync(strands, activities);
+    }
+
+    /// <summary>Fails the primary's reads and checks the read's span: failed over, one child per try, the first an error.</summary>
+    private async Task AssertFailoverSpansAsync(FaultyStrands strands, Activities activities)
+    {
         strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
         Assert.That(await ReadAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
         var read = activities.Single("helix.read");
@@ -128,10 +134,29 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(read.GetTagItem("helix.failover"), Is.EqualTo(true));
             Assert.That(read.GetTagItem("helix.strand"), Is.EqualTo("secondary"));
             Assert.That(read.Status, Is.EqualTo(ActivityStatusCode.Unset));
-            Assert.That(tries, Has.Count.EqualTo(2));
+            Assert.That(tries.Select(t => t.GetTagItem("helix.strand")), Is.EquivalentTo(new[] { "primary", "secondary" }), "a try's span is a child of the read's");
             Assert.That(tries.Single(t => (string?)t.GetTagItem("helix.strand") == "primary").Status, Is.EqualTo(ActivityStatusCode.Error));
             Assert.That(tries.Single(t => (string?)t.GetTagItem("helix.strand") == "primary").GetTagItem("helix.error.kind"), Is.EqualTo("strand_fault"));
+            Assert.That(activities.All("helix.strand").Count(s => s.TraceId == read.TraceId), Is.EqualTo(2), "every strand span ended");
+            Assert.That(Activity.Current, Is.Null, "the caller's current activity is what it was");
         });
+    }
+
+    [Test]
+    public async Task A_read_whose_strands_answer_later_is_traced_and_fails_over_as_one_that_answers_at_once()
+    {
+        // Asynchronous calls that return before they run hand the strand's run to a continuation, which must end its span,
+        // and leave what the caller starts next (the failover's try, on a strand whose open is still under way) a child
+        // of the read's span, not of the failed try's.
+        using var activities = new Activities();
+        await using var strands = Strands("obs_later");
+        strands.Primary.AsyncExecutionsYield = true;
+        strands.Secondary.AsyncOpensYield = true;
+        Assert.That(await ReadAsync(strands.DataSource), Is.EqualTo(HelixStrand.Primary));
+        var answered = activities.Single("helix.read");
+        Assert.That(activities.ChildrenOf(answered).Select(c => c.GetTagItem("helix.strand")), Is.EqualTo(new[] { "primary" }));
+
+        await AssertFailoverSpansAsync(strands, activities);
     }
 
     [Test]

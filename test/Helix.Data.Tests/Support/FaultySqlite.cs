@@ -50,6 +50,9 @@ internal sealed class FaultPlan
     /// </summary>
     public bool AsyncExecutionsYield { get; set; }
 
+    /// <summary>Gets or sets whether asynchronous opens return before they run, as a provider making a new physical connection does.</summary>
+    public bool AsyncOpensYield { get; set; }
+
     public void FailOpens(Func<Exception> error) => _open = error;
 
     /// <summary>Fails every execution whose text the filter accepts (all when it is null).</summary>
@@ -143,8 +146,20 @@ internal sealed class FaultySqliteConnection(SqliteConnection inner, FaultPlan p
 
     public override Task OpenAsync(CancellationToken cancellationToken)
     {
+        if (plan.AsyncOpensYield)
+        {
+            return OpenLaterAsync();
+        }
+
         plan.OnOpen(inner.State);
         return inner.OpenAsync(cancellationToken);
+
+        async Task OpenLaterAsync()
+        {
+            await Task.Yield();
+            plan.OnOpen(inner.State);
+            await inner.OpenAsync(cancellationToken);
+        }
     }
 
     protected override DbTransaction BeginDbTransaction(IsolationLevel isolationLevel) => new FaultySqliteTransaction(inner.BeginTransaction(isolationLevel), this, plan);
@@ -238,6 +253,17 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
     {
         plan.OnExecute(CommandText);
         return inner.ExecuteReader(behavior);
+    }
+
+    protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        return plan.AsyncExecutionsYield ? ExecuteLaterAsync() : base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
+
+        async Task<DbDataReader> ExecuteLaterAsync()
+        {
+            await Task.Yield();
+            return await base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
+        }
     }
 
     protected override void Dispose(bool disposing)
