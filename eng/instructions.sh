@@ -5,6 +5,7 @@
 #
 #   eng/instructions.sh [Null] [Sqlite]        (default: both)
 #   KINDS="plain helix plain-async helix-async" eng/instructions.sh Sqlite
+#   CACHES=1 eng/instructions.sh Sqlite          (also simulates the caches and branch predictors: misses per read)
 #
 # Each kind runs twice under cachegrind, N1 and N2 reads; the difference divided by N2 - N1 is one read, start-up and
 # set-up cancelling out. The JIT compiles every method once, fully optimized (DOTNET_TieredCompilation=0): tiered
@@ -36,11 +37,14 @@ dll=test/Helix.Data.Benchmarks/bin/Release/net10.0/Helix.Data.Benchmarks.dll
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+simulate="--cache-sim=no"
+[ "${CACHES:-0}" = 1 ] && simulate="--cache-sim=yes --branch-sim=yes"
+
 count() { # provider kind reads -> total instructions of the process
   # --aspace-minaddr: valgrind otherwise maps the process's memory below 4 GiB, and there the JIT gives up optimizing most
   # methods and compiles them again without optimization (DOTNET_JitDisasmSummary=1: 2,269 of 3,885 compilations "MinOpts"
   # under valgrind by default, none natively); above 4 GiB it compiles what it compiles natively.
-  DOTNET_TieredCompilation=0 valgrind --tool=cachegrind --cache-sim=no --smc-check=all --aspace-minaddr=0x100000000 \
+  DOTNET_TieredCompilation=0 valgrind --tool=cachegrind $simulate --smc-check=all --aspace-minaddr=0x100000000 \
     --cachegrind-out-file="$work/$1.$2.$3" dotnet "$dll" --loop "$2" "$1" "$3" >"$work/$1.$2.$3.log" 2>&1 \
     || { echo "cachegrind run failed: $1 $2 $3 reads (log below)" >&2; tail -20 "$work/$1.$2.$3.log" >&2; exit 1; }
   awk '/^summary:/ { print $2 }' "$work/$1.$2.$3"
@@ -48,6 +52,7 @@ count() { # provider kind reads -> total instructions of the process
 
 echo "| provider | call | plain, instructions per read | Helix | Helix − plain | Helix ÷ plain |"
 echo "|---|---|---:|---:|---:|---:|"
+declare -A misses=()
 for provider in "${providers[@]}"; do
   declare -A per=()
   for kind in "${kinds[@]}"; do
@@ -59,6 +64,14 @@ for provider in "${providers[@]}"; do
     wait "$second" || failed=1
     [ "$failed" -eq 0 ] || exit 1
     per[$kind]=$(( ($(cat "$work/b") - $(cat "$work/a")) / (n2 - n1) ))
+    if [ "${CACHES:-0}" = 1 ]; then # the simulated events per read, by name, from the two runs' summaries
+      misses[$provider $kind]=$(awk -v n="$((n2 - n1))" '
+        FNR == 1 { sign = (sign == 0 ? -1 : 1) }
+        /^events:/ { for (i = 2; i <= NF; i++) name[i] = $i }
+        /^summary:/ { for (i = 2; i <= NF; i++) total[name[i]] += sign * $i }
+        END { printf "%.0f | %.0f | %.0f | %.0f | %.0f", total["I1mr"] / n, total["D1mr"] / n, total["D1mw"] / n, total["Bcm"] / n, total["Bim"] / n }
+      ' "$work/$provider.$kind.$n1" "$work/$provider.$kind.$n2")
+    fi
   done
   for call in "" "-async"; do
     p=${per[plain$call]:-}; h=${per[helix$call]:-}
@@ -67,3 +80,14 @@ for provider in "${providers[@]}"; do
     echo "| $provider | $label | $p | $h | $((h - p)) | $(awk -v h="$h" -v p="$p" 'BEGIN { printf "%.3f", h / p }') |"
   done
 done
+
+if [ "${CACHES:-0}" = 1 ]; then
+  echo
+  echo "| provider | kind | first-level instruction-cache misses | data-cache read misses | data-cache write misses | conditional branches mispredicted | indirect branches mispredicted |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for provider in "${providers[@]}"; do
+    for kind in "${kinds[@]}"; do
+      echo "| $provider | $kind | ${misses[$provider $kind]} |"
+    done
+  done
+fi
