@@ -37,14 +37,14 @@ dll=test/Helix.Data.Benchmarks/bin/Release/net10.0/Helix.Data.Benchmarks.dll
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-simulate="--cache-sim=no"
-[ "${CACHES:-0}" = 1 ] && simulate="--cache-sim=yes --branch-sim=yes"
+simulate=(--cache-sim=no)
+[ "${CACHES:-0}" = 1 ] && simulate=(--cache-sim=yes --branch-sim=yes)
 
 count() { # provider kind reads -> total instructions of the process
   # --aspace-minaddr: valgrind otherwise maps the process's memory below 4 GiB, and there the JIT gives up optimizing most
   # methods and compiles them again without optimization (DOTNET_JitDisasmSummary=1: 2,269 of 3,885 compilations "MinOpts"
   # under valgrind by default, none natively); above 4 GiB it compiles what it compiles natively.
-  DOTNET_TieredCompilation=0 valgrind --tool=cachegrind $simulate --smc-check=all --aspace-minaddr=0x100000000 \
+  DOTNET_TieredCompilation=0 valgrind --tool=cachegrind "${simulate[@]}" --smc-check=all --aspace-minaddr=0x100000000 \
     --cachegrind-out-file="$work/$1.$2.$3" dotnet "$dll" --loop "$2" "$1" "$3" >"$work/$1.$2.$3.log" 2>&1 \
     || { echo "cachegrind run failed: $1 $2 $3 reads (log below)" >&2; tail -20 "$work/$1.$2.$3.log" >&2; exit 1; }
   awk '/^summary:/ { print $2 }' "$work/$1.$2.$3"
