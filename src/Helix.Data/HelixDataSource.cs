@@ -284,22 +284,20 @@ public sealed class HelixDataSource : DbDataSource
             return last;
         }
 
-        if (Shared.TryGetValue(connectionString, out var existing))
+        if (!Shared.TryGetValue(connectionString, out var shared))
         {
-            Volatile.Write(ref _lastShared, existing);
-            return existing;
+            var created = Create(connectionString);
+            created._sharedKey = connectionString;
+            shared = Shared.GetOrAdd(connectionString, created);
+            if (!ReferenceEquals(shared, created))
+            {
+                created._sharedKey = null;
+                created.Dispose();
+            }
         }
 
-        var created = Create(connectionString);
-        created._sharedKey = connectionString;
-        var winner = Shared.GetOrAdd(connectionString, created);
-        if (!ReferenceEquals(winner, created))
-        {
-            created._sharedKey = null;
-            created.Dispose();
-        }
-
-        return winner;
+        Volatile.Write(ref _lastShared, shared);
+        return shared;
     }
 
     internal Strand GetStrand(HelixStrand strand) =>
