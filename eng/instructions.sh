@@ -5,9 +5,13 @@
 #
 #   eng/instructions.sh [Null] [Sqlite]        (default: both)
 #   KINDS="plain helix plain-async helix-async" eng/instructions.sh Sqlite
-#   CACHES=1 eng/instructions.sh Sqlite          (also simulates the caches and branch predictors: misses per read)
+#   CACHES=1 eng/instructions.sh Sqlite          (also simulates the caches and branch predictors: misses per operation)
+#   KINDS="write-plain write-helix" eng/instructions.sh Null
+#                                                (a Dapper INSERT on both strands: Helix against the same insert on two
+#                                                 plain connections in turn; write-plain-async and write-helix-async
+#                                                 against Task.WhenAll)
 #
-# Each kind runs twice under cachegrind, N1 and N2 reads; the difference divided by N2 - N1 is one read, start-up and
+# Each kind runs twice under cachegrind, N1 and N2 operations; the difference divided by N2 - N1 is one, start-up and
 # set-up cancelling out. The JIT compiles every method once, fully optimized (DOTNET_TieredCompilation=0): tiered
 # compilation would replace code at moments that depend on timing, and the counts would drift between runs. Counts are
 # therefore those of code without profile-guided optimization; compare them with each other, not with production.
@@ -20,7 +24,7 @@ for provider in "${providers[@]}"; do
   case "$provider" in
     Null|Sqlite) ;;
     # the PostgreSQL servers the benchmarks start do not come up in time for a client slowed fifty-fold by valgrind
-    *) echo "eng/instructions.sh counts Null and Sqlite reads, not '$provider'" >&2; exit 2 ;;
+    *) echo "eng/instructions.sh counts Null and Sqlite operations, not '$provider'" >&2; exit 2 ;;
   esac
 done
 kinds=(${KINDS:-plain helix})
@@ -40,17 +44,17 @@ trap 'rm -rf "$work"' EXIT
 simulate=(--cache-sim=no)
 [ "${CACHES:-0}" = 1 ] && simulate=(--cache-sim=yes --branch-sim=yes)
 
-count() { # provider kind reads -> total instructions of the process
+count() { # provider kind count -> total instructions of the process
   # --aspace-minaddr: valgrind otherwise maps the process's memory below 4 GiB, and there the JIT gives up optimizing most
   # methods and compiles them again without optimization (DOTNET_JitDisasmSummary=1: 2,269 of 3,885 compilations "MinOpts"
   # under valgrind by default, none natively); above 4 GiB it compiles what it compiles natively.
   DOTNET_TieredCompilation=0 valgrind --tool=cachegrind "${simulate[@]}" --smc-check=all --aspace-minaddr=0x100000000 \
     --cachegrind-out-file="$work/$1.$2.$3" dotnet "$dll" --loop "$2" "$1" "$3" >"$work/$1.$2.$3.log" 2>&1 \
-    || { echo "cachegrind run failed: $1 $2 $3 reads (log below)" >&2; tail -20 "$work/$1.$2.$3.log" >&2; exit 1; }
+    || { echo "cachegrind run failed: $1 $2 $3 operations (log below)" >&2; tail -20 "$work/$1.$2.$3.log" >&2; exit 1; }
   awk '/^summary:/ { print $2 }' "$work/$1.$2.$3"
 }
 
-echo "| provider | call | plain, instructions per read | Helix | Helix − plain | Helix ÷ plain |"
+echo "| provider | call | plain (hand-written for writes), instructions per operation | Helix | Helix − plain | Helix ÷ plain |"
 echo "|---|---|---:|---:|---:|---:|"
 declare -A misses=()
 for provider in "${providers[@]}"; do
@@ -64,7 +68,7 @@ for provider in "${providers[@]}"; do
     wait "$second" || failed=1
     [ "$failed" -eq 0 ] || exit 1
     per[$kind]=$(( ($(cat "$work/b") - $(cat "$work/a")) / (n2 - n1) ))
-    if [ "${CACHES:-0}" = 1 ]; then # the simulated events per read, by name, from the two runs' summaries
+    if [ "${CACHES:-0}" = 1 ]; then # the simulated events per operation, by name, from the two runs' summaries
       misses[$provider $kind]=$(awk -v n="$((n2 - n1))" '
         FNR == 1 { sign = (sign == 0 ? -1 : 1) }
         /^events:/ { for (i = 2; i <= NF; i++) name[i] = $i }
@@ -73,10 +77,11 @@ for provider in "${providers[@]}"; do
       ' "$work/$provider.$kind.$n1" "$work/$provider.$kind.$n2")
     fi
   done
-  for call in "" "-async"; do
-    p=${per[plain$call]:-}; h=${per[helix$call]:-}
+  for pair in "read, sync:plain:helix" "read, async:plain-async:helix-async" \
+    "write, sync:write-plain:write-helix" "write, async:write-plain-async:write-helix-async"; do
+    IFS=: read -r label plain helix <<<"$pair"
+    p=${per[$plain]:-}; h=${per[$helix]:-}
     [ -z "$p" ] || [ -z "$h" ] && continue
-    label=sync; [ -n "$call" ] && label=async
     echo "| $provider | $label | $p | $h | $((h - p)) | $(awk -v h="$h" -v p="$p" 'BEGIN { printf "%.3f", h / p }') |"
   done
 done

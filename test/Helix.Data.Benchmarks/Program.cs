@@ -34,7 +34,7 @@ if (args is ["--paired", .. var paired])
 
 if (args is ["--loop", var kind, var provider, var count])
 {
-    ReadLoop.Run(kind, provider, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+    OperationLoop.Run(kind, provider, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
     return;
 }
 

@@ -16,6 +16,7 @@ internal static class ParameterCopier
     private static readonly ConcurrentDictionary<DbProviderFactory, Type> ParameterTypes = new();
     private static readonly ConcurrentDictionary<Type, PropertyInfo[]> SettingsByType = new();
     private static readonly ConcurrentDictionary<Type, Setting[]> TypedSettingsByType = new();
+    private static readonly HashSet<string> SurfaceNames = typeof(DbParameter).GetProperties().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
     private static readonly HashSet<string> SurfaceHandledApart = new(StringComparer.Ordinal)
     {
         nameof(DbParameter.ParameterName), nameof(DbParameter.Value), nameof(DbParameter.Direction), "Collection",
@@ -77,15 +78,20 @@ internal static class ParameterCopier
 
     // A setting is copied only when the caller set it: when it differs from what a fresh parameter of the caller's type
     // holding the same value reports. Copying inferred settings would pin types the provider meant to infer. This runs
-    // for every parameter of every write on a strand that cannot clone it, so it goes through typed delegates made once
-    // per parameter type: no reflection call and no boxing per setting.
+    // for every parameter of every write on a strand that cannot clone it: DbParameter's own settings are read through
+    // its virtual properties, the provider's through typed delegates made once per parameter type; no reflection call
+    // and no boxing per setting.
     private static void CopySettings(DbParameter source, DbParameter target, DbProviderFactory factory, bool sameType)
     {
         // Same type: the strand's factory makes the reference, a plain virtual call instead of Activator.
         var reference = sameType && source is not HelixParameter ? WithValue(factory.CreateParameter(), source) : CreateReference(source);
-        foreach (var setting in TypedSettingsOf(sameType ? source.GetType() : typeof(DbParameter)))
+        CopySurfaceSettings(source, reference, target);
+        if (sameType)
         {
-            setting.CopyIfSet(source, reference, target);
+            foreach (var setting in ProviderSettingsOf(source.GetType()))
+            {
+                setting.CopyIfSet(source, reference, target);
+            }
         }
 
         static DbParameter? WithValue(DbParameter? reference, DbParameter source)
@@ -95,15 +101,85 @@ internal static class ParameterCopier
         }
     }
 
-    private static Setting[] TypedSettingsOf(Type type)
+    // DbParameter's settings, in its own order (DbType before the provider's settings that refine it), read directly: a
+    // getter that throws (it infers from a value it cannot map, as SqliteParameter.DbType of an int[]) reports no setting,
+    // so on an exception the settings are read again one by one, each on its own (what is already set is set again
+    // with the same value).
+    private static void CopySurfaceSettings(DbParameter source, DbParameter? reference, DbParameter target)
+    {
+        try
+        {
+            CopySurfaceSettingsDirectly(source, reference, target);
+        }
+#pragma warning disable CA1031 // a getter's exception means "nothing the caller set"; a setter's is thrown again below
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            foreach (var setting in SurfaceSettings.Value)
+            {
+                setting.CopyIfSet(source, reference, target);
+            }
+        }
+    }
+
+    // Without a reference, every setting is copied: a lifted comparison with null is always unequal.
+    private static void CopySurfaceSettingsDirectly(DbParameter source, DbParameter? reference, DbParameter target)
+    {
+        if (source.DbType is var dbType && dbType != reference?.DbType)
+        {
+            target.DbType = dbType;
+        }
+
+        if (source.IsNullable is var isNullable && isNullable != reference?.IsNullable)
+        {
+            target.IsNullable = isNullable;
+        }
+
+        if (source.Precision is var precision && precision != reference?.Precision)
+        {
+            target.Precision = precision;
+        }
+
+        if (source.Scale is var scale && scale != reference?.Scale)
+        {
+            target.Scale = scale;
+        }
+
+        if (source.Size is var size && size != reference?.Size)
+        {
+            target.Size = size;
+        }
+
+        if (source.SourceColumn is var sourceColumn && (reference is null || !string.Equals(sourceColumn, reference.SourceColumn, StringComparison.Ordinal)))
+        {
+            target.SourceColumn = sourceColumn;
+        }
+
+        if (source.SourceColumnNullMapping is var nullMapping && nullMapping != reference?.SourceColumnNullMapping)
+        {
+            target.SourceColumnNullMapping = nullMapping;
+        }
+
+        if (source.SourceVersion is var sourceVersion && sourceVersion != reference?.SourceVersion)
+        {
+            target.SourceVersion = sourceVersion;
+        }
+    }
+
+    private static readonly Lazy<Setting[]> SurfaceSettings = new(() => MakeSettings(typeof(DbParameter), SettingsOf(typeof(DbParameter))));
+
+    private static Setting[] MakeSettings(Type type, IEnumerable<PropertyInfo> properties) =>
+        [.. properties.Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(type, p.PropertyType), p)!)];
+
+    /// <summary>The settings the provider's parameter type adds to DbParameter's (SqliteType, NpgsqlDbType, ...).</summary>
+    private static Setting[] ProviderSettingsOf(Type type)
     {
         if (_lastSettings is { } last && last.Type == type)
         {
             return last.Settings;
         }
 
-        var settings = TypedSettingsByType.GetOrAdd(type, static t =>
-            [.. SettingsOf(t).Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(t, p.PropertyType), p)!)]);
+        var settings = TypedSettingsByType.GetOrAdd(type, static t => MakeSettings(t, SettingsOf(t).Where(p => !SurfaceNames.Contains(p.Name))));
         _lastSettings = new(type, settings);
         return settings;
     }
@@ -166,8 +242,7 @@ internal static class ParameterCopier
                 && (p.PropertyType.IsPrimitive || p.PropertyType.IsEnum || p.PropertyType == typeof(string)
                     || Nullable.GetUnderlyingType(p.PropertyType) is { } u && (u.IsPrimitive || u.IsEnum)))
             .ToList();
-        var baseNames = typeof(DbParameter).GetProperties().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        return [.. all.Where(p => baseNames.Contains(p.Name)), .. all.Where(p => !baseNames.Contains(p.Name))];
+        return [.. all.Where(p => SurfaceNames.Contains(p.Name)), .. all.Where(p => !SurfaceNames.Contains(p.Name))];
     });
 
     /// <summary>One setting of one parameter type, read and written through delegates.</summary>

@@ -1,0 +1,57 @@
+namespace Helix.Data.Benchmarks;
+
+/// <summary>
+/// A fixed number of reads or writes of one kind and nothing else (no clock, no output): what <c>eng/instructions.sh</c>
+/// runs under valgrind's cachegrind, which counts the instructions they execute. Two runs of different lengths give the
+/// instructions of one operation by difference, start-up and set-up cancelling out.
+/// </summary>
+internal static class OperationLoop
+{
+    /// <summary>The kinds, each with its baseline: a read against the plain provider's, a dual write against the hand-written one.</summary>
+    public const string Kinds = "plain, helix, write-plain (two plain connections, in turn), write-helix, and -async after any of them";
+
+    /// <summary>Runs the operations.</summary>
+    /// <param name="kind">One of <see cref="Kinds"/>.</param>
+    /// <param name="provider">The inner provider, as the benchmarks name it (<c>Sqlite</c>, <c>Null</c>, <c>Postgres</c>).</param>
+    /// <param name="count">How many operations.</param>
+    public static void Run(string kind, string provider, int count)
+    {
+        var reads = new ReadBenchmarks { Provider = provider };
+        var writes = new WriteBenchmarks { Provider = provider };
+        var isWrite = kind.StartsWith("write-", StringComparison.Ordinal);
+        Action operation = kind switch // before the set-up: an unknown kind makes no databases
+        {
+            "plain" => () => reads.PlainSync(),
+            "helix" => () => reads.HelixSync(),
+            "plain-async" => () => reads.PlainAsync().GetAwaiter().GetResult(),
+            "helix-async" => () => reads.HelixAsync().GetAwaiter().GetResult(),
+            "write-plain" => () => writes.HandWrittenSequentialSync(),
+            "write-helix" => () => writes.HelixSync(),
+            "write-plain-async" => () => writes.HandWrittenWhenAllAsync().GetAwaiter().GetResult(),
+            "write-helix-async" => () => writes.HelixAsync().GetAwaiter().GetResult(),
+            _ => throw new ArgumentException($"Unknown kind '{kind}': {Kinds}.", nameof(kind)),
+        };
+
+        DapperBenchmarks benchmarks = isWrite ? writes : reads;
+        if (isWrite)
+        {
+            writes.Setup();
+        }
+        else
+        {
+            reads.Setup();
+        }
+
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                operation();
+            }
+        }
+        finally
+        {
+            benchmarks.Cleanup();
+        }
+    }
+}
