@@ -212,7 +212,11 @@ public sealed class HelixParameterCollection : DbParameterCollection
             slots = grown;
         }
 
-        slots[index.._count].CopyTo(slots[(index + 1)..]);
+        if (index < _count) // not an append (every Add is): what follows moves up one
+        {
+            slots[index.._count].CopyTo(slots[(index + 1)..]);
+        }
+
         slots[index] = value;
         _count++;
     }
