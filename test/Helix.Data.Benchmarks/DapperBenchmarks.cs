@@ -174,6 +174,9 @@ public abstract class DapperBenchmarks
     /// <summary>Gets the databases of the run.</summary>
     protected Stores Databases => _stores ?? throw new InvalidOperationException("Setup has not run.");
 
+    /// <summary>Gets the Helix connection string of the run.</summary>
+    internal string HelixConnectionString => Databases.Helix;
+
     [GlobalCleanup]
     public void Cleanup() => _stores?.Dispose();
 
