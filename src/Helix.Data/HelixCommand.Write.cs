@@ -31,7 +31,7 @@ public sealed partial class HelixCommand
         // While a strand is behind, a durable queue first records the write for every strand: if this process dies
         // before the write settles, the worker of the next one brings it to every strand.
         Guid? intent = null;
-        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && Array.IndexOf(routes, WriteRoute.Queue) >= 0 && Array.IndexOf(routes, WriteRoute.Direct) >= 0)
+        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && WriteRouting.Has(routes, WriteRoute.Queue) && WriteRouting.Has(routes, WriteRoute.Direct))
         {
             try
             {
@@ -70,10 +70,10 @@ public sealed partial class HelixCommand
         var strands = dataSource.Strands;
 
         var results = new StrandResult?[strands.Length];
-        var firstDirect = Array.IndexOf(routes, WriteRoute.Direct);
+        var firstDirect = WriteRouting.IndexOf(routes, WriteRoute.Direct);
         var strategy = dataSource.Configuration.WriteStrategy;
         var order = strategy.GetOrder(dataSource.StrandView!);
-        var bothDirect = order == HelixWriteOrder.Concurrent && Array.TrueForAll(routes, static r => r == WriteRoute.Direct);
+        var bothDirect = order == HelixWriteOrder.Concurrent && WriteRouting.AllAre(routes, WriteRoute.Direct);
         if (bothDirect && strands.Length == 2 && (io == IOBehavior.Synchronous || strands[0].AsyncCompletesInline)
             && strands[1].WritesTakeAtLeast(dataSource.OffloadThreshold) && CanOffload())
         {
@@ -127,7 +127,7 @@ public sealed partial class HelixCommand
         }
 
         strategy.OnWriteCompleted(primaryIn, secondaryIn, dataSource.StrandView!);
-        var winner = Array.FindIndex(results, r => r is { Succeeded: true });
+        var winner = FirstSucceeded(results);
         if (winner < 0)
         {
             WriteRouting.EndReservations(strands, routes);
@@ -210,19 +210,33 @@ public sealed partial class HelixCommand
     };
 
     /// <summary>How long a strand took to apply the write directly, or <see langword="null"/> when it did not.</summary>
-    private static TimeSpan? AppliedIn(StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;
+    private static TimeSpan? AppliedIn(in StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;
+
+    /// <summary>The first strand whose result is a success, or -1.</summary>
+    private static int FirstSucceeded(StrandResult?[] results)
+    {
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is { Succeeded: true })
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>
     /// Settles the result of a strand whose result the caller does not get: a reader is read to its end (so that the
     /// write completes) and closed. Returns the rows it reports, or the error that stopped it.
     /// </summary>
-    internal async ValueTask<(int Rows, Exception? Error)> SettleOtherResultAsync(StrandResult result, IOBehavior io)
-    {
-        if (result.Value is not DbDataReader reader)
-        {
-            return (result.Value is int rows ? rows : -1, null);
-        }
+    internal ValueTask<(int Rows, Exception? Error)> SettleOtherResultAsync(in StrandResult result, IOBehavior io) =>
+        result.Value is DbDataReader reader
+            ? DrainOtherAsync(reader, result.Command, result.Detach, io)
+            : new((result.Value is int rows ? rows : -1, null)); // a count: nothing to settle, and no state machine for it
 
+    private async ValueTask<(int Rows, Exception? Error)> DrainOtherAsync(DbDataReader reader, DbCommand? command, bool detach, IOBehavior io)
+    {
         try
         {
             if (io == IOBehavior.Synchronous)
@@ -258,7 +272,7 @@ public sealed partial class HelixCommand
         }
         finally
         {
-            ReleaseQuietly(result.Command, result.Detach);
+            ReleaseQuietly(command, detach);
         }
     }
 

@@ -150,7 +150,7 @@ internal static class ParameterCopier
             target.Size = size;
         }
 
-        if (source.SourceColumn is var sourceColumn && (reference is null || !string.Equals(sourceColumn, reference.SourceColumn, StringComparison.Ordinal)))
+        if (source.SourceColumn is var sourceColumn && (reference is null || sourceColumn != reference.SourceColumn))
         {
             target.SourceColumn = sourceColumn;
         }

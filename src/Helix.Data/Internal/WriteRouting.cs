@@ -30,7 +30,7 @@ internal static class WriteRouting
                 admissionDelay = delay > admissionDelay ? delay : admissionDelay;
             }
 
-            if (Array.IndexOf(routes, WriteRoute.Wait) < 0 && Array.IndexOf(routes, WriteRoute.Direct) >= 0)
+            if (!Has(routes, WriteRoute.Wait) && Has(routes, WriteRoute.Direct))
             {
                 break;
             }
@@ -49,7 +49,7 @@ internal static class WriteRouting
                 throw NoWritableStrand(dataSource, timeout);
             }
 
-            var healing = routes.Contains(WriteRoute.Wait);
+            var healing = Has(routes, WriteRoute.Wait);
             var healingWait = dataSource.Configuration.ReplayOptions.HealingWait;
             var budget = healing && (remaining == System.Threading.Timeout.InfiniteTimeSpan || healingWait < remaining) ? healingWait : remaining;
             if (!await dataSource.WaitForStateChangeAsync(changes, io, budget, cancellationToken).ConfigureAwait(false))
@@ -63,7 +63,7 @@ internal static class WriteRouting
             }
         }
 
-        if (dataSource.Configuration.ReplayFull == HelixReplayFullPolicy.Reject && Array.IndexOf(routes, WriteRoute.Full) is var full and >= 0)
+        if (dataSource.Configuration.ReplayFull == HelixReplayFullPolicy.Reject && IndexOf(routes, WriteRoute.Full) is var full and >= 0)
         {
             EndReservations(strands, routes);
             var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.Capacity} entries) while the strand is {strands[full].State}";
@@ -89,6 +89,37 @@ internal static class WriteRouting
         }
 
         return routes;
+    }
+
+    /// <summary>The first strand routed <paramref name="route"/>, or -1 (a loop over two: no generic search per write).</summary>
+    public static int IndexOf(WriteRoute[] routes, WriteRoute route)
+    {
+        for (var i = 0; i < routes.Length; i++)
+        {
+            if (routes[i] == route)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Whether some strand is routed <paramref name="route"/>.</summary>
+    public static bool Has(WriteRoute[] routes, WriteRoute route) => IndexOf(routes, route) >= 0;
+
+    /// <summary>Whether every strand is routed <paramref name="route"/>.</summary>
+    public static bool AllAre(WriteRoute[] routes, WriteRoute route)
+    {
+        foreach (var each in routes)
+        {
+            if (each != route)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The timeout a command's <c>CommandTimeout</c> in seconds stands for; 0 means none.</summary>
