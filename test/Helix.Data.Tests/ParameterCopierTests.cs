@@ -44,13 +44,17 @@ public class ParameterCopierTests
         }, 8).SetName("neutral to storing, every setting");
     }
 
+    /// <summary>The settings the parameter's maker set, by name, as replay reads them.</summary>
+    private static Dictionary<string, object?> SetIn(DbParameter parameter, bool providerSettings) =>
+        ParameterCopier.ExplicitSettings(parameter, providerSettings).ToDictionary(s => s.Property.Name, s => s.Value);
+
     [TestCaseSource(nameof(StoringSources))]
     public void A_copy_holds_every_setting_the_caller_set(DbParameter source, int settings)
     {
         var copy = ParameterCopier.CopyFor(source, StoringFactory.Instance, ownValue: false);
         var providerSettings = source is StoringParameter;
-        var set = ParameterCopier.ExplicitSettings(source, providerSettings).ToDictionary(s => s.Property.Name, s => s.Value);
-        var copied = ParameterCopier.ExplicitSettings(copy, providerSettings).ToDictionary(s => s.Property.Name, s => s.Value);
+        var set = SetIn(source, providerSettings);
+        var copied = SetIn(copy, providerSettings);
         Assert.Multiple(() =>
         {
             Assert.That(copy, Is.InstanceOf<StoringParameter>().And.Not.SameAs(source));
@@ -65,8 +69,8 @@ public class ParameterCopierTests
         var copy = ParameterCopier.CopyFor(source, SqliteFactory.Instance, ownValue: false);
         var fresh = new SqliteParameter { Value = source.Value };
         var providerSettings = source is SqliteParameter;
-        var set = ParameterCopier.ExplicitSettings(source, providerSettings).ToDictionary(s => s.Property.Name, s => s.Value);
-        var copied = ParameterCopier.ExplicitSettings(copy, providerSettings).ToDictionary(s => s.Property.Name, s => s.Value);
+        var set = SetIn(source, providerSettings);
+        var copied = SetIn(copy, providerSettings);
 
         Assert.Multiple(() =>
         {
