@@ -10,6 +10,9 @@
 #                                                (a Dapper INSERT on both strands: Helix against the same insert on two
 #                                                 plain connections in turn; write-plain-async and write-helix-async
 #                                                 against Task.WhenAll)
+#   KINDS="open-plain open-helix open-plain-async open-helix-async" eng/instructions.sh Sqlite
+#                                                (a read's new connection, opened and closed as Dapper does it, without
+#                                                 the query: what the read spends outside its command)
 #
 # Each kind runs twice under cachegrind, N1 and N2 operations; the difference divided by N2 - N1 is one, start-up and
 # set-up cancelling out. The JIT compiles every method once, fully optimized (DOTNET_TieredCompilation=0): tiered
@@ -78,6 +81,7 @@ for provider in "${providers[@]}"; do
     fi
   done
   for pair in "read, sync:plain:helix" "read, async:plain-async:helix-async" \
+    "open and close, sync:open-plain:open-helix" "open and close, async:open-plain-async:open-helix-async" \
     "write, sync:write-plain:write-helix" "write, async:write-plain-async:write-helix-async"; do
     IFS=: read -r label plain helix <<<"$pair"
     p=${per[$plain]:-}; h=${per[$helix]:-}

@@ -50,6 +50,38 @@ public class ReadBenchmarks : DapperBenchmarks
         await using var connection = new HelixConnection(Databases.Helix);
         return await connection.QuerySingleAsync<Row>(Select, new { Id = Stores.SeededId });
     }
+
+    /// <summary>What a read does besides its command: a new plain connection, opened and closed as Dapper does it.</summary>
+    public void PlainOpenClose()
+    {
+        using var connection = Plain(Databases.Primary);
+        connection.Open();
+        connection.Close();
+    }
+
+    /// <summary>What a read does besides its command, through Helix.Data.</summary>
+    public void HelixOpenClose()
+    {
+        using var connection = new HelixConnection(Databases.Helix);
+        connection.Open();
+        connection.Close();
+    }
+
+    /// <summary>What an asynchronous read does besides its command: Dapper opens asynchronously and closes synchronously.</summary>
+    public async Task PlainOpenCloseAsync()
+    {
+        await using var connection = Plain(Databases.Primary);
+        await connection.OpenAsync();
+        connection.Close();
+    }
+
+    /// <summary>What an asynchronous read does besides its command, through Helix.Data.</summary>
+    public async Task HelixOpenCloseAsync()
+    {
+        await using var connection = new HelixConnection(Databases.Helix);
+        await connection.OpenAsync();
+        connection.Close();
+    }
 }
 
 /// <summary>

@@ -8,7 +8,7 @@ namespace Helix.Data.Benchmarks;
 internal static class OperationLoop
 {
     /// <summary>The kinds, each with its baseline: a read against the plain provider's, a dual write against the hand-written one.</summary>
-    public const string Kinds = "plain, helix, write-plain (two plain connections, in turn), write-helix, and -async after any of them";
+    public const string Kinds = "plain, helix, open-plain, open-helix (a read's open and close alone), write-plain (two plain connections, in turn), write-helix, and -async after any of them";
 
     /// <summary>Runs the operations.</summary>
     /// <param name="kind">One of <see cref="Kinds"/>.</param>
@@ -25,6 +25,10 @@ internal static class OperationLoop
             "helix" => () => reads.HelixSync(),
             "plain-async" => () => reads.PlainAsync().GetAwaiter().GetResult(),
             "helix-async" => () => reads.HelixAsync().GetAwaiter().GetResult(),
+            "open-plain" => reads.PlainOpenClose,
+            "open-helix" => reads.HelixOpenClose,
+            "open-plain-async" => () => reads.PlainOpenCloseAsync().GetAwaiter().GetResult(),
+            "open-helix-async" => () => reads.HelixOpenCloseAsync().GetAwaiter().GetResult(),
             "write-plain" => () => writes.HandWrittenSequentialSync(),
             "write-helix" => () => writes.HelixSync(),
             "write-plain-async" => () => writes.HandWrittenWhenAllAsync().GetAwaiter().GetResult(),
