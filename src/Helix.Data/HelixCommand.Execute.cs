@@ -199,16 +199,53 @@ public sealed partial class HelixCommand
     }
 
     /// <summary>A read on its first strand through the provider's asynchronous methods (out of line: its results stay out of the synchronous path's frame).</summary>
+    /// <remarks>
+    /// The steps of <see cref="RunOnStrandCoreAsync"/>, with the result used where it is made: a strand that answers at
+    /// once (SQLite, a pooled open) is read without its result being wrapped in a task and copied out again. A step still
+    /// under way is handed, with the strand's run, to the same continuations, and <see cref="ReadAfterAsync"/> ends the read.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<object?> ReadAsynchronously(HelixConnection connection, HelixDataSource dataSource, Strand first, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, CancellationToken cancellationToken)
     {
-        var running = RunOnStrandCoreAsync(connection, first, operation, behavior, true, text, timestamp, null, null, cancellationToken);
-        if (!running.IsCompletedSuccessfully)
+        DbCommand? inner = null;
+        var detach = false;
+        var handedOver = false;
+        var run = new StrandRun(this, connection, first);
+        StrandResult result;
+        try
         {
-            return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, running, cancellationToken);
+            var opening = connection.GetInnerAsync(first, IOBehavior.Asynchronous, cancellationToken);
+            if (!opening.IsCompletedSuccessfully || _prepared)
+            {
+                handedOver = true;
+                var rest = OpenThenRunAsync(run, connection, opening, operation, behavior, true, text, timestamp, null, null, cancellationToken);
+                return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, run.HandedOver(rest), cancellationToken);
+            }
+
+            inner = CreateInnerCommand(opening.Result, first, true, text, timestamp, null, out detach);
+            inner.Transaction = null;
+            var executing = StartExecuting(inner, operation, behavior, cancellationToken);
+            if (!executing.IsCompletedSuccessfully)
+            {
+                handedOver = true;
+                var rest = RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken);
+                return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, run.HandedOver(rest), cancellationToken);
+            }
+
+            result = Succeeded(run, operation, behavior, inner, detach, ResultOf(executing, operation));
+        }
+        catch (Exception e)
+        {
+            result = Failed(run, connection, inner, detach, e, cancelled: IsCancellation(e, cancellationToken));
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                run.Activity?.Dispose();
+            }
         }
 
-        var result = running.Result;
         return Answered(dataSource.Reads!, in result)
             ? new(Finish(in result))
             : Failover(connection, dataSource, operation, behavior, text, timestamp, in result, IOBehavior.Asynchronous, cancellationToken);

@@ -26,19 +26,24 @@ public class ReadRoutingTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         return strand;
     }
 
-    [Test]
-    public async Task A_read_that_faults_fails_over_to_the_other_strand_and_marks_the_strand_failed()
+    // throwsAtOnce: the provider's asynchronous execution throws before it returns its task, as Microsoft.Data.Sqlite's does.
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_read_that_faults_fails_over_to_the_other_strand_and_marks_the_strand_failed(bool throwsAtOnce)
     {
         await using var strands = await StrandsAsync("Preferred Strand=Primary");
+        strands.Primary.AsyncExecutionsThrowAtOnce = throwsAtOnce;
         strands.Primary.FailExecutions(FaultPlan.Busy, IsTestRead);
         Assert.That(await ReadOnceAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
         Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("database is locked"));
     }
 
-    [Test]
-    public async Task With_failover_None_the_caller_gets_the_provider_error()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task With_failover_None_the_caller_gets_the_provider_error(bool throwsAtOnce)
     {
         await using var strands = await StrandsAsync("Preferred Strand=Primary;Failover=None");
+        strands.Primary.AsyncExecutionsThrowAtOnce = throwsAtOnce;
         strands.Primary.FailExecutions(FaultPlan.Busy, IsTestRead);
         var thrown = Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => ReadOnceAsync(strands.DataSource));
         Assert.That(thrown!.SqliteErrorCode, Is.EqualTo(5));

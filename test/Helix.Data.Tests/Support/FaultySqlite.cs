@@ -53,6 +53,12 @@ internal sealed class FaultPlan
     /// <summary>Gets or sets whether asynchronous opens return before they run, as a provider making a new physical connection does.</summary>
     public bool AsyncOpensYield { get; set; }
 
+    /// <summary>
+    /// Gets or sets whether an asynchronous execution runs, and throws, before it returns its task, as Microsoft.Data.Sqlite's
+    /// do, instead of returning a faulted task as <see cref="DbCommand"/>'s default does.
+    /// </summary>
+    public bool AsyncExecutionsThrowAtOnce { get; set; }
+
     public void FailOpens(Func<Exception> error) => _open = error;
 
     /// <summary>Fails every execution whose text the filter accepts (all when it is null).</summary>
@@ -257,6 +263,11 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
 
     protected override Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
+        if (plan.AsyncExecutionsThrowAtOnce)
+        {
+            return Task.FromResult(ExecuteDbDataReader(behavior));
+        }
+
         return plan.AsyncExecutionsYield ? ExecuteLaterAsync() : base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
 
         async Task<DbDataReader> ExecuteLaterAsync()
