@@ -222,8 +222,7 @@ public sealed partial class HelixCommand
                 return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, run.HandedOver(rest), cancellationToken);
             }
 
-            inner = CreateInnerCommand(opening.Result, first, true, text, timestamp, null, out detach);
-            inner.Transaction = null;
+            inner = CreateInnerCommand(opening.Result, first, true, text, timestamp, null, null, out detach);
             var executing = StartExecuting(inner, operation, behavior, cancellationToken);
             if (!executing.IsCompletedSuccessfully)
             {
@@ -384,8 +383,7 @@ public sealed partial class HelixCommand
         var run = new StrandRun(this, connection, strand);
         try
         {
-            inner = CreateInnerCommand(connection.GetInner(strand), strand, useOriginals, text, timestamp, copies, out detach);
-            inner.Transaction = transaction;
+            inner = CreateInnerCommand(connection.GetInner(strand), strand, useOriginals, text, timestamp, copies, transaction, out detach);
             if (_prepared)
             {
                 inner.Prepare();
@@ -430,8 +428,7 @@ public sealed partial class HelixCommand
                 return run.HandedOver(OpenThenRunAsync(run, connection, opening, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken));
             }
 
-            inner = CreateInnerCommand(opening.Result, strand, useOriginals, text, timestamp, copies, out detach);
-            inner.Transaction = transaction;
+            inner = CreateInnerCommand(opening.Result, strand, useOriginals, text, timestamp, copies, transaction, out detach);
             var executing = StartExecuting(inner, operation, behavior, cancellationToken);
             if (!executing.IsCompletedSuccessfully)
             {
@@ -464,8 +461,7 @@ public sealed partial class HelixCommand
         try
         {
             var innerConnection = await opening.ConfigureAwait(false);
-            inner = CreateInnerCommand(innerConnection, run.Strand, useOriginals, text, timestamp, copies, out detach);
-            inner.Transaction = transaction;
+            inner = CreateInnerCommand(innerConnection, run.Strand, useOriginals, text, timestamp, copies, transaction, out detach);
             if (_prepared)
             {
                 await inner.PrepareAsync(cancellationToken).ConfigureAwait(false);
@@ -511,6 +507,7 @@ public sealed partial class HelixCommand
     };
 
     /// <summary>The value of a completed <see cref="StartExecuting"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static object? ResultOf(Task executed, Operation operation) => operation switch
     {
         Operation.NonQuery => ((Task<int>)executed).Result,
@@ -606,11 +603,17 @@ public sealed partial class HelixCommand
         }
     }
 
-    private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, out bool detach)
+    /// <summary>
+    /// The strand's own command for this one, tracked for <see cref="Cancel"/>. Its transaction is set even when it is
+    /// none: a provider may give a new command the connection's own (SQLite does), where the plain provider's command
+    /// would have none.
+    /// </summary>
+    private DbCommand CreateInnerCommand(DbConnection connection, Strand strand, bool useOriginals, SqlTextInfo text, long timestamp, DbParameter[]? copies, DbTransaction? transaction, out bool detach)
     {
         if (_batch is not null)
         {
             var batch = _batch.CreateInner(connection, strand, useOriginals, timestamp, _commandTimeout, out detach);
+            batch.Transaction = transaction;
             Track(batch);
 
             return batch;
@@ -649,12 +652,13 @@ public sealed partial class HelixCommand
                 }
             }
 
-            if (TimestampParameter(strand, text, timestamp) is { } stamp)
+            if (text.TimestampParameter is not null && TimestampParameter(strand, text, timestamp) is { } stamp)
             {
                 inner.Parameters.Add(stamp);
             }
         }
 
+        inner.Transaction = transaction;
         Track(inner);
 
         return inner;

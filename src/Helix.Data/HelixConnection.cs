@@ -110,7 +110,7 @@ public sealed class HelixConnection : DbConnection
     /// <summary>Gets the transaction in progress, if any.</summary>
     internal HelixTransaction? ActiveTransaction => _transaction;
 
-    internal HelixDataSource DataSourceOrThrow => _dataSource ?? throw new InvalidOperationException("The ConnectionString property has not been initialized.");
+    internal HelixDataSource DataSourceOrThrow => _dataSource ?? ThrowNoConnectionString();
 
     /// <inheritdoc />
     public override void Open() => OpenAsync(IOBehavior.Synchronous, CancellationToken.None).Synchronously();
@@ -330,11 +330,15 @@ public sealed class HelixConnection : DbConnection
 
     /// <summary>Returns the open inner connection of a strand, opening it first if needed.</summary>
     /// <remarks>Not an async method: an open strand, or a synchronous open, costs no state machine.</remarks>
-    internal ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
+    internal ValueTask<DbConnection> GetInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken) =>
+        _inner[strand.Index] is { } open ? new(open) : OpenNewInnerAsync(strand, io, cancellationToken);
+
+    /// <summary>Opens a strand's inner connection (out of line: its error handling stays out of every command that finds one open).</summary>
+    private ValueTask<DbConnection> OpenNewInnerAsync(Strand strand, IOBehavior io, CancellationToken cancellationToken)
     {
         try
         {
-            return io == IOBehavior.Asynchronous && _inner[strand.Index] is null ? OpenInnerAsync(strand, cancellationToken) : new(GetInner(strand));
+            return io == IOBehavior.Asynchronous ? OpenInnerAsync(strand, cancellationToken) : new(OpenInner(strand));
         }
         catch (Exception e)
         {
@@ -438,9 +442,16 @@ public sealed class HelixConnection : DbConnection
     {
         if (_state != ConnectionState.Open)
         {
-            throw new InvalidOperationException($"{operation} requires an open connection; the connection's current state is {_state}.");
+            ThrowNotOpen(operation);
         }
     }
+
+    // The throws of the checks every command makes live out of line, so that the checks themselves are inlined.
+    [DoesNotReturn]
+    private static HelixDataSource ThrowNoConnectionString() => throw new InvalidOperationException("The ConnectionString property has not been initialized.");
+
+    [DoesNotReturn]
+    private void ThrowNotOpen(string operation) => throw new InvalidOperationException($"{operation} requires an open connection; the connection's current state is {_state}.");
 
     /// <remarks>
     /// Not an async method: when the strand reads go to opens at once (a pooled connection, or any synchronous open), the

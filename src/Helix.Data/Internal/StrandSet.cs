@@ -73,7 +73,9 @@ internal sealed class StrandSet : IHelixWriteControl
         }
     }
 
-    private Strand Get(HelixStrand strand) => (int)strand < _strands.Length
-        ? _strands[(int)strand]
-        : throw new ArgumentOutOfRangeException(nameof(strand), strand, "The data source has no such strand.");
+    private Strand Get(HelixStrand strand) => (uint)strand < (uint)_strands.Length ? _strands[(int)strand] : ThrowNoSuchStrand(strand);
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static Strand ThrowNoSuchStrand(HelixStrand strand) =>
+        throw new ArgumentOutOfRangeException(nameof(strand), strand, "The data source has no such strand.");
 }
