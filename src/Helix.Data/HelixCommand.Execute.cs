@@ -150,6 +150,7 @@ public sealed partial class HelixCommand
         }
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)] // its result, a large struct, stays out of the frame of ExecuteAsync
     private ValueTask<object?> ExecuteSingleAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
     {
         var timestamp = text.TimestampParameter is null ? 0 : dataSource.Timestamps.Next();
@@ -218,8 +219,7 @@ public sealed partial class HelixCommand
             if (!opening.IsCompletedSuccessfully || _prepared)
             {
                 handedOver = true;
-                var rest = OpenThenRunAsync(run, connection, opening, operation, behavior, true, text, timestamp, null, null, cancellationToken);
-                return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, run.HandedOver(rest), cancellationToken);
+                return ReadAfterOpening(run, connection, dataSource, opening, operation, behavior, text, timestamp, cancellationToken);
             }
 
             inner = CreateInnerCommand(opening.Result, first, true, text, timestamp, null, null, out detach);
@@ -227,8 +227,7 @@ public sealed partial class HelixCommand
             if (!executing.IsCompletedSuccessfully)
             {
                 handedOver = true;
-                var rest = RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken);
-                return ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, run.HandedOver(rest), cancellationToken);
+                return ReadAfterExecuting(run, connection, dataSource, inner, detach, operation, behavior, text, timestamp, executing, cancellationToken);
             }
 
             result = Succeeded(run, operation, behavior, inner, detach, ResultOf(executing, operation));
@@ -249,6 +248,15 @@ public sealed partial class HelixCommand
             ? new(Finish(in result))
             : Failover(connection, dataSource, operation, behavior, text, timestamp, in result, IOBehavior.Asynchronous, cancellationToken);
     }
+
+    // The two hand-overs of ReadAsynchronously, out of line for the reason given at OpenThenRunHandedOver.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<object?> ReadAfterOpening(StrandRun run, HelixConnection connection, HelixDataSource dataSource, ValueTask<DbConnection> opening, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, CancellationToken cancellationToken) =>
+        ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, OpenThenRunHandedOver(run, connection, opening, operation, behavior, true, text, timestamp, null, null, cancellationToken), cancellationToken);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<object?> ReadAfterExecuting(StrandRun run, HelixConnection connection, HelixDataSource dataSource, DbCommand inner, bool detach, Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, Task executing, CancellationToken cancellationToken) =>
+        ReadAfterAsync(connection, dataSource, operation, behavior, text, timestamp, RunAfterHandedOver(run, connection, inner, detach, operation, behavior, executing, cancellationToken), cancellationToken);
 
     /// <summary>Hands a strand fault to <see cref="FailoverAsync"/> (out of line: the copy of the result it takes is made only on a fault).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -425,7 +433,7 @@ public sealed partial class HelixCommand
             if (!opening.IsCompletedSuccessfully || _prepared)
             {
                 handedOver = true;
-                return run.HandedOver(OpenThenRunAsync(run, connection, opening, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken));
+                return OpenThenRunHandedOver(run, connection, opening, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken);
             }
 
             inner = CreateInnerCommand(opening.Result, strand, useOriginals, text, timestamp, copies, transaction, out detach);
@@ -433,7 +441,7 @@ public sealed partial class HelixCommand
             if (!executing.IsCompletedSuccessfully)
             {
                 handedOver = true;
-                return run.HandedOver(RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken));
+                return RunAfterHandedOver(run, connection, inner, detach, operation, behavior, executing, cancellationToken);
             }
 
             return new(Succeeded(run, operation, behavior, inner, detach, ResultOf(executing, operation)));
@@ -451,8 +459,19 @@ public sealed partial class HelixCommand
         }
     }
 
+    // The hand-overs of a strand's run, out of line: the tasks of results they pass on are large structs, which every call
+    // of a method that holds them would clear first.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<StrandResult> OpenThenRunHandedOver(StrandRun run, HelixConnection connection, ValueTask<DbConnection> opening, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken) =>
+        run.HandedOver(OpenThenRunAsync(run, connection, opening, operation, behavior, useOriginals, text, timestamp, transaction, copies, cancellationToken));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<StrandResult> RunAfterHandedOver(StrandRun run, HelixConnection connection, DbCommand inner, bool detach, Operation operation, CommandBehavior behavior, Task executing, CancellationToken cancellationToken) =>
+        run.HandedOver(RunAfterAsync(run, connection, inner, detach, operation, behavior, executing, cancellationToken));
+
     /// <summary>The rest of <see cref="RunOnStrandCoreAsync"/> when the inner connection is still opening (or the command is prepared first).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its state machine, a large struct, stays out of the frame of RunOnStrandCoreAsync
     private async ValueTask<StrandResult> OpenThenRunAsync(StrandRun run, HelixConnection connection, ValueTask<DbConnection> opening, Operation operation, CommandBehavior behavior, bool useOriginals, SqlTextInfo text, long timestamp, DbTransaction? transaction, DbParameter[]? copies, CancellationToken cancellationToken)
     {
         DbCommand? inner = null;
@@ -481,6 +500,7 @@ public sealed partial class HelixCommand
 
     /// <summary>The rest of <see cref="RunOnStrandCoreAsync"/> when the provider's execution is still under way; ends the run.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its state machine, a large struct, stays out of the frame of RunOnStrandCoreAsync
     private async ValueTask<StrandResult> RunAfterAsync(StrandRun run, HelixConnection connection, DbCommand inner, bool detach, Operation operation, CommandBehavior behavior, Task executing, CancellationToken cancellationToken)
     {
         try
@@ -507,7 +527,6 @@ public sealed partial class HelixCommand
     };
 
     /// <summary>The value of a completed <see cref="StartExecuting"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static object? ResultOf(Task executed, Operation operation) => operation switch
     {
         Operation.NonQuery => ((Task<int>)executed).Result,

@@ -12,7 +12,9 @@ namespace Helix.Data;
 /// <content>Writes (contract section 5): routing per strand, execution by the write strategy, and the outcome table.</content>
 public sealed partial class HelixCommand
 {
+    // Not inlined into ExecuteAsync: its state machine, a large struct, would be cleared on every read as well.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private async ValueTask<object?> ExecuteWriteAsync(HelixConnection connection, HelixDataSource dataSource, Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
     {
         var strands = dataSource.Strands;

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 
@@ -491,6 +492,7 @@ public sealed class HelixConnection : DbConnection
     /// Opens the connection the long way: again on an open or disposed connection, after waiting for the first strand's
     /// open (<paramref name="opening"/>), or on the other strand when the first could not be opened.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its state machine, a large struct, stays out of the frame of OpenAsync
     private async ValueTask OpenSlowAsync(HelixDataSource dataSource, Strand? first, ValueTask<DbConnection>? opening, IOBehavior io, CancellationToken cancellationToken)
     {
         if (_state == ConnectionState.Open)
