@@ -350,7 +350,11 @@ public sealed partial class HelixCommand
             ExceptionDispatchInfo.Capture(result.Error!).Throw();
         }
 
-        ApplyOutputs(result.Outputs);
+        if (result.Outputs is not null)
+        {
+            ApplyOutputs(result.Outputs);
+        }
+
         _batch?.SetRecordsAffected(result.BatchCounts);
         if (result.Value is DbDataReader reader)
         {

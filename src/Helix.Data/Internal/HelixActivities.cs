@@ -16,13 +16,14 @@ internal static class HelixActivities
     public static readonly ActivitySource Source = new(SourceName, typeof(HelixActivities).Assembly.GetName().Version?.ToString());
 
     /// <summary>Starts the span of a command, or returns <see langword="null"/> when nobody listens.</summary>
-    public static Activity? StartCommand(bool isWrite, HelixDataSource dataSource)
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
+    /// <remarks>The check is inlined into every command; the span is made out of line.</remarks>
+    public static Activity? StartCommand(bool isWrite, HelixDataSource dataSource) => Source.HasListeners() ? StartCommandSpan(isWrite, dataSource) : null;
 
+    /// <summary>Starts the span of a command's execution on one strand, or returns <see langword="null"/> when nobody listens.</summary>
+    public static Activity? StartStrand(Strand strand) => Source.HasListeners() ? StartStrandSpan(strand) : null;
+
+    private static Activity? StartCommandSpan(bool isWrite, HelixDataSource dataSource)
+    {
         var activity = Source.StartActivity(isWrite ? "helix.write" : "helix.read", ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
@@ -33,14 +34,8 @@ internal static class HelixActivities
         return activity;
     }
 
-    /// <summary>Starts the span of a command's execution on one strand.</summary>
-    public static Activity? StartStrand(Strand strand)
+    private static Activity? StartStrandSpan(Strand strand)
     {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
         var activity = Source.StartActivity("helix.strand", ActivityKind.Internal);
         activity?.SetTag(HelixMetrics.StrandTag, strand.Name);
         return activity;

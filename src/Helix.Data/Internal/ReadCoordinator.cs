@@ -16,6 +16,11 @@ internal sealed class ReadCoordinator
     private readonly bool _hasCircuits;
     private readonly int[] _circuits;
 
+    // Whether the policy and the strategy do anything with a success: the built-in ones that keep no state do not, and a
+    // read then spends no interface call on telling them.
+    private readonly bool _policyTakesSuccesses;
+    private readonly bool _strategyTakesSuccesses;
+
     public ReadCoordinator(Strand[] strands, IHelixReadStrategy strategy, IHelixFailoverPolicy policy, StrandSet view, ILogger logger)
     {
         _strands = strands;
@@ -24,6 +29,8 @@ internal sealed class ReadCoordinator
         _view = view;
         _logger = logger;
         _hasCircuits = policy is not StatelessFailover;
+        _policyTakesSuccesses = policy is not (ActiveFailover or NoFailover);
+        _strategyTakesSuccesses = strategy is not (StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy);
         _circuits = new int[strands.Length];
         UsesElapsed = !(strategy is StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy
             && (policy is ActiveFailover or NoFailover || (policy.GetType() == typeof(CircuitBreakerFailover) && ((CircuitBreakerFailover)policy).LatencyCap is null)));
@@ -77,9 +84,20 @@ internal sealed class ReadCoordinator
     /// <summary>A read succeeded on the strand in <paramref name="elapsed"/>.</summary>
     public void Succeeded(Strand strand, TimeSpan elapsed)
     {
-        Policy.RecordSuccess(strand.Id, elapsed);
-        Strategy.OnSuccess(strand.Id, elapsed);
-        NoteCircuit(strand);
+        if (_policyTakesSuccesses)
+        {
+            Policy.RecordSuccess(strand.Id, elapsed);
+        }
+
+        if (_strategyTakesSuccesses)
+        {
+            Strategy.OnSuccess(strand.Id, elapsed);
+        }
+
+        if (_hasCircuits)
+        {
+            NoteCircuit(strand);
+        }
     }
 
     /// <summary>
