@@ -156,13 +156,12 @@ internal sealed class ReadCoordinator
         }
     }
 
-    private Strand? Resolve(HelixStrand? chosen)
-    {
-        if (chosen is { } id && (int)id < _strands.Length)
-        {
-            return _strands[(int)id];
-        }
+    // The strategy's choice, inlined into every read; the search when it chose none is out of line.
+    private Strand? Resolve(HelixStrand? chosen) =>
+        chosen is { } id && (uint)id < (uint)_strands.Length ? _strands[(int)id] : Unchosen();
 
+    private Strand? Unchosen()
+    {
         // The strategy found no strand the policy lets reads reach: a healthy strand still beats a stale one.
         foreach (var strand in _strands)
         {
