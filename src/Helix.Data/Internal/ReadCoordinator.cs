@@ -32,8 +32,8 @@ internal sealed class ReadCoordinator
         _policyTakesSuccesses = policy is not (ActiveFailover or NoFailover);
         _strategyTakesSuccesses = strategy is not (StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy);
         _circuits = new int[strands.Length];
-        UsesElapsed = !(strategy is StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy
-            && (policy is ActiveFailover or NoFailover || (policy.GetType() == typeof(CircuitBreakerFailover) && ((CircuitBreakerFailover)policy).LatencyCap is null)));
+        UsesElapsed = _strategyTakesSuccesses
+            || (_policyTakesSuccesses && !(policy.GetType() == typeof(CircuitBreakerFailover) && ((CircuitBreakerFailover)policy).LatencyCap is null));
     }
 
     /// <summary>
