@@ -94,10 +94,7 @@ internal sealed class ReadCoordinator
             Strategy.OnSuccess(strand.Id, elapsed);
         }
 
-        if (_hasCircuits)
-        {
-            NoteCircuit(strand);
-        }
+        NoteCircuit(strand);
     }
 
     /// <summary>
@@ -134,13 +131,17 @@ internal sealed class ReadCoordinator
     public void StrandFailed(Strand strand) => Strategy.OnFailure(strand.Id, _view);
 
     /// <summary>Logs and counts a change of the strand's circuit, and wakes the prober when a circuit is not closed.</summary>
+    /// <remarks>A policy without circuits is known at construction: that check is inlined into every caller.</remarks>
     public void NoteCircuit(Strand strand)
     {
-        if (!_hasCircuits)
+        if (_hasCircuits)
         {
-            return;
+            NoteCircuitOf(strand);
         }
+    }
 
+    private void NoteCircuitOf(Strand strand)
+    {
         var state = Policy.GetCircuitState(strand.Id);
         var previous = (HelixCircuitState)Interlocked.Exchange(ref _circuits[strand.Index], (int)state);
         if (previous == state)
