@@ -35,33 +35,35 @@ public static class AllocationCensus
         }
     }
 
-    private static void Compare(string title, Dictionary<string, long> empty, Action plain, Action helix)
+    private static void Compare(string title, Dictionary<string, Census> empty, Action plain, Action helix)
     {
         var baseline = PerOperation(Count(plain), empty);
         var measured = PerOperation(Count(helix), empty);
+        var (plainObjects, helixObjects) = (baseline.Values.Sum(c => c.Objects), measured.Values.Sum(c => c.Objects));
+        var (plainBytes, helixBytes) = (baseline.Values.Sum(c => c.Bytes), measured.Values.Sum(c => c.Bytes));
         Console.WriteLine();
         Console.WriteLine($"### {title}");
         Console.WriteLine();
-        Console.WriteLine($"Objects per operation: plain {baseline.Values.Sum():0.0}, Helix {measured.Values.Sum():0.0}, extra {measured.Values.Sum() - baseline.Values.Sum():0.0}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Objects per operation: plain {plainObjects:0.0}, Helix {helixObjects:0.0}, extra {helixObjects - plainObjects:0.0}; bytes: plain {plainBytes:0}, Helix {helixBytes:0}, extra {helixBytes - plainBytes:0}"));
         Console.WriteLine();
-        Console.WriteLine("| type | plain | Helix | extra |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        foreach (var type in baseline.Keys.Union(measured.Keys).OrderByDescending(t => Math.Abs(measured.GetValueOrDefault(t) - baseline.GetValueOrDefault(t))).ThenBy(t => t, StringComparer.Ordinal))
+        Console.WriteLine("| type | plain | Helix | extra | extra bytes |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var type in baseline.Keys.Union(measured.Keys).OrderByDescending(t => Math.Abs(measured.GetValueOrDefault(t).Objects - baseline.GetValueOrDefault(t).Objects)).ThenBy(t => t, StringComparer.Ordinal))
         {
             var (b, m) = (baseline.GetValueOrDefault(type), measured.GetValueOrDefault(type));
-            if (Math.Abs(m - b) >= 0.05)
+            if (Math.Abs(m.Objects - b.Objects) >= 0.05 || Math.Abs(m.Bytes - b.Bytes) >= 1)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| `{type}` | {b:0.##} | {m:0.##} | {m - b:+0.##;-0.##} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| `{type}` | {b.Objects:0.##} | {m.Objects:0.##} | {m.Objects - b.Objects:+0.##;-0.##;0} | {m.Bytes - b.Bytes:+0;-0;0} |"));
             }
         }
     }
 
-    private static Dictionary<string, double> PerOperation(Dictionary<string, long> counts, Dictionary<string, long> empty) =>
-        counts.Select(c => (c.Key, PerOp: (c.Value - empty.GetValueOrDefault(c.Key)) / (double)Operations))
-            .Where(c => c.PerOp >= 0.05)
-            .ToDictionary(c => c.Key, c => c.PerOp, StringComparer.Ordinal);
+    private static Dictionary<string, (double Objects, double Bytes)> PerOperation(Dictionary<string, Census> counts, Dictionary<string, Census> empty) =>
+        counts.Select(c => (c.Key, Objects: (c.Value.Objects - empty.GetValueOrDefault(c.Key).Objects) / (double)Operations, Bytes: (c.Value.Bytes - empty.GetValueOrDefault(c.Key).Bytes) / (double)Operations))
+            .Where(c => c.Objects >= 0.05)
+            .ToDictionary(c => c.Key, c => (c.Objects, c.Bytes), StringComparer.Ordinal);
 
-    private static Dictionary<string, long> Count(Action operation)
+    private static Dictionary<string, Census> Count(Action operation)
     {
         for (var i = 0; i < 200; i++)
         {
@@ -100,7 +102,7 @@ public static class AllocationCensus
             // The DAC of the runtime that made the dump: this very one.
             var dac = Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "libmscordaccore.so");
             using var runtime = target.ClrVersions[0].CreateRuntime(dac, ignoreMismatch: true);
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            var counts = new Dictionary<string, Census>(StringComparer.Ordinal);
             foreach (var segment in runtime.Heap.Segments)
             {
                 foreach (var obj in segment.EnumerateObjects())
@@ -111,7 +113,8 @@ public static class AllocationCensus
                     }
 
                     var name = obj.Type.Name ?? "?";
-                    counts[name] = counts.GetValueOrDefault(name) + 1;
+                    var census = counts.GetValueOrDefault(name);
+                    counts[name] = new(census.Objects + 1, census.Bytes + (long)obj.Size);
                 }
             }
 
@@ -122,4 +125,7 @@ public static class AllocationCensus
             File.Delete(dump);
         }
     }
+
+    /// <summary>The objects of one type in generation 0, and their bytes.</summary>
+    private readonly record struct Census(long Objects, long Bytes);
 }

@@ -23,6 +23,15 @@ public class ReadBenchmarks : DapperBenchmarks
         }
     }
 
+    /// <inheritdoc />
+    protected override void WarmOneSide(bool helix)
+    {
+        if ((helix ? HelixSync() : PlainSync()).Id != Stores.SeededId)
+        {
+            throw new InvalidOperationException("The seeded row was not read back.");
+        }
+    }
+
     [Benchmark(Baseline = true), BenchmarkCategory("Read, sync")]
     public Row PlainSync()
     {
@@ -98,6 +107,19 @@ public class WriteBenchmarks : DapperBenchmarks
     {
         Open();
         HelixSync();
+    }
+
+    /// <inheritdoc />
+    protected override void WarmOneSide(bool helix)
+    {
+        if (helix)
+        {
+            HelixSync();
+        }
+        else
+        {
+            HandWrittenSequentialSync();
+        }
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("Write, async")]
@@ -212,8 +234,23 @@ public abstract class DapperBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _stores?.Dispose();
 
+    /// <summary>
+    /// Creates and seeds the databases and runs the operation once through one side only: Dapper's call sites then see only
+    /// that side's connection, command and reader types, as in an application that uses one of them.
+    /// </summary>
+    /// <param name="helix">Whether the side is Helix.Data's (else the plain provider's).</param>
+    internal void SetupOneSide(bool helix)
+    {
+        Open();
+        WarmOneSide(helix);
+    }
+
     /// <summary>Creates and seeds the databases.</summary>
     protected void Open() => _stores = Stores.Create(Provider);
+
+    /// <summary>Runs the operation once through one side, checking what it can.</summary>
+    /// <param name="helix">Whether the side is Helix.Data's.</param>
+    protected abstract void WarmOneSide(bool helix);
 
     /// <summary>A new, closed plain connection, as an application makes one per operation.</summary>
     protected DbConnection Plain(string connectionString)

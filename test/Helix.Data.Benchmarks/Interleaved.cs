@@ -50,30 +50,45 @@ public static class Interleaved
     /// <summary>
     /// Runs plain and Helix reads of each provider in pairs, one operation each, alternating which goes first: a drift of
     /// the machine, even within a round, falls on both alike. Prints, for sync and async reads, the median and quartiles
-    /// over the rounds of Helix's time divided by the plain provider's.
-    /// Run: <c>dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite|Postgres|Null]</c>.
+    /// over the rounds of Helix's time divided by the plain provider's: of each round's total, and of each round's median
+    /// operation (which a collection or a preemption landing on one side's operations does not move).
+    /// Run: <c>dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite|Postgres|Null] [--isolated]</c>.
     /// </summary>
     /// <param name="providers">The providers.</param>
-    public static void Paired(IReadOnlyList<string> providers)
+    /// <param name="isolated">Whether each side runs in a load context of its own (<see cref="IsolatedSide"/>), instead of both
+    /// through the same copies of Dapper and the provider, whose call sites then see both sides' types.</param>
+    public static void Paired(IReadOnlyList<string> providers, bool isolated = false)
     {
         foreach (var provider in providers)
         {
-            var read = new ReadBenchmarks { Provider = provider };
-            read.Setup();
+            using var plain = isolated ? new IsolatedSide(provider, helix: false) : null;
+            using var helix = isolated ? new IsolatedSide(provider, helix: true) : null;
+            var read = isolated ? null : new ReadBenchmarks { Provider = provider };
+            read?.Setup();
             var pairs = provider switch { "Null" => 20_000, "Sqlite" => 2_000, _ => 200 };
             Console.WriteLine();
-            Console.WriteLine($"{provider}: reads, {Rounds - WarmupRounds} rounds of {pairs} pairs (plain and Helix alternating, each first in turn)");
-            Console.WriteLine("| call | plain, median | Helix, median | Helix ÷ plain, median of rounds | 25th–75th percentile |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
-            ComparePairs("sync", pairs, () => read.PlainSync(), () => read.HelixSync());
-            ComparePairs("async", pairs, () => read.PlainAsync().GetAwaiter().GetResult(), () => read.HelixAsync().GetAwaiter().GetResult());
-            read.Cleanup();
+            Console.WriteLine($"{provider}: reads, {Rounds - WarmupRounds} rounds of {pairs} pairs (plain and Helix alternating, each first in turn; {(isolated ? "each side in its own load context" : "both through the same Dapper")})");
+            Console.WriteLine("| call | plain, median | Helix, median | Helix ÷ plain, median of rounds | 25th–75th percentile | median operation: Helix ÷ plain, median of rounds | 25th–75th percentile |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            if (read is not null)
+            {
+                ComparePairs("sync", pairs, () => read.PlainSync(), () => read.HelixSync());
+                ComparePairs("async", pairs, () => read.PlainAsync().GetAwaiter().GetResult(), () => read.HelixAsync().GetAwaiter().GetResult());
+                read.Cleanup();
+            }
+            else
+            {
+                var (plainSync, helixSync, plainAsync, helixAsync) = (plain!.Sync, helix!.Sync, plain.Async, helix.Async);
+                ComparePairs("sync", pairs, () => plainSync(), () => helixSync());
+                ComparePairs("async", pairs, () => plainAsync().GetAwaiter().GetResult(), () => helixAsync().GetAwaiter().GetResult());
+            }
         }
     }
 
     private static void ComparePairs(string call, int pairs, Action plain, Action helix)
     {
-        var (plainTimes, helixTimes, ratios) = (new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds));
+        var (plainTimes, helixTimes, ratios, typicalRatios) = (new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds));
+        var (plainOperations, helixOperations) = (new long[pairs], new long[pairs]);
         for (var round = 0; round < Rounds; round++)
         {
             long plainTicks = 0, helixTicks = 0;
@@ -85,9 +100,9 @@ public static class Interleaved
                 var between = Stopwatch.GetTimestamp();
                 second();
                 var ended = Stopwatch.GetTimestamp();
-                (plainTicks, helixTicks) = i % 2 == 0
-                    ? (plainTicks + between - started, helixTicks + ended - between)
-                    : (plainTicks + ended - between, helixTicks + between - started);
+                (plainOperations[i], helixOperations[i]) = i % 2 == 0 ? (between - started, ended - between) : (ended - between, between - started);
+                plainTicks += plainOperations[i];
+                helixTicks += helixOperations[i];
             }
 
             if (round >= WarmupRounds)
@@ -95,13 +110,20 @@ public static class Interleaved
                 plainTimes.Add(Stopwatch.GetElapsedTime(0, plainTicks).TotalMicroseconds / pairs);
                 helixTimes.Add(Stopwatch.GetElapsedTime(0, helixTicks).TotalMicroseconds / pairs);
                 ratios.Add((double)helixTicks / plainTicks);
+
+                // The typical operation: a collection or a preemption lands on one operation of a pair, whichever side
+                // it is, and moves the round's sum by more than Helix's difference; the medians leave those out.
+                Array.Sort(plainOperations);
+                Array.Sort(helixOperations);
+                typicalRatios.Add((double)helixOperations[pairs / 2] / plainOperations[pairs / 2]);
             }
         }
 
         var sorted = ratios.Order().ToArray();
+        var typical = typicalRatios.Order().ToArray();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"| {call} | {Median(plainTimes):F2} µs | {Median(helixTimes):F2} µs | {sorted[sorted.Length / 2]:F3} | {sorted[sorted.Length / 4]:F3}–{sorted[3 * sorted.Length / 4]:F3} |"));
+            $"| {call} | {Median(plainTimes):F2} µs | {Median(helixTimes):F2} µs | {sorted[sorted.Length / 2]:F3} | {sorted[sorted.Length / 4]:F3}–{sorted[3 * sorted.Length / 4]:F3} | {typical[typical.Length / 2]:F3} | {typical[typical.Length / 4]:F3}–{typical[3 * typical.Length / 4]:F3} |"));
 
         static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
     }

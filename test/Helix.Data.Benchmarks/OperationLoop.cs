@@ -19,6 +19,7 @@ internal static class OperationLoop
         var reads = new ReadBenchmarks { Provider = provider };
         var writes = new WriteBenchmarks { Provider = provider };
         var isWrite = kind.StartsWith("write-", StringComparison.Ordinal);
+        var isHelix = kind.Contains("helix", StringComparison.Ordinal);
         Action operation = kind switch // before the set-up: an unknown kind makes no databases
         {
             "plain" => () => reads.PlainSync(),
@@ -37,20 +38,15 @@ internal static class OperationLoop
         };
 
         DapperBenchmarks benchmarks = isWrite ? writes : reads;
-        if (isWrite)
+        benchmarks.SetupOneSide(isHelix);
+        if (isWrite && isHelix)
         {
-            writes.Setup();
-
             // Whether a write offers its second strand to the thread pool follows how long the strand's writes take, and
             // under valgrind everything takes some fifty times longer: pinned to what the provider's writes do natively
             // (a Null write takes about a microsecond and runs its strands in turn; a SQLite write takes tens of
             // microseconds and is offered), or the count would follow the slowed clock.
             HelixDataSource.GetShared(writes.HelixConnectionString).OffloadThreshold =
                 provider == "Null" ? TimeSpan.MaxValue : TimeSpan.Zero;
-        }
-        else
-        {
-            reads.Setup();
         }
 
         try

@@ -6,7 +6,8 @@
 //   reads and writes of one provider side by side in interleaved rounds (medians; steadier on a busy machine):
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --interleaved [Sqlite] [Postgres]
 //   reads through Helix and the plain provider in alternating pairs (the read target's figure on a noisy machine):
-//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite] [Null] [Postgres]
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite] [Null] [Postgres] [--isolated]
+//   (--isolated: each side with its own copies of Dapper and the provider, in a load context of its own)
 //   instructions one read executes, Helix.Data against the plain provider (valgrind's cachegrind; see eng/instructions.sh):
 //     eng/instructions.sh [Null] [Sqlite]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
@@ -28,7 +29,9 @@ if (args is ["--interleaved", .. var chosen])
 
 if (args is ["--paired", .. var paired])
 {
-    Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired);
+    var isolated = paired.Contains("--isolated");
+    paired = [.. paired.Where(a => a != "--isolated")];
+    Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired, isolated);
     return;
 }
 
