@@ -61,6 +61,15 @@ public static class Interleaved
     {
         foreach (var provider in providers)
         {
+            if (isolated && provider.StartsWith("Postgres", StringComparison.Ordinal))
+            {
+                // One pair of servers for both sides, started here: each side's own copy of Servers takes them from these
+                // variables instead of starting two more on the same two cores.
+                var (primary, secondary) = Servers.PostgresDatabases;
+                Environment.SetEnvironmentVariable("HELIX_BENCH_PG_PRIMARY", primary);
+                Environment.SetEnvironmentVariable("HELIX_BENCH_PG_SECONDARY", secondary);
+            }
+
             using var plain = isolated ? new IsolatedSide(provider, helix: false) : null;
             using var helix = isolated ? new IsolatedSide(provider, helix: true) : null;
             var read = isolated ? null : new ReadBenchmarks { Provider = provider };

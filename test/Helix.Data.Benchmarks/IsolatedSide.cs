@@ -15,7 +15,6 @@ namespace Helix.Data.Benchmarks;
 /// </remarks>
 internal sealed class IsolatedSide : IDisposable
 {
-    private readonly Context _context;
     private readonly Action _cleanup;
 
     /// <summary>Loads the side, creates and seeds its databases, and reads the seeded row through it once.</summary>
@@ -23,8 +22,9 @@ internal sealed class IsolatedSide : IDisposable
     /// <param name="helix">Whether the side is Helix.Data's.</param>
     public IsolatedSide(string provider, bool helix)
     {
-        _context = new Context(typeof(IsolatedSide).Assembly.Location, helix ? "Helix side" : "plain side");
-        var assembly = _context.LoadFromAssemblyPath(typeof(IsolatedSide).Assembly.Location);
+        // Not collectible: the context lives as long as the process, as an application's would.
+        var context = new Context(typeof(IsolatedSide).Assembly.Location, helix ? "Helix side" : "plain side");
+        var assembly = context.LoadFromAssemblyPath(typeof(IsolatedSide).Assembly.Location);
         var type = assembly.GetType(typeof(ReadBenchmarks).FullName!, throwOnError: true)!;
         var reads = Activator.CreateInstance(type)!;
         type.GetProperty(nameof(ReadBenchmarks.Provider))!.SetValue(reads, provider);
