@@ -90,7 +90,7 @@ public sealed partial class HelixCommand
         try
         {
             var connection = _connection ?? throw new InvalidOperationException($"{operation.MethodName()}: the Connection property has not been initialized.");
-            connection.ThrowIfNotOpen(operation.MethodName());
+            connection.ThrowIfNotOpen(operation);
             if (_readerCommand is not null)
             {
                 throw new InvalidOperationException("This command has an open reader; close it before executing the command again.");

@@ -447,6 +447,15 @@ public sealed class HelixConnection : DbConnection
         }
     }
 
+    /// <summary>The check of a command's execution: the name of its method is looked up only when it throws.</summary>
+    internal void ThrowIfNotOpen(HelixCommand.Operation operation)
+    {
+        if (_state != ConnectionState.Open)
+        {
+            ThrowNotOpen(operation.MethodName());
+        }
+    }
+
     // The throws of the checks every command makes live out of line, so that the checks themselves are inlined.
     [DoesNotReturn]
     private static HelixDataSource ThrowNoConnectionString() => throw new InvalidOperationException("The ConnectionString property has not been initialized.");
