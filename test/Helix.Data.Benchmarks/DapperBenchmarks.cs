@@ -16,11 +16,8 @@ public class ReadBenchmarks : DapperBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        Open();
-        if (PlainSync().Id != Stores.SeededId || HelixSync().Id != Stores.SeededId)
-        {
-            throw new InvalidOperationException("The seeded row was not read back.");
-        }
+        SetupOneSide(helix: false);
+        WarmOneSide(helix: true);
     }
 
     /// <inheritdoc />
@@ -103,11 +100,7 @@ public class WriteBenchmarks : DapperBenchmarks
     private const string Insert = "INSERT INTO t (id, name, amount, version) VALUES (@Id, @Name, @Amount, @Version)";
 
     [GlobalSetup]
-    public void Setup()
-    {
-        Open();
-        HelixSync();
-    }
+    public void Setup() => SetupOneSide(helix: true);
 
     /// <inheritdoc />
     protected override void WarmOneSide(bool helix)

@@ -74,23 +74,17 @@ public static class Interleaved
             using var helix = isolated ? new IsolatedSide(provider, helix: true) : null;
             var read = isolated ? null : new ReadBenchmarks { Provider = provider };
             read?.Setup();
+            var (plainSync, helixSync, plainAsync, helixAsync) = read is null
+                ? (plain!.Sync, helix!.Sync, plain.Async, helix.Async)
+                : (() => read.PlainSync(), () => read.HelixSync(), () => read.PlainAsync(), () => read.HelixAsync());
             var pairs = provider switch { "Null" => 20_000, "Sqlite" => 2_000, _ => 200 };
             Console.WriteLine();
             Console.WriteLine($"{provider}: reads, {Rounds - WarmupRounds} rounds of {pairs} pairs (plain and Helix alternating, each first in turn; {(isolated ? "each side in its own load context" : "both through the same Dapper")})");
             Console.WriteLine("| call | plain, median | Helix, median | Helix ÷ plain, median of rounds | 25th–75th percentile | median operation: Helix ÷ plain, median of rounds | 25th–75th percentile |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            if (read is not null)
-            {
-                ComparePairs("sync", pairs, () => read.PlainSync(), () => read.HelixSync());
-                ComparePairs("async", pairs, () => read.PlainAsync().GetAwaiter().GetResult(), () => read.HelixAsync().GetAwaiter().GetResult());
-                read.Cleanup();
-            }
-            else
-            {
-                var (plainSync, helixSync, plainAsync, helixAsync) = (plain!.Sync, helix!.Sync, plain.Async, helix.Async);
-                ComparePairs("sync", pairs, () => plainSync(), () => helixSync());
-                ComparePairs("async", pairs, () => plainAsync().GetAwaiter().GetResult(), () => helixAsync().GetAwaiter().GetResult());
-            }
+            ComparePairs("sync", pairs, () => plainSync(), () => helixSync());
+            ComparePairs("async", pairs, () => plainAsync().GetAwaiter().GetResult(), () => helixAsync().GetAwaiter().GetResult());
+            read?.Cleanup();
         }
     }
 
