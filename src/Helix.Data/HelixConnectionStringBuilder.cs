@@ -37,7 +37,9 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     {
         try
         {
-            ConnectionString = StripMarker(connectionString ?? string.Empty);
+            var text = StripMarker(connectionString ?? string.Empty);
+            HelixKeywords.ThrowIfStrandLeftEmpty(text);
+            ConnectionString = text;
         }
         catch (ArgumentException e) when (e.ParamName is null)
         {

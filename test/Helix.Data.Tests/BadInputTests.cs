@@ -94,6 +94,21 @@ public class BadInputTests
         Assert.That(e!.ParamName, Is.EqualTo(key).IgnoreCase, e.Message);
     }
 
+    // Issue 19, item 10: a blank inner string was refused by the inner provider, naming its own key ("Host").
+    [TestCase("Provider=Npgsql;Primary=\"\";Secondary=\"Host=b\"", "Primary")]
+    [TestCase("Provider=Npgsql;Primary=\"Host=a\";Secondary=\"  \"", "Secondary")]
+    [TestCase("Provider=Npgsql;Primary=;Secondary=\"Host=b\"", "Primary")]
+    [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Secondary=", "Secondary")]
+    public void A_blank_strand_string_names_the_Helix_key(string connectionString, string key)
+    {
+        var e = Assert.Throws<ArgumentException>(() => HelixDataSource.Create(connectionString).Dispose());
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.ParamName, Is.EqualTo(key), e.Message);
+            Assert.That(e.Message, Does.Contain($"'{key}' is empty").And.Contain($"{key}=\"Host="));
+        });
+    }
+
     [TestCase("Replay=nats://127.0.0.1:4222", "add a reference to Helix.Data.Nats")]
     [TestCase("Drain Watch=nats://127.0.0.1:4222", "add a reference to Helix.Data.Nats")]
     public void A_feature_not_provided_here_is_refused_at_build_with_what_to_do(string setting, string advice)

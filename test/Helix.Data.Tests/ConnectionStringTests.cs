@@ -158,6 +158,24 @@ public class ConnectionStringTests
         });
     }
 
+    // Issue 19, item 6: the user-info of a URL-valued key was printed as given.
+    [TestCase("Replay=nats://helix:s3cr3t-pass@nats.internal:4222", "nats://helix:***@nats.internal:4222")]
+    [TestCase("Replay=\"tls://helix:s3cr3t-pass@nats.internal:4222?stream=orders&max-age=60\"", "tls://helix:***@nats.internal:4222?stream=orders&max-age=60")]
+    [TestCase("Replay=nats://s3cr3t-token@nats.internal:4222", "nats://***@nats.internal:4222")]
+    [TestCase("Drain Watch=nats://ops:s3cr3t-pass@nats.internal:4222", "nats://ops:***@nats.internal:4222")]
+    [TestCase("Replay=\"nats://nats.internal:4222?stream=x&token=s3cr3t-token\"", "nats://nats.internal:4222?stream=x&token=***")]
+    public void ToString_masks_the_credentials_of_URL_values(string setting, string shown)
+    {
+        var b = new HelixConnectionStringBuilder("Provider=Npgsql;Primary=\"Host=a\";Secondary=\"Host=b\";" + setting);
+        var text = b.ToString();
+        Assert.Multiple(() =>
+        {
+            Assert.That(text, Does.Not.Contain("s3cr3t"));
+            Assert.That(text, Does.Contain(shown));
+            Assert.That(b.ConnectionString, Does.Contain("s3cr3t"), "the builder's own string keeps what it was given");
+        });
+    }
+
     [Test]
     public void Shared_keys_reach_both_strands_unless_a_strand_sets_them_itself()
     {

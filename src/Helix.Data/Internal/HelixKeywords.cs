@@ -83,7 +83,9 @@ internal static class HelixKeywords
             case Provider or PrimaryProvider or SecondaryProvider:
                 return RequireText(key, text, "the invariant name of an ADO.NET provider, e.g. Npgsql");
             case Primary or Secondary:
-                return text; // validated by the inner provider; never echoed, it may hold a password
+                // Validated by the inner provider; never echoed, it may hold a password. A blank one is refused here, where
+                // the key can still be named (an inner provider would complain about its own missing key instead).
+                return text.Length > 0 ? text : throw EmptyStrand(key);
             case ReadStrategy:
                 return ParseEnum<HelixReadStrategy>(key, text).ToString();
             case PreferredStrand:
@@ -179,6 +181,59 @@ internal static class HelixKeywords
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     public static ArgumentException Missing(string key, string message) => new(message, key);
+
+    /// <summary>The error for a <c>Primary</c> or <c>Secondary</c> key written with nothing in it.</summary>
+    public static ArgumentException EmptyStrand(string key) => new(
+        $"Connection-string key '{key}' is empty; expected the {key.ToLowerInvariant()} strand's own connection string, quoted, e.g. {key}=\"Host=db-a;Database=app\""
+        + (key == Secondary ? ", or no 'Secondary' key at all for single-strand mode." : "."),
+        key);
+
+    /// <summary>
+    /// Throws for a <c>Primary</c> or <c>Secondary</c> key written with an empty value (<c>Secondary=;</c>), which the base
+    /// parser drops without a word: a secondary left empty by a missing setting would otherwise run the application on
+    /// one strand. Quoted values are skipped as the parser reads them (a doubled quote stands for itself).
+    /// </summary>
+    public static void ThrowIfStrandLeftEmpty(string connectionString)
+    {
+        var i = 0;
+        while (i < connectionString.Length)
+        {
+            var equals = connectionString.IndexOf('=', i);
+            if (equals < 0)
+            {
+                return;
+            }
+
+            var key = connectionString[i..equals].Trim().TrimStart(';').Trim();
+            var start = equals + 1;
+            while (start < connectionString.Length && char.IsWhiteSpace(connectionString[start]))
+            {
+                start++;
+            }
+
+            if (start < connectionString.Length && connectionString[start] is '"' or '\'')
+            {
+                var quote = connectionString[start];
+                var end = start + 1;
+                while (end < connectionString.Length && !(connectionString[end] == quote && (end + 1 >= connectionString.Length || connectionString[end + 1] != quote)))
+                {
+                    end += connectionString[end] == quote ? 2 : 1;
+                }
+
+                i = connectionString.IndexOf(';', Math.Min(end + 1, connectionString.Length)) is var next and >= 0 ? next + 1 : connectionString.Length;
+                continue;
+            }
+
+            var semicolon = connectionString.IndexOf(';', start);
+            var value = semicolon < 0 ? connectionString[start..] : connectionString[start..semicolon];
+            if (value.Trim().Length == 0 && ToCanonical(key) is Primary or Secondary)
+            {
+                throw EmptyStrand(ToCanonical(key)!);
+            }
+
+            i = semicolon < 0 ? connectionString.Length : semicolon + 1;
+        }
+    }
 
     public static ArgumentException Invalid(string key, string value, string allowed) =>
         new($"Connection-string key '{key}' has the value '{value}', which is not allowed; expected {allowed}.", key);

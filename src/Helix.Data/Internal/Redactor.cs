@@ -1,9 +1,10 @@
 using System.Data.Common;
+using System.Text.RegularExpressions;
 
 namespace Helix.Data.Internal;
 
 /// <summary>Removes secrets from connection strings before they reach logs, exceptions or <c>ToString()</c>.</summary>
-internal static class Redactor
+internal static partial class Redactor
 {
     private const string Mask = "***";
 
@@ -12,10 +13,13 @@ internal static class Redactor
         || key.Equals("pwd", StringComparison.OrdinalIgnoreCase)
         || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
         || key.Contains("token", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("jwt", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("nkey", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("creds", StringComparison.OrdinalIgnoreCase)
         || key.Equals("account key", StringComparison.OrdinalIgnoreCase)
         || key.Equals("accountkey", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Returns the connection string with every secret value masked, nested strings included.</summary>
+    /// <summary>Returns the connection string with every secret value masked, nested strings and URLs included.</summary>
     public static string Redact(string? connectionString)
     {
         if (string.IsNullOrEmpty(connectionString))
@@ -39,10 +43,40 @@ internal static class Redactor
         {
             var value = parsed[key] as string;
             result[key] = IsSecretKey(key) ? Mask
+                : value is not null && IsUrl(value) ? RedactUrls(value)
                 : value is not null && value.Contains('=', StringComparison.Ordinal) ? Redact(value)
                 : parsed[key];
         }
 
         return result.ConnectionString;
     }
+
+    /// <summary>
+    /// Masks the credentials of every URL in a text (a <c>Replay=nats://user:secret@host</c> value, or an error message that
+    /// quotes such a URL): the password of <c>user:password@</c>, a token given as <c>token@</c>, and query values whose
+    /// names say they are secret (<c>?token=...</c>).
+    /// </summary>
+    public static string RedactUrls(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !text.Contains("://", StringComparison.Ordinal))
+        {
+            return text ?? string.Empty;
+        }
+
+        var masked = UserInfo().Replace(text, m => m.Groups["password"].Success
+            ? $"{m.Groups["scheme"].Value}{m.Groups["user"].Value}:{Mask}@"
+            : $"{m.Groups["scheme"].Value}{Mask}@");
+        return QuerySecret().Replace(masked, m => IsSecretKey(m.Groups["name"].Value) ? $"{m.Groups["lead"].Value}{m.Groups["name"].Value}={Mask}" : m.Value);
+    }
+
+    private static bool IsUrl(string value) => SchemeStart().IsMatch(value);
+
+    [GeneratedRegex(@"^\s*[a-zA-Z][a-zA-Z0-9+.\-]*://")]
+    private static partial Regex SchemeStart();
+
+    [GeneratedRegex(@"(?<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?<user>[^:/@\s?#]*)(:(?<password>[^/@\s?#]*))?@")]
+    private static partial Regex UserInfo();
+
+    [GeneratedRegex(@"(?<lead>[?&])(?<name>[^=&\s#]+)=(?<value>[^&\s#]*)")]
+    private static partial Regex QuerySecret();
 }
