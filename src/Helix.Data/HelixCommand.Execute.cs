@@ -127,7 +127,11 @@ public sealed partial class HelixCommand
             HelixActivities.Fail(activity, e);
             _activity = null;
             activity?.Dispose();
-            return ValueTask.FromException<object?>(e);
+
+            // The caller's own cancellation gives a canceled task, as the providers' methods give, not a faulted one.
+            return e is OperationCanceledException && cancellationToken.IsCancellationRequested
+                ? ValueTask.FromCanceled<object?>(cancellationToken)
+                : ValueTask.FromException<object?>(e);
         }
     }
 

@@ -54,6 +54,7 @@ public sealed partial class HelixCommand : DbCommand
         get => _commandText;
         set
         {
+            ThrowIfReaderOpen(nameof(CommandText));
             _commandText = value ?? string.Empty;
             _prepared = false; // as with the inner providers, new text is no longer prepared
         }
@@ -104,8 +105,33 @@ public sealed partial class HelixCommand : DbCommand
     public new HelixConnection? Connection
     {
         get => _connection;
-        set => _connection = value;
+        set
+        {
+            if (value != _connection)
+            {
+                ThrowIfReaderOpen(nameof(Connection));
+            }
+
+            _connection = value;
+            CreatedIn = null;
+        }
     }
+
+    /// <summary>As Npgsql's and SQLite's commands do, refuses to change what a reader still open was made from.</summary>
+    private void ThrowIfReaderOpen(string property)
+    {
+        if (_readerCommand is not null)
+        {
+            throw new InvalidOperationException($"An open reader is associated with this command; close it before changing the {property} property.");
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the transaction that was open on the connection when the connection created this command, until the
+    /// command's own transaction or connection is set: a provider whose new commands join the open transaction (SQLite)
+    /// runs such a command in it.
+    /// </summary>
+    internal HelixTransaction? CreatedIn { get; set; }
 
     /// <summary>Gets the parameters of the command.</summary>
     public new HelixParameterCollection Parameters => _parameters;
@@ -114,7 +140,7 @@ public sealed partial class HelixCommand : DbCommand
     protected override DbConnection? DbConnection
     {
         get => _connection;
-        set => _connection = value switch
+        set => Connection = value switch
         {
             null => null,
             HelixConnection helix => helix,
@@ -129,14 +155,18 @@ public sealed partial class HelixCommand : DbCommand
     public new HelixTransaction? Transaction
     {
         get => _transaction;
-        set => _transaction = value;
+        set
+        {
+            _transaction = value;
+            CreatedIn = null;
+        }
     }
 
     /// <inheritdoc />
     protected override DbTransaction? DbTransaction
     {
         get => _transaction;
-        set => _transaction = value switch
+        set => Transaction = value switch
         {
             null => null,
             HelixTransaction helix => helix,

@@ -312,7 +312,7 @@ public sealed class HelixConnection : DbConnection
 
     /// <summary>Creates a command on this connection.</summary>
     /// <returns>The command.</returns>
-    public new HelixCommand CreateCommand() => new() { Connection = this };
+    public new HelixCommand CreateCommand() => new() { Connection = this, CreatedIn = _transaction };
 
     /// <inheritdoc />
     protected override DbCommand CreateDbCommand() => CreateCommand();
@@ -478,8 +478,9 @@ public sealed class HelixConnection : DbConnection
             }
 
             dataSource.ThrowIfDisposed();
-            cancellationToken.ThrowIfCancellationRequested();
 
+            // A token cancelled already goes to the provider with the open: what it does with it (SQLite cancels; Npgsql
+            // opens from its pool when it can, else cancels) is what the caller gets, as without Helix.
             var first = FirstToOpen(dataSource);
             var opening = GetInnerAsync(first, io, cancellationToken);
             if (!opening.IsCompletedSuccessfully)
@@ -493,7 +494,9 @@ public sealed class HelixConnection : DbConnection
         }
         catch (Exception e)
         {
-            return ValueTask.FromException(e);
+            return e is OperationCanceledException && cancellationToken.IsCancellationRequested
+                ? ValueTask.FromCanceled(cancellationToken) // the caller's cancellation: a canceled task, as providers give
+                : ValueTask.FromException(e);
         }
     }
 

@@ -12,6 +12,12 @@ public sealed partial class HelixTransaction
     private async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
+        if (_dataSource.IsSingleStrand)
+        {
+            await CommitSingleAsync(io, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         if (_recorded.Count == 0)
         {
             await CommitReadsAsync(io, cancellationToken).ConfigureAwait(false);

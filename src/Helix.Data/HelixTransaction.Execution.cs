@@ -20,6 +20,11 @@ public sealed partial class HelixTransaction
     internal async ValueTask<object?> ExecuteAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
+        if (_dataSource.IsSingleStrand)
+        {
+            return await ExecuteSingleAsync(command, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+        }
+
         return isWrite
             ? await WriteAsync(command, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
             : await ReadAsync(command, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
@@ -38,7 +43,7 @@ public sealed partial class HelixTransaction
                 continue;
             }
 
-            var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, inner), io, cancellationToken).ConfigureAwait(false);
+            var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, side), io, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
             {
                 return command.Finish(result);
@@ -60,11 +65,15 @@ public sealed partial class HelixTransaction
     }
 
     /// <summary>
-    /// The inner transaction for the inner command: only when the caller set the command's transaction, so that each
-    /// provider answers a command that omits it as it would without Helix (SQLite refuses it, Npgsql runs it in the
-    /// transaction anyway).
+    /// The inner transaction for the inner command, as the provider would give it: when the caller set the command's
+    /// transaction; and for a command the connection created during this transaction whose transaction nobody set, when
+    /// the provider's own new commands join the open transaction (SQLite's do). Otherwise none, so that each provider
+    /// answers a command that omits it as it would without Helix (SQLite refuses it, Npgsql runs it in the transaction).
     /// </summary>
-    private static DbTransaction? Enlist(HelixCommand command, DbTransaction? inner) => command.Transaction is null ? null : inner;
+    private DbTransaction? Enlist(HelixCommand command, Side side) =>
+        command.Transaction is not null ? side.Inner
+        : command.CreatedIn == this && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
+        : null;
 
     /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
     private Side? PickReadSide()
@@ -109,7 +118,7 @@ public sealed partial class HelixTransaction
         if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && active.Count > 1)
         {
 #pragma warning disable CA2012 // each ValueTask is awaited exactly once, below
-            var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, s.Inner), io, cancellationToken)).ToArray();
+            var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, s), io, cancellationToken)).ToArray();
             for (var i = 0; i < running.Length; i++)
             {
                 results[i] = await running[i].ConfigureAwait(false);
@@ -121,7 +130,7 @@ public sealed partial class HelixTransaction
             for (var n = 0; n < active.Count; n++)
             {
                 var i = order == HelixWriteOrder.SecondaryFirst ? active.Count - 1 - n : n;
-                results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, active[i].Inner), io, cancellationToken).ConfigureAwait(false);
+                results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, active[i]), io, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -236,7 +245,7 @@ public sealed partial class HelixTransaction
         if (isFault)
         {
             side.Strand.Controller.ReportFault(error);
-            _dataSource.Reads!.StrandFailed(side.Strand);
+            _dataSource.Reads?.StrandFailed(side.Strand);
             _connection.Discard(side.Strand);
         }
     }
@@ -276,7 +285,7 @@ public sealed partial class HelixTransaction
             {
                 await SavepointOnAsync(side.Inner!, operation, name, io, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException && _dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
+            catch (Exception e) when (e is not OperationCanceledException && !_dataSource.IsSingleStrand && _dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
             {
                 await LoseAsync(side, e, isFault: true, io).ConfigureAwait(false);
             }

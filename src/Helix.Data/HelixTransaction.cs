@@ -27,6 +27,7 @@ public sealed partial class HelixTransaction : DbTransaction
     private readonly List<(string Name, int Position)> _savepoints = [];
     private long _timestamp;
     private bool _completed;
+    private bool _disposed;
     private bool _keepsConnection;
     private Exception? _broken;
 
@@ -107,6 +108,7 @@ public sealed partial class HelixTransaction : DbTransaction
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
+        _disposed = true;
         if (!_completed)
         {
             await RollbackAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
@@ -118,6 +120,7 @@ public sealed partial class HelixTransaction : DbTransaction
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
+        _disposed |= disposing;
         if (disposing && !_completed)
         {
             RollbackAsync(IOBehavior.Synchronous).Synchronously();
@@ -130,7 +133,7 @@ public sealed partial class HelixTransaction : DbTransaction
     {
         if (_completed)
         {
-            throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
+            throw Completed();
         }
 
         if (_broken is not null)
@@ -196,7 +199,7 @@ public sealed partial class HelixTransaction : DbTransaction
     {
         if (_completed)
         {
-            throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
+            throw Completed();
         }
 
         Exception? refusal = null;
@@ -219,9 +222,9 @@ public sealed partial class HelixTransaction : DbTransaction
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                if (_dataSource.Classifier.Classify(e) == HelixErrorKind.StatementError)
+                if (_dataSource.IsSingleStrand || _dataSource.Classifier.Classify(e) == HelixErrorKind.StatementError)
                 {
-                    refusal ??= e;
+                    refusal ??= e; // single-strand mode passes every error through, as the provider would
                 }
                 else
                 {
@@ -240,6 +243,15 @@ public sealed partial class HelixTransaction : DbTransaction
             ExceptionDispatchInfo.Capture(refusal).Throw();
         }
     }
+
+    /// <summary>
+    /// The error for using a completed transaction: once it is disposed, what the primary's provider throws for its own
+    /// disposed transaction (Npgsql an <see cref="ObjectDisposedException"/>, SQLite an <see cref="InvalidOperationException"/>).
+    /// </summary>
+    private InvalidOperationException Completed() =>
+        _disposed && _sides[0].Strand.DisposedTransactionThrowsObjectDisposed()
+            ? new ObjectDisposedException(nameof(HelixTransaction), "This transaction has been disposed; it is no longer usable.")
+            : new InvalidOperationException("This transaction has completed; it is no longer usable.");
 
     private void Complete()
     {

@@ -383,6 +383,124 @@ public static class AdoNetChecks
             tx.Commit();
             return null;
         }),
+        ["transaction: a read inside it"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            var table = Table(c, t.Dialect);
+            using var tx = c.BeginTransaction();
+            NonQuery(c, $"INSERT INTO {table} (id, name) VALUES (1, 'x')", tx);
+            using var command = c.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = $"SELECT count(*) FROM {table}";
+            return command.ExecuteScalar();
+        }),
+        ["transaction: a command created after BeginTransaction"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            var table = Table(c, t.Dialect);
+            using var tx = c.BeginTransaction();
+            using var command = c.CreateCommand();
+            command.CommandText = $"INSERT INTO {table} (id, name) VALUES (1, 'x')";
+            var rows = command.ExecuteNonQuery();
+            tx.Rollback();
+            return $"{rows} {Scalar(c, $"SELECT count(*) FROM {table}")}";
+        }),
+        ["transaction: Transaction property of a command created after BeginTransaction"] = t =>
+        {
+            using var c = Open(t);
+            using var tx = c.BeginTransaction();
+            using var command = c.CreateCommand();
+            return (command.Transaction == tx).ToString();
+        },
+        ["transaction: Commit after Dispose"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            var tx = c.BeginTransaction();
+            tx.Dispose();
+            tx.Commit();
+            return null;
+        }),
+        ["transaction: Rollback after Dispose"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            var tx = c.BeginTransaction();
+            tx.Dispose();
+            tx.Rollback();
+            return null;
+        }),
+        ["command: CommandText changed while its reader is open"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            using var reader = command.ExecuteReader();
+            command.CommandText = "SELECT 2";
+            return command.CommandText;
+        }),
+        ["command: Connection changed while its reader is open"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            using var other = t.CreateConnection();
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            using var reader = command.ExecuteReader();
+            command.Connection = other;
+            return command.Connection == other;
+        }),
+        ["command: ExecuteScalarAsync with a cancelled token"] = t => Outcome(() =>
+        {
+            using var c = Open(t);
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return command.ExecuteScalarAsync(new CancellationToken(canceled: true));
+        }),
+        ["command: ExecuteNonQueryAsync with a cancelled token"] = t => Outcome(() =>
+        {
+            using var c = Open(t);
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return command.ExecuteNonQueryAsync(new CancellationToken(canceled: true));
+        }),
+        ["command: ExecuteReaderAsync with a cancelled token"] = t => Outcome(() =>
+        {
+            using var c = Open(t);
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return command.ExecuteReaderAsync(new CancellationToken(canceled: true));
+        }),
+        ["connection: OpenAsync with a cancelled token"] = t =>
+        {
+            using (Open(t))
+            {
+                // a pooled connection is there to take, as it mostly is: Npgsql then opens in spite of the token
+            }
+
+            using var c = t.CreateConnection();
+            return $"{Outcome(() => c.OpenAsync(new CancellationToken(canceled: true)))} {c.State}";
+        },
+        ["command: Transaction of another connection"] = t => Observe(() =>
+        {
+            using var c = Open(t);
+            using var other = Open(t);
+            using var tx = other.BeginTransaction();
+            using var command = c.CreateCommand();
+            command.CommandText = "SELECT 1";
+            command.Transaction = tx;
+            return command.ExecuteScalar();
+        }),
+        ["connection: open with an empty connection string"] = t => Observe(() =>
+        {
+            using var c = t.CreateConnection();
+            c.ConnectionString = string.Empty;
+            c.Open();
+            return c.State;
+        }),
+        ["provider: the factory's parameter"] = t =>
+        {
+            using var c = t.CreateConnection();
+            var parameter = DbProviderFactories.GetFactory(c)!.CreateParameter()!;
+            return $"{parameter.DbType} {parameter.Direction} {parameter.Size} {Describe(parameter.Value)} nullable={parameter.IsNullable}";
+        },
         ["provider: factory and connection type names"] = t =>
         {
             using var c = t.CreateConnection();
@@ -417,6 +535,37 @@ public static class AdoNetChecks
         {
             return "throws " + e.GetType().Name;
         }
+    }
+
+    /// <summary>How a task that an asynchronous method returned ended: ran to completion, canceled, or faulted with what.</summary>
+    private static string Outcome(Func<Task> start)
+    {
+        Task task;
+        try
+        {
+            task = start();
+        }
+#pragma warning disable CA1031 // a synchronous throw is an observation too
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return "throws at once " + e.GetType().Name;
+        }
+
+        try
+        {
+            task.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+
+        return task.Status switch
+        {
+            TaskStatus.Faulted => "faulted " + task.Exception!.InnerException!.GetType().Name,
+            TaskStatus.RanToCompletion => "completed" + (task.GetType().GetProperty("Result")?.GetValue(task) is { } result ? " = " + Describe(result) : string.Empty),
+            var status => status.ToString(),
+        };
     }
 
     private static string Describe(object? value) => value switch

@@ -14,3 +14,10 @@ public enum Dialect
     Sqlite,
     PostgreSql,
 }
+
+/// <summary>Whether Helix runs with two strands or in single-strand mode (a pure pass-through) in a comparison.</summary>
+public enum Strands
+{
+    Two,
+    One,
+}

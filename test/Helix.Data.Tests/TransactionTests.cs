@@ -33,6 +33,18 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         }
     }
 
+    private async Task RollbackAsync(HelixTransaction transaction)
+    {
+        if (IsAsync)
+        {
+            await transaction.RollbackAsync();
+        }
+        else
+        {
+            transaction.Rollback();
+        }
+    }
+
     private async Task<int> InsertAsync(HelixConnection connection, string id, long v) =>
         await InTransactionAsync(connection, "INSERT INTO t VALUES (@id, @v)", ("id", id), ("v", v));
 
@@ -288,12 +300,41 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     {
         await using var strands = Strands();
         await using var connection = await OpenAsync(strands.DataSource);
+        await using var before = connection.CreateCommand();
+        before.CommandText = "INSERT INTO t VALUES ('b', 2)";
         var transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
-        var thrown = Assert.ThrowsAsync<InvalidOperationException>(() => ExecuteNonQueryAsync(connection, "INSERT INTO t VALUES ('b', 2)"));
-        Assert.That(thrown!.Message, Does.Contain("transaction"), "SQLite refuses a command without its transaction, with or without Helix");
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(async () => _ = IsAsync ? await before.ExecuteNonQueryAsync() : before.ExecuteNonQuery());
+        Assert.That(thrown!.Message, Does.Contain("transaction"), "SQLite refuses a command made before the transaction and run without it, with or without Helix");
         await CommitAsync(transaction);
         Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1" }));
+    }
+
+    // Issue 19, item 7: SQLite's CreateCommand puts a new command in the connection's open transaction; Helix's did not.
+    [Test]
+    public async Task A_command_the_connection_creates_during_a_transaction_runs_in_it_as_SQLite_s_own_does()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await ExecuteNonQueryAsync(connection, "INSERT INTO t VALUES ('a', 1)");
+        if (IsAsync)
+        {
+            await connection.ExecuteAsync("INSERT INTO t VALUES ('b', 2)");
+        }
+        else
+        {
+            connection.Execute("INSERT INTO t VALUES ('b', 2)"); // Dapper without transaction:
+        }
+
+        var inside = await ExecuteScalarAsync(connection, "SELECT count(*) FROM t");
+        await RollbackAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(inside, Is.EqualTo(2L), "the reads ran in the transaction too");
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.Empty, "rolled back with the transaction");
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.Empty);
+        });
     }
 
     [Test]
@@ -320,6 +361,52 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await ScalarInTransactionAsync(connection, "SELECT count(*) FROM t");
         await CommitAsync(transaction);
         Assert.That(connection.GetInnerConnection(HelixStrand.Secondary), Is.Null);
+    }
+
+    // Issue 19, item 5: in single-strand mode every read inside a transaction threw NullReferenceException.
+    [Test]
+    public async Task Single_strand_mode_passes_a_transaction_through_reads_writes_savepoints_and_Dapper_included()
+    {
+        using var files = new SqliteStrands("single-strand-tx");
+        files.Execute(HelixStrand.Primary, "CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+        await using var dataSource = HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\"");
+        await using var connection = await OpenAsync(dataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        var read = await ScalarInTransactionAsync(connection, "SELECT count(*) FROM t");
+        var (values, strand) = await QueryAsync(connection, "SELECT v FROM t WHERE id = 'a'");
+        transaction.Save("before_b");
+        await InsertAsync(connection, "b", 2);
+        transaction.Rollback("before_b");
+        var dapper = IsAsync
+            ? (await connection.QueryAsync<long>("SELECT v FROM t ORDER BY id", transaction: transaction)).ToList()
+            : connection.Query<long>("SELECT v FROM t ORDER BY id", transaction: transaction).ToList();
+        await CommitAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read, Is.EqualTo(1L));
+            Assert.That(values, Is.EqualTo(new object[] { 1L }));
+            Assert.That(strand, Is.EqualTo(HelixStrand.Primary));
+            Assert.That(dapper, Is.EqualTo(new[] { 1L }));
+            Assert.That(files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1" }));
+        });
+    }
+
+    [Test]
+    public async Task Single_strand_mode_reports_a_failed_commit_with_the_provider_s_own_exception()
+    {
+        using var files = new SqliteStrands("single-strand-commit");
+        files.Execute(HelixStrand.Primary, "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)");
+        await using var dataSource = HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)};Foreign Keys=True\"");
+        await using var connection = await OpenAsync(dataSource);
+        var transaction = await BeginAsync(connection);
+        await InTransactionAsync(connection, "INSERT INTO c VALUES (42)");
+        var thrown = Assert.CatchAsync(() => CommitAsync(transaction));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.InstanceOf<SqliteException>(), "the provider's own exception, as without Helix");
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT * FROM c"), Is.Empty);
+        });
     }
 
     private static HelixStrand Other(HelixStrand strand) => strand == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;

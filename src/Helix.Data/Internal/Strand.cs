@@ -60,6 +60,79 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
         return transaction.Connection is not null;
     }
 
+    /// <summary>
+    /// Whether a command this provider's connection creates while a transaction is open on it starts in that transaction
+    /// (SQLite's do; Npgsql's do not, and Npgsql runs them in it anyway). Learnt once, from <paramref name="inTransaction"/>,
+    /// an open inner connection with a transaction begun on it: making a command does no I/O.
+    /// </summary>
+    public bool NewCommandsJoinTransaction(DbConnection inTransaction)
+    {
+        if (Volatile.Read(ref _newCommandsJoin) is var known and not 0)
+        {
+            return known > 0;
+        }
+
+        using var probe = inTransaction.CreateCommand();
+        var joins = probe.Transaction is not null;
+        Volatile.Write(ref _newCommandsJoin, joins ? 1 : -1);
+        return joins;
+    }
+
+    // 0 until learnt, then 1 (new commands join) or -1.
+    private int _newCommandsJoin;
+
+    /// <summary>
+    /// Whether this provider throws <see cref="ObjectDisposedException"/> (Npgsql) rather than a plain
+    /// <see cref="InvalidOperationException"/> (SQLite) when a disposed transaction is committed: asked of the provider
+    /// once, on a connection of its own, the first time a disposed Helix transaction is misused; a strand that cannot be
+    /// reached then answers <see langword="true"/>, which satisfies callers of either (the first derives from the second).
+    /// </summary>
+    public bool DisposedTransactionThrowsObjectDisposed()
+    {
+        if (Volatile.Read(ref _disposedTransactionError) is var known and not 0)
+        {
+            return known > 0;
+        }
+
+        DbTransaction transaction;
+        try
+        {
+            using var connection = DataSource.CreateConnection();
+            connection.Open();
+            transaction = connection.BeginTransaction();
+            transaction.Dispose();
+        }
+#pragma warning disable CA1031 // the strand is not reachable now: answer without remembering
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return true;
+        }
+
+        bool objectDisposed;
+        try
+        {
+            transaction.Commit();
+            objectDisposed = false;
+        }
+        catch (ObjectDisposedException)
+        {
+            objectDisposed = true;
+        }
+#pragma warning disable CA1031 // any other error is the provider's plain refusal
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            objectDisposed = false;
+        }
+
+        Volatile.Write(ref _disposedTransactionError, objectDisposed ? 1 : -1);
+        return objectDisposed;
+    }
+
+    // 0 until learnt, then 1 (ObjectDisposedException) or -1.
+    private int _disposedTransactionError;
+
     /// <summary>Gets the defaults a new command of this provider has, so that Helix commands report the same.</summary>
     public (int CommandTimeout, System.Data.UpdateRowSource UpdatedRowSource) CommandDefaults => _commandDefaults ??= ProbeCommandDefaults();
 
