@@ -206,19 +206,7 @@ public sealed partial class HelixTransaction
 
         try
         {
-            var connection = await _connection.GetInnerAsync(side.Strand, io, cancellationToken).ConfigureAwait(false);
-            side.Inner = io == IOBehavior.Synchronous
-                ? connection.BeginTransaction(IsolationLevel)
-                : await connection.BeginTransactionAsync(IsolationLevel, cancellationToken).ConfigureAwait(false);
-            side.Mode = Mode.Active;
-
-            // A strand that joins late gets the savepoints the others have, so rolling back to one works everywhere.
-            foreach (var (name, _) in _savepoints)
-            {
-                await SavepointOnAsync(side.Inner, SavepointOperation.Save, name, io, cancellationToken).ConfigureAwait(false);
-            }
-
-            return side.Inner;
+            return await BeginOnAsync(side, io, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -229,6 +217,25 @@ public sealed partial class HelixTransaction
             await LoseAsync(side, e, isFault: true, io).ConfigureAwait(false);
             return null;
         }
+    }
+
+    /// <summary>Begins the inner transaction of a strand, with the savepoints the transaction has so far; errors reach the caller.</summary>
+    private async ValueTask<DbTransaction> BeginOnAsync(Side side, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var connection = await _connection.GetInnerAsync(side.Strand, io, cancellationToken).ConfigureAwait(false);
+        var inner = io == IOBehavior.Synchronous
+            ? connection.BeginTransaction(IsolationLevel)
+            : await connection.BeginTransactionAsync(IsolationLevel, cancellationToken).ConfigureAwait(false);
+        side.Inner = inner;
+        side.Mode = Mode.Active;
+
+        // A strand that joins late gets the savepoints the others have, so rolling back to one works everywhere.
+        foreach (var (name, _) in _savepoints)
+        {
+            await SavepointOnAsync(inner, SavepointOperation.Save, name, io, cancellationToken).ConfigureAwait(false);
+        }
+
+        return inner;
     }
 
     /// <summary>A strand faulted inside the transaction: its side is rolled back and it gets the transaction by replay.</summary>

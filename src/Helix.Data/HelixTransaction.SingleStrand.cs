@@ -16,15 +16,7 @@ public sealed partial class HelixTransaction
         var side = Only;
         if (side.Mode != Mode.Active)
         {
-            var connection = await _connection.GetInnerAsync(side.Strand, io, cancellationToken).ConfigureAwait(false);
-            side.Inner = io == IOBehavior.Synchronous
-                ? connection.BeginTransaction(IsolationLevel)
-                : await connection.BeginTransactionAsync(IsolationLevel, cancellationToken).ConfigureAwait(false);
-            side.Mode = Mode.Active;
-            foreach (var (name, _) in _savepoints)
-            {
-                await SavepointOnAsync(side.Inner, SavepointOperation.Save, name, io, cancellationToken).ConfigureAwait(false);
-            }
+            await BeginOnAsync(side, io, cancellationToken).ConfigureAwait(false);
         }
 
         var timestamp = text.TimestampParameter is null ? 0 : _dataSource.Timestamps.Next();

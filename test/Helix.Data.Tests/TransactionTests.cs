@@ -368,8 +368,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task Single_strand_mode_passes_a_transaction_through_reads_writes_savepoints_and_Dapper_included()
     {
         using var files = new SqliteStrands("single-strand-tx");
-        files.Execute(HelixStrand.Primary, "CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)");
-        await using var dataSource = HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\"");
+        await using var dataSource = SingleStrand(files, "CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)");
         await using var connection = await OpenAsync(dataSource);
         var transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
@@ -396,8 +395,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task Single_strand_mode_reports_a_failed_commit_with_the_provider_s_own_exception()
     {
         using var files = new SqliteStrands("single-strand-commit");
-        files.Execute(HelixStrand.Primary, "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)");
-        await using var dataSource = HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)};Foreign Keys=True\"");
+        await using var dataSource = SingleStrand(files, "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)", ";Foreign Keys=True");
         await using var connection = await OpenAsync(dataSource);
         var transaction = await BeginAsync(connection);
         await InTransactionAsync(connection, "INSERT INTO c VALUES (42)");
@@ -407,6 +405,13 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(thrown, Is.InstanceOf<SqliteException>(), "the provider's own exception, as without Helix");
             Assert.That(files.Rows(HelixStrand.Primary, "SELECT * FROM c"), Is.Empty);
         });
+    }
+
+    /// <summary>A data source in single-strand mode over the primary file, after running <paramref name="schema"/> on it.</summary>
+    private static HelixDataSource SingleStrand(SqliteStrands files, string schema, string inner = "")
+    {
+        files.Execute(HelixStrand.Primary, schema);
+        return HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}{inner}\"");
     }
 
     private static HelixStrand Other(HelixStrand strand) => strand == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
