@@ -131,14 +131,51 @@ public class PostgresDapperTests(SyncOrAsync mode) : PostgresTestBase
         });
     }
 
+    // Issue 19, item 9: a List<T> was expanded into scalar parameters, so ANY(@ids) failed even with UseNativeArrays.
     [Test]
-    public async Task A_list_is_still_expanded_by_Dapper_so_IN_works_and_ANY_needs_an_array()
+    public async Task Lists_and_other_collections_bind_natively_as_Dapper_binds_them_on_Npgsql()
     {
         var orders = await SeedAsync();
         var list = new List<Guid> { orders[0].Id, orders[1].Id };
-        var viaIn = await Query<string>("SELECT customer FROM orders WHERE id IN @list ORDER BY customer", new { list });
-        Assert.That(viaIn, Is.EqualTo(new[] { "ada", "bob" }));
-        var thrown = Assert.ThrowsAsync<PostgresException>(() => Query<string>("SELECT customer FROM orders WHERE id = ANY(@list)", new { list }));
-        Assert.That(thrown!.SqlState, Is.EqualTo("42809"), "op ANY/ALL (array) requires array on right side: pass an array, not a List");
+        IEnumerable<Guid> sequence = [orders[1].Id, orders[2].Id];
+        var set = new HashSet<Guid> { orders[2].Id };
+        var totals = new List<decimal> { 5m, 99.99m };
+        var parameters = new DynamicParameters();
+        parameters.Add("ids", new List<Guid> { orders[0].Id });
+        var viaList = await Query<string>("SELECT customer FROM orders WHERE id = ANY(@list) ORDER BY customer", new { list });
+        var viaSequence = await Query<string>("SELECT customer FROM orders WHERE id = ANY(@sequence) ORDER BY customer", new { sequence });
+        var viaSet = await Query<string>("SELECT customer FROM orders WHERE id = ANY(@set)", new { set });
+        var viaDecimals = await Query<string>("SELECT customer FROM orders WHERE total = ANY(@totals) ORDER BY customer", new { totals });
+        var viaDynamic = await Query<string>("SELECT customer FROM orders WHERE id = ANY(@ids)", parameters);
+        var tagged = await Execute("UPDATE orders SET tags = @tags WHERE id = @id", new { id = orders[0].Id, tags = new List<string> { "a", "b" } });
+        var plain = await PlainNpgsqlAsync(list);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(viaList, Is.EqualTo(new[] { "ada", "bob" }));
+            Assert.That(viaSequence, Is.EqualTo(new[] { "bob", "cy" }));
+            Assert.That(viaSet, Is.EqualTo(new[] { "cy" }));
+            Assert.That(viaDecimals, Is.EqualTo(new[] { "bob", "cy" }));
+            Assert.That(viaDynamic, Is.EqualTo(new[] { "ada" }));
+            Assert.That(tagged, Is.EqualTo(1));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, $"SELECT tags FROM orders WHERE id = '{orders[0].Id}'"), Is.EqualTo(new[] { "{a,b}" }));
+            Assert.That(viaList, Is.EqualTo(plain), "what Dapper gives on a plain NpgsqlConnection");
+        });
+    }
+
+    [Test]
+    public async Task IN_with_a_list_fails_as_it_does_with_Dapper_on_a_plain_NpgsqlConnection()
+    {
+        var orders = await SeedAsync();
+        var list = new List<Guid> { orders[0].Id, orders[1].Id };
+        await using var plain = new NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database));
+        var plainError = Assert.CatchAsync(() => plain.QueryAsync<string>("SELECT customer FROM orders WHERE id IN @list", new { list }));
+        var helixError = Assert.CatchAsync(() => Query<string>("SELECT customer FROM orders WHERE id IN @list", new { list }));
+        Assert.That(helixError!.GetType(), Is.EqualTo(plainError!.GetType()), $"plain: {plainError.Message}; Helix: {helixError.Message}");
+    }
+
+    private async Task<List<string>> PlainNpgsqlAsync(List<Guid> list)
+    {
+        await using var plain = new NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database));
+        return [.. await plain.QueryAsync<string>("SELECT customer FROM orders WHERE id = ANY(@list) ORDER BY customer", new { list })];
     }
 }
