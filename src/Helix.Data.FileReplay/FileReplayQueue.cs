@@ -279,6 +279,30 @@ public sealed class FileReplayQueue : HelixReplayQueue
     }
 
     /// <inheritdoc />
+    public override async ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Open();
+            using var transaction = _connection!.BeginTransaction();
+            using var delete = Command("DELETE FROM entries WHERE strand = $strand", transaction);
+            delete.Parameters.AddWithValue("$strand", (int)strand);
+            var discarded = delete.ExecuteNonQuery();
+            using var reset = Command("UPDATE counts SET backlog = 0 WHERE strand = $strand", transaction);
+            reset.Parameters.AddWithValue("$strand", (int)strand);
+            reset.ExecuteNonQuery();
+            transaction.Commit();
+            RefreshCounts();
+            return discarded;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public override async ValueTask<int> PromoteAbandonedIntentsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
     {
         var context = _context ?? throw new InvalidOperationException("The queue reads intents back once the data source has initialized it.");
@@ -412,14 +436,10 @@ public sealed class FileReplayQueue : HelixReplayQueue
     // Called under the lock.
     private void Insert(HelixReplayEntry entry, byte[] data)
     {
+        // The capacity is an admission limit that Helix applies before it routes a write here (HelixReplayQueue.IsFull):
+        // an entry whose write already ran on the other strand is stored beyond it, never refused.
         Open();
         using var transaction = _connection!.BeginTransaction();
-        var strand = (int)entry.Strand;
-        if (_options.Capacity is { } capacity && Count(strand, transaction) >= capacity)
-        {
-            throw new InvalidOperationException($"The replay queue file {_path} is full for strand {entry.Strand} ({capacity} entries).");
-        }
-
         InsertEntry(entry, data, transaction);
         transaction.Commit();
         RefreshCounts();

@@ -161,28 +161,22 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     public override void Enqueue(HelixReplayEntry entry) => EnqueueAsync(entry).AsTask().GetAwaiter().GetResult();
 
     /// <inheritdoc />
+    /// <exception cref="TimeoutException">The entry was not stored within the publish timeout.</exception>
     public override async ValueTask EnqueueAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var data = HelixReplaySerializer.Serialize(entry);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.PublishTimeout);
-        try
+        var ack = await WithinPublishTimeoutAsync(
+            "store the entry",
+            token => _js!.PublishAsync(Subject(entry.Priority, (int)entry.Strand), data, opts: new NatsJSPubOpts { MsgId = entry.Id.ToString("N") }, cancellationToken: token),
+            cancellationToken).ConfigureAwait(false);
+        if (ack.Duplicate)
         {
-            await _ready.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-            var ack = await _js!.PublishAsync(Subject(entry.Priority, (int)entry.Strand), data, opts: new NatsJSPubOpts { MsgId = entry.Id.ToString("N") }, cancellationToken: timeout.Token).ConfigureAwait(false);
-            if (ack.Duplicate)
-            {
-                return; // published before, within the duplicate window: stored once
-            }
+            return; // published before, within the duplicate window: stored once
+        }
 
-            ack.EnsureSuccess();
-            Interlocked.Increment(ref _backlog[(int)entry.Strand]);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"The NATS replay queue did not store the entry within {_options.PublishTimeout.TotalSeconds:0.#} s ({(_ready.Task.IsCompleted ? "no publish acknowledgment" : "the queue is not initialized yet")}).");
-        }
+        ack.EnsureSuccess();
+        Interlocked.Increment(ref _backlog[(int)entry.Strand]);
     }
 
     /// <inheritdoc />
@@ -319,23 +313,85 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     public override bool SupportsIntents => true;
 
     /// <inheritdoc />
+    /// <exception cref="TimeoutException">The intent was not stored within the publish timeout.</exception>
     public override async ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
     {
         var data = HelixReplaySerializer.SerializeMany(entries);
         var value = new byte[8 + data.Length];
         BitConverter.TryWriteBytes(value, (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcTicks);
         data.CopyTo(value, 8);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.PublishTimeout);
-        await _ready.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-        await _intents!.PutAsync(intentId.ToString("N"), value, cancellationToken: timeout.Token).ConfigureAwait(false);
+        await WithinPublishTimeoutAsync("store the intent", token => _intents!.PutAsync(intentId.ToString("N"), value, cancellationToken: token), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public override async ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default)
+    /// <exception cref="TimeoutException">The intent was not removed within the publish timeout.</exception>
+    public override async ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default) =>
+        await WithinPublishTimeoutAsync(
+            "forget the intent",
+            async token =>
+            {
+                await _intents!.PurgeAsync(intentId.ToString("N"), cancellationToken: token).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public override async ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
     {
-        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await _intents!.PurgeAsync(intentId.ToString("N"), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var purged = 0L;
+        await WithinPublishTimeoutAsync(
+            "discard the strand's backlog",
+            async token =>
+            {
+                foreach (var priority in new[] { HelixReplayPriority.High, HelixReplayPriority.Low })
+                {
+                    var response = await _js!.PurgeStreamAsync(_options.StreamName, new StreamPurgeRequest { Filter = Subject(priority, (int)strand) }, token).ConfigureAwait(false);
+                    purged += (long)response.Purged;
+                }
+
+                return purged;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var held = _held[(int)strand];
+        lock (held)
+        {
+            held.Clear();
+        }
+
+        foreach (var (id, message) in _leased)
+        {
+            if (message.Subject.EndsWith("." + _strandNames[(int)strand], StringComparison.Ordinal))
+            {
+                _leased.TryRemove(id, out _);
+            }
+        }
+
+        if (_consumers is not null)
+        {
+            await RefreshBacklogAsync((int)strand, cancellationToken).ConfigureAwait(false);
+        }
+
+        return purged;
+    }
+
+    /// <summary>
+    /// Runs an operation on the server once the queue is initialized, within the publish timeout: a server that does not
+    /// answer in time is reported as a <see cref="TimeoutException"/>, never as a cancellation the caller did not ask for.
+    /// </summary>
+    private async ValueTask<T> WithinPublishTimeoutAsync<T>(string what, Func<CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            await _ready.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            return await operation(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The NATS replay queue could not {what} within {_options.PublishTimeout.TotalSeconds:0.#} s ({(_ready.Task.IsCompleted ? "the server did not answer" : "the queue is not initialized yet")}).");
+        }
     }
 
     /// <inheritdoc />

@@ -190,7 +190,7 @@ public sealed partial class HelixCommand
         var first = reads.Pick();
         if (first is null || !first.IsHealthy)
         {
-            first = StaleRead(dataSource, first ?? reads.LastResort(null));
+            return ReadWithoutHealthyAsync(connection, dataSource, null, operation, behavior, text, timestamp, io, cancellationToken);
         }
 
         if (io != IOBehavior.Synchronous)
@@ -291,7 +291,7 @@ public sealed partial class HelixCommand
         _activity?.SetTag("helix.failover", true);
         if (!second.IsHealthy)
         {
-            StaleRead(dataSource, second);
+            return await ReadWithoutHealthyAsync(connection, dataSource, result, operation, behavior, text, timestamp, io, cancellationToken).ConfigureAwait(false);
         }
 
         var retry = await RunOnStrandAsync(connection, second, operation, behavior, true, text, timestamp, null, io, cancellationToken).ConfigureAwait(false);
@@ -301,12 +301,7 @@ public sealed partial class HelixCommand
         }
 
         reads.Faulted(second, retry.Error!);
-        var (primaryError, secondaryError) = first.Id == HelixStrand.Primary ? (result.Error, retry.Error) : (retry.Error, result.Error);
-        throw new HelixException(
-            $"The read failed on both strands with strand faults. {dataSource.Strands[0].Name}: {primaryError!.Message} {dataSource.Strands[1].Name}: {secondaryError!.Message}",
-            primaryError,
-            secondaryError,
-            isTransient: true);
+        throw BothFaulted(dataSource, result, retry);
     }
 
     /// <summary>Whether the strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.</summary>
@@ -321,13 +316,6 @@ public sealed partial class HelixCommand
         return result.Cancelled;
     }
 
-    private Strand StaleRead(HelixDataSource dataSource, Strand strand)
-    {
-        Log.StaleRead(dataSource.Logger, strand.Name, strand.State);
-        HelixMetrics.StaleReads.Add(1, strand.MetricTags);
-        _activity?.SetTag("helix.stale", true);
-        return strand;
-    }
 
     /// <summary>Returns a successful result to the caller (wrapping readers), or throws the strand's own exception.</summary>
     internal object? Finish(in StrandResult result, Action<HelixDataReader>? onReaderClosed = null, bool isRead = true)

@@ -282,15 +282,47 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
         set => this[HelixKeywords.Replay] = value;
     }
 
-    /// <summary>Gets or sets how many entries the replay queue holds per strand (key <c>Replay Capacity</c>).</summary>
-    /// <value>The default value is 10000.</value>
+    /// <summary>
+    /// Gets or sets how much memory the in-memory replay queue may take per strand, such as <c>256MB</c> (key
+    /// <c>Replay Memory Limit</c>; KB, MB and GB are powers of 1024).
+    /// </summary>
+    /// <value>The default value is 256 MB.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayMemoryLimit)]
+    [DefaultValue("256MB")]
+    public string ReplayMemoryLimit
+    {
+        get => GetString(HelixKeywords.ReplayMemoryLimit) ?? "256MB";
+        set => this[HelixKeywords.ReplayMemoryLimit] = value;
+    }
+
+    /// <summary>Gets the <see cref="ReplayMemoryLimit"/> in bytes.</summary>
+    internal long ReplayMemoryLimitBytes =>
+        TryGetValue(HelixKeywords.ReplayMemoryLimit, out var value) ? HelixKeywords.ParseBytes(HelixKeywords.ReplayMemoryLimit, (string)value) : HelixDefaults.ReplayMemoryLimitBytes;
+
+    /// <summary>
+    /// Gets or sets how many entries the replay queue holds per strand, or <see langword="null"/> for no count limit (key
+    /// <c>Replay Capacity</c>): the memory queue is bounded by <see cref="ReplayMemoryLimit"/> anyway, a file queue by its disk.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
     [Category("Replay")]
     [DisplayName(HelixKeywords.ReplayCapacity)]
-    [DefaultValue(HelixDefaults.ReplayCapacity)]
-    public int ReplayCapacity
+    [DefaultValue(null)]
+    public int? ReplayCapacity
     {
-        get => GetInt(HelixKeywords.ReplayCapacity, HelixDefaults.ReplayCapacity);
-        set => this[HelixKeywords.ReplayCapacity] = value;
+        get => TryGetValue(HelixKeywords.ReplayCapacity, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : null;
+        set => SetOrRemove(HelixKeywords.ReplayCapacity, value?.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Gets or sets what a read does when no healthy strand can serve it (key <c>Stale Reads</c>).</summary>
+    /// <value>The default value is <see cref="HelixStaleReads.Never"/>: reads keep read-your-writes, waiting within the command timeout.</value>
+    [Category("Reads")]
+    [DisplayName(HelixKeywords.StaleReads)]
+    [DefaultValue(HelixStaleReads.Never)]
+    public HelixStaleReads StaleReads
+    {
+        get => GetEnum(HelixKeywords.StaleReads, HelixStaleReads.Never);
+        set => this[HelixKeywords.StaleReads] = value.ToString();
     }
 
     /// <summary>Gets or sets whether this process runs the replay worker; <see langword="false"/> only enqueues (key <c>Replay Worker</c>).</summary>
@@ -305,13 +337,13 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     }
 
     /// <summary>Gets or sets what happens to a write when a replay queue it needs is full (key <c>Replay Full</c>).</summary>
-    /// <value>The default value is <see cref="HelixReplayFullPolicy.Reject"/>.</value>
+    /// <value>The default value is <see cref="HelixReplayFullPolicy.Resync"/>.</value>
     [Category("Replay")]
     [DisplayName(HelixKeywords.ReplayFull)]
-    [DefaultValue(HelixReplayFullPolicy.Reject)]
+    [DefaultValue(HelixReplayFullPolicy.Resync)]
     public HelixReplayFullPolicy ReplayFull
     {
-        get => GetEnum(HelixKeywords.ReplayFull, HelixReplayFullPolicy.Reject);
+        get => GetEnum(HelixKeywords.ReplayFull, HelixReplayFullPolicy.Resync);
         set => this[HelixKeywords.ReplayFull] = value.ToString();
     }
 

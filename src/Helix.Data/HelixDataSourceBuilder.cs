@@ -251,6 +251,7 @@ public sealed class HelixDataSourceBuilder
             OwnsReplayQueue: ownsQueue,
             ReplayWorker: csb.ReplayWorker,
             ReplayFull: csb.ReplayFull,
+            StaleReads: csb.StaleReads,
             ReplayOptions: replayOptions,
             LoggerFactory: loggerFactory,
             TimeProvider: timeProvider,
@@ -347,7 +348,7 @@ public sealed class HelixDataSourceBuilder
         var target = ReplayTarget.Parse(csb.Replay);
         return target.Kind switch
         {
-            ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(csb.ReplayCapacity, HelixDefaults.DeadLetterRetention, timeProvider), true),
+            ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(new HelixMemoryReplayQueueOptions { MemoryLimit = csb.ReplayMemoryLimitBytes, Capacity = csb.ReplayCapacity }, timeProvider), true),
             ReplayTargetKind.None => (null, false),
             ReplayTargetKind.Nats => (QueueFactory("Helix.Data.Nats.NatsReplayQueueFactory, Helix.Data.Nats", "Helix.Data.Nats", "nats://...").Create(target.Location!, csb), true),
             _ => (QueueFactory("Helix.Data.FileReplay.FileReplayQueueFactory, Helix.Data.FileReplay", "Helix.Data.FileReplay", "file:...").Create(target.Location!, csb), true),

@@ -14,4 +14,10 @@ public enum HelixDivergenceKind
 
     /// <summary>A replay entry was lost because its queue was full or could not store it.</summary>
     ReplayDropped = 3,
+
+    /// <summary>
+    /// A strand left service as <see cref="HelixStrandState.OutOfSync"/>: it misses writes that no replay queue holds,
+    /// and only a resynchronisation from the other strand brings it back.
+    /// </summary>
+    StrandOutOfSync = 4,
 }

@@ -23,4 +23,12 @@ public enum HelixStrandState
     /// them until the strand is undrained; reads avoid it.
     /// </summary>
     Draining = 3,
+
+    /// <summary>
+    /// The strand misses writes that no replay queue holds: its queue was full under <c>Replay Full=Resync</c>, or could
+    /// not store an entry for a write the other strand had applied. It left service: no writes are queued for it, reads
+    /// never use it (not even as a last resort), and the worker leaves it alone. Only a resynchronisation from the other
+    /// strand brings it back (<see cref="HelixDataSource.BeginResyncAsync"/>, a copy, <see cref="HelixDataSource.CompleteResync"/>).
+    /// </summary>
+    OutOfSync = 4,
 }

@@ -23,6 +23,12 @@ public sealed record HelixStrandStatus(
     /// <summary>Gets a value indicating whether the write strategy deferred the strand.</summary>
     public bool IsDeferred => DeferReason is not null;
 
+    /// <summary>
+    /// Gets why the strand left service, while it is <see cref="HelixStrandState.OutOfSync"/> or being resynchronised,
+    /// or <see langword="null"/>.
+    /// </summary>
+    public string? OutOfSyncReason { get; init; }
+
     /// <summary>Gets the state of the strand's read circuit, from the failover policy.</summary>
     public Strategies.HelixCircuitState Circuit { get; init; }
 }

@@ -123,10 +123,7 @@ public sealed partial class HelixTransaction
         var text = _recorded[0].CommandText;
         if (side.Mode == Mode.Refused)
         {
-            if (route == WriteRoute.Queue)
-            {
-                side.Strand.Controller.EndReservation();
-            }
+            WriteRouting.EndReservations(side.Strand, route);
 
             return WriteRouting.RefusedAsync(_dataSource, side.Strand, Entry(side.Error), text, side.Error!, io);
         }

@@ -103,9 +103,12 @@ public class ConnectionStringTests
             Assert.That(b.CircuitReset, Is.EqualTo(30));
             Assert.That(b.LatencyCap, Is.EqualTo(2000));
             Assert.That(b.Replay, Is.EqualTo("Memory"));
-            Assert.That(b.ReplayCapacity, Is.EqualTo(10000));
+            Assert.That(b.ReplayCapacity, Is.Null, "no count limit: the memory limit bounds the memory queue (issue 19)");
+            Assert.That(b.ReplayMemoryLimit, Is.EqualTo("256MB"));
+            Assert.That(b.ReplayMemoryLimitBytes, Is.EqualTo(256L * 1024 * 1024));
             Assert.That(b.ReplayWorker, Is.True);
-            Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Reject));
+            Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Resync), "staying up while one strand is down (issue 19)");
+            Assert.That(b.StaleReads, Is.EqualTo(HelixStaleReads.Never));
             Assert.That(b.StrandNames, Is.EqualTo("primary,secondary"));
             Assert.That(b.Name, Is.EqualTo("helix"));
             Assert.That(b.Failback, Is.EqualTo(HelixFailback.Automatic));

@@ -158,17 +158,18 @@ public class FileReplayQueueTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         });
     }
 
-    [Test]
-    public void Replay_file_in_the_connection_string_makes_the_file_queue()
+    [TestCase("", null)]
+    [TestCase(";Replay Capacity=5000", 5000L)]
+    public void Replay_file_in_the_connection_string_makes_the_file_queue(string capacity, long? expected)
     {
         var queueFile = Path.Combine(Path.GetTempPath(), "helix-tests", Guid.NewGuid().ToString("N"), "replay.db");
         using var files = new SqliteStrands("file-key");
-        using var dataSource = HelixDataSource.Create(files.ConnectionString($"Replay=file:{queueFile};Replay Worker=false"));
+        using var dataSource = HelixDataSource.Create(files.ConnectionString($"Replay=file:{queueFile};Replay Worker=false{capacity}"));
         Assert.Multiple(() =>
         {
             Assert.That(dataSource.ReplayQueue, Is.InstanceOf<FileReplayQueue>());
             Assert.That(((FileReplayQueue)dataSource.ReplayQueue!).Path, Is.EqualTo(queueFile));
-            Assert.That(dataSource.ReplayQueue!.Capacity, Is.EqualTo(10_000));
+            Assert.That(dataSource.ReplayQueue!.Capacity, Is.EqualTo(expected), "no count limit unless the string sets one: the disk bounds a file queue");
         });
     }
 }

@@ -7,8 +7,8 @@ namespace Helix.Data.Tests;
 /// <summary>The strand state machine of contract section 3, transition by transition, with a fake clock.</summary>
 public class StrandControllerTests
 {
-    private static StrandController Controller(HelixMemoryReplayQueue queue, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock) =>
-        new(HelixStrand.Secondary, queue, clock, (_, _, _, _) => { });
+    private static StrandController Controller(HelixMemoryReplayQueue queue, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, HelixReplayFullPolicy full = HelixReplayFullPolicy.Reject) =>
+        new(HelixStrand.Secondary, queue, clock, (_, _, _, _) => { }, full);
 
     private static HelixReplayEntry Entry() => new(
         Guid.CreateVersion7(), HelixStrand.Secondary, 1, DateTimeOffset.UnixEpoch, HelixReplayPriority.High,
@@ -124,6 +124,72 @@ public class StrandControllerTests
         var controller = Controller(queue, Wait.Clock());
         Assert.That(controller.MissedWrite(new TimeoutException(), isFault: true), Is.EqualTo(WriteRoute.Queue));
         Assert.That(controller.BeginWrite(out _, out _), Is.EqualTo(WriteRoute.Full), "the reservation counts against the capacity");
+    }
+
+    [Test]
+    public void Under_Reject_a_write_that_already_ran_is_stored_beyond_the_limit_and_a_new_one_is_refused()
+    {
+        var queue = new HelixMemoryReplayQueue(capacity: 1);
+        var controller = Controller(queue, Wait.Clock(), HelixReplayFullPolicy.Reject);
+        Assert.Multiple(() =>
+        {
+            Assert.That(controller.MissedWrite(new TimeoutException(), isFault: true), Is.EqualTo(WriteRoute.Queue));
+            Assert.That(controller.MissedWrite(new TimeoutException(), isFault: true), Is.EqualTo(WriteRoute.Queue), "acknowledged elsewhere: never lost");
+            Assert.That(controller.BeginWrite(out _, out _), Is.EqualTo(WriteRoute.Full), "not run yet: refused");
+        });
+    }
+
+    [Test]
+    public async Task Under_Resync_a_full_queue_takes_the_strand_out_of_service_until_a_resynchronisation()
+    {
+        var queue = new HelixMemoryReplayQueue(capacity: 1);
+        var changes = new List<(HelixStrandState From, HelixStrandState To)>();
+        var controller = new StrandController(HelixStrand.Secondary, queue, Wait.Clock(), (_, from, to, _) => changes.Add((from, to)), HelixReplayFullPolicy.Resync);
+        Assert.That(controller.MissedWrite(new TimeoutException(), isFault: true), Is.EqualTo(WriteRoute.Queue));
+        queue.Enqueue(Entry());
+        controller.EndReservation();
+        Assert.Multiple(() =>
+        {
+            Assert.That(controller.BeginWrite(out _, out _), Is.EqualTo(WriteRoute.Skip));
+            Assert.That(controller.State, Is.EqualTo(HelixStrandState.OutOfSync));
+            Assert.That(controller.Snapshot("s").OutOfSyncReason, Does.Contain("replay queue is full (1 entries or 256 MiB of memory)"));
+            Assert.That(controller.MissedWrite(new TimeoutException(), isFault: true), Is.EqualTo(WriteRoute.Skip), "a strand out of sync takes nothing");
+            Assert.That(controller.Drain("maintenance"), Is.False, "an operator's drain does not bring it back");
+            Assert.That(controller.TryHeal(), Is.False);
+        });
+        controller.ReportReachable();
+        controller.ReportFault(new TimeoutException());
+        Assert.That(controller.State, Is.EqualTo(HelixStrandState.OutOfSync), "neither a probe nor a fault moves it");
+
+        await queue.DiscardBacklogAsync(HelixStrand.Secondary); // as the data source does before it begins
+        var begun = controller.BeginResync("test");
+        Assert.Multiple(() =>
+        {
+            Assert.That(begun.IsCompleted, Is.False, "two writes that skipped the strand have not settled");
+            Assert.That(controller.State, Is.EqualTo(HelixStrandState.Draining));
+            Assert.That(controller.BeginWrite(out _, out _), Is.EqualTo(WriteRoute.Queue), "writes are queued again");
+        });
+        controller.EndReservation();
+        controller.EndSkip();
+        Assert.That(begun.IsCompleted, Is.False);
+        controller.EndSkip();
+        Assert.That(begun.IsCompleted, Is.True, "the copy may start once every write that skipped the strand has settled");
+        controller.Undrain();
+        Assert.That(controller.State, Is.EqualTo(HelixStrandState.Draining), "an undrain does not end a resynchronisation");
+        controller.CompleteResync();
+        Assert.That(controller.State, Is.EqualTo(HelixStrandState.CatchingUp));
+        Assert.That(changes, Does.Contain((HelixStrandState.Failed, HelixStrandState.OutOfSync)));
+    }
+
+    [Test]
+    public void A_resynchronisation_is_refused_for_a_strand_that_is_not_out_of_sync()
+    {
+        var controller = Controller(new HelixMemoryReplayQueue(), Wait.Clock());
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => controller.BeginResync("test"), Throws.InvalidOperationException.With.Message.Contains("only a strand out of sync"));
+            Assert.That(() => controller.CompleteResync(), Throws.InvalidOperationException);
+        });
     }
 
     [Test]

@@ -204,7 +204,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     [Test]
     public async Task A_full_replay_queue_rejects_the_write_before_anything_runs()
     {
-        await using var strands = Strands("Replay Capacity=2");
+        await using var strands = Strands("Replay Capacity=2;Replay Full=Reject");
         strands.Secondary.FailExecutions(FaultPlan.Busy);
         await using var connection = await OpenAsync(strands.DataSource);
         for (var i = 0; i < 2; i++)
@@ -215,7 +215,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "k2"), ("v", 2)));
         Assert.Multiple(() =>
         {
-            Assert.That(thrown!.Message, Does.Contain("replay queue of strand secondary is full (2 entries)").And.Contain("Nothing was written"));
+            Assert.That(thrown!.Message, Does.Contain("replay queue of strand secondary is full (2 entries or 256 MiB of memory)").And.Contain("Nothing was written"));
             Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "k0", "k1" }));
         });
         strands.Secondary.Heal();

@@ -49,6 +49,12 @@ internal sealed class DivergenceReporter(ILogger logger, Action<HelixDivergence>
         Report(new(HelixDivergenceKind.ReplayDropped, strand.Id, commandText, reason, entry), strand, log: false);
     }
 
+    public void OutOfSync(Strand strand, string reason)
+    {
+        Log.StrandOutOfSync(logger, strand.Name, reason);
+        Report(new(HelixDivergenceKind.StrandOutOfSync, strand.Id, string.Empty, $"strand {strand.Name} is out of sync: {reason}", null), strand, log: false);
+    }
+
     private void Report(HelixDivergence divergence, Strand strand, bool log = true)
     {
         Interlocked.Increment(ref _divergences);

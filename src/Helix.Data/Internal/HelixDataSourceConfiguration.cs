@@ -16,6 +16,7 @@ internal sealed record HelixDataSourceConfiguration(
     bool OwnsReplayQueue,
     bool ReplayWorker,
     HelixReplayFullPolicy ReplayFull,
+    HelixStaleReads StaleReads,
     HelixReplayOptions ReplayOptions,
     ILoggerFactory LoggerFactory,
     TimeProvider TimeProvider,

@@ -7,7 +7,8 @@ internal static class HelixDefaults
     public const int CircuitThreshold = 3;
     public const int CircuitResetSeconds = 30;
     public const int LatencyCapMilliseconds = 2000;
-    public const int ReplayCapacity = 10_000;
+    /// <summary>The memory queue's budget per strand: 256 MiB (see docs/replay.md for what it holds).</summary>
+    public const long ReplayMemoryLimitBytes = 256L * 1024 * 1024;
     public const string StrandNames = "primary,secondary";
     public const int DeadLetterRetention = 1_000;
     public const int CommandTimeoutSeconds = 30;

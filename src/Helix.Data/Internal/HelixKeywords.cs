@@ -22,6 +22,8 @@ internal static class HelixKeywords
     public const string LatencyCap = "Latency Cap";
     public const string Replay = "Replay";
     public const string ReplayCapacity = "Replay Capacity";
+    public const string ReplayMemoryLimit = "Replay Memory Limit";
+    public const string StaleReads = "Stale Reads";
     public const string ReplayWorker = "Replay Worker";
     public const string ReplayFull = "Replay Full";
     public const string StrandNames = "Strand Names";
@@ -50,9 +52,9 @@ internal static class HelixKeywords
     public static readonly string[] All =
     [
         Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
-        ReadStrategy, PreferredStrand, StickyCooldown, Failback, Failover, CircuitThreshold, CircuitReset, LatencyCap,
+        ReadStrategy, PreferredStrand, StickyCooldown, Failback, StaleReads, Failover, CircuitThreshold, CircuitReset, LatencyCap,
         WriteStrategy, WriteOrder, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
-        Replay, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayMaxAttempts, ReplayBackoff,
+        Replay, ReplayMemoryLimit, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayMaxAttempts, ReplayBackoff,
         ReplayBackoffMax, ReplayPollInterval, HealingWait, InDoubtTimeout, ProbeCommand, ReplayPriorityRatio,
         ReplayStrictPriority, DrainWatch, DrainBucket,
     ];
@@ -98,6 +100,11 @@ internal static class HelixKeywords
                 return ParseEnum<HelixReplayFullPolicy>(key, text).ToString();
             case Failback:
                 return ParseEnum<HelixFailback>(key, text).ToString();
+            case StaleReads:
+                return ParseEnum<HelixStaleReads>(key, text).ToString();
+            case ReplayMemoryLimit:
+                _ = ParseBytes(key, text);
+                return text.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
             case WriteOrder:
                 return ParseEnum<Strategies.HelixWriteOrder>(key, text) is var order and not Strategies.HelixWriteOrder.Concurrent
                     ? order.ToString()
@@ -140,6 +147,26 @@ internal static class HelixKeywords
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum
             ? value
             : throw Invalid(key, text, allowed);
+
+    /// <summary>Parses a size: a whole number of bytes, or one with a unit KB, MB or GB (powers of 1024; KiB, MiB, GiB too).</summary>
+    public static long ParseBytes(string key, string text)
+    {
+        const string Allowed = "a size such as 256MB, 1GB or 65536 (bytes; KB, MB and GB are powers of 1024), at least 1KB";
+        var compact = text.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
+        var digits = compact.TakeWhile(char.IsAsciiDigit).Count();
+        var unit = compact[digits..] switch
+        {
+            "" or "B" => 1L,
+            "KB" or "KIB" or "K" => 1L << 10,
+            "MB" or "MIB" or "M" => 1L << 20,
+            "GB" or "GIB" or "G" => 1L << 30,
+            _ => 0L,
+        };
+        return digits > 0 && unit > 0 && long.TryParse(compact[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            && number <= long.MaxValue / unit && number * unit >= 1024
+            ? number * unit
+            : throw Invalid(key, text, Allowed);
+    }
 
     public static bool ParseBool(string key, string text) => text.ToUpperInvariant() switch
     {

@@ -76,6 +76,7 @@ internal static class HelixMetrics
         HelixStrandState.Failed => "failed",
         HelixStrandState.CatchingUp => "catching_up",
         HelixStrandState.Draining => "draining",
+        HelixStrandState.OutOfSync => "out_of_sync",
         _ => "healthy",
     };
 

@@ -55,19 +55,30 @@ internal sealed class ReadCoordinator
     /// <summary>Returns the strand the next read would most likely use, without moving routing state.</summary>
     public Strand? Peek() => Resolve(Strategy.Preview(_view));
 
-    /// <summary>The strand a read falls back to when no strand is healthy: catching up, then failed, then draining.</summary>
-    public Strand LastResort(Strand? exclude)
+    /// <summary>The strand a connection opens first when none is healthy: catching up, then failed, then draining; never one out of sync if another is not.</summary>
+    public Strand LastResort(Strand? exclude) => Fallback(exclude, mustBeCaughtUp: false) ?? exclude ?? _strands[0];
+
+    /// <summary>
+    /// The strand a read goes to when no healthy strand can serve it, or <see langword="null"/> when none may: never one
+    /// out of sync (it misses writes for good); with <c>Stale Reads=Never</c>, only one whose replay backlog is empty. A
+    /// write is acknowledged only once its entry is stored, so a strand with nothing queued holds every write this data
+    /// source acknowledged: reading it keeps read-your-writes.
+    /// </summary>
+    public Strand? ReadableWithoutHealthy(Strand? exclude, HelixStaleReads staleReads) => Fallback(exclude, mustBeCaughtUp: staleReads == HelixStaleReads.Never);
+
+    private Strand? Fallback(Strand? exclude, bool mustBeCaughtUp)
     {
         Strand? best = null;
         foreach (var strand in _strands)
         {
-            if (strand != exclude && (best is null || Rank(strand.State) < Rank(best.State)))
+            if (strand != exclude && strand.State != HelixStrandState.OutOfSync && (best is null || Rank(strand.State) < Rank(best.State))
+                && (!mustBeCaughtUp || strand.IsHealthy || strand.Controller.Backlog == 0))
             {
                 best = strand;
             }
         }
 
-        return best ?? exclude!;
+        return best;
 
         static int Rank(HelixStrandState state) => state switch
         {

@@ -155,6 +155,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 TimeSpan? delay = controller.State switch
                 {
                     HelixStrandState.Draining => await IdleAsync(controller, Timeout.InfiniteTimeSpan, stopping).ConfigureAwait(false),
+                    HelixStrandState.OutOfSync => await OutOfServiceAsync(strand, stopping).ConfigureAwait(false),
                     HelixStrandState.Healthy when _applyEntries && _queue is { IsShared: true } => await ApplySharedAsync(strand, backoff, stopping).ConfigureAwait(false),
                     HelixStrandState.Healthy => await IdleAsync(controller, Timeout.InfiniteTimeSpan, stopping).ConfigureAwait(false),
                     _ when !_applyEntries => await ObserveAsync(strand, backoff, stopping).ConfigureAwait(false),
@@ -183,6 +184,27 @@ internal sealed class ReplayWorker : IAsyncDisposable
     {
         await controller.WorkerSignal.WaitAsync(timeout, _timeProvider, stopping).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>
+    /// A strand out of sync gets nothing applied; an in-process queue lets its backlog go at once (the resynchronisation
+    /// copies everything it holds), so that a full queue frees its memory. A durable one keeps it until the resync begins.
+    /// </summary>
+    private async Task<TimeSpan?> OutOfServiceAsync(Strand strand, CancellationToken stopping)
+    {
+        if (_queue is { IsDurable: false } queue)
+        {
+            try
+            {
+                await queue.DiscardBacklogAsync(strand.Id, stopping).ConfigureAwait(false);
+            }
+            catch (NotSupportedException)
+            {
+                // a queue of the application's that cannot: its entries wait for the resynchronisation
+            }
+        }
+
+        return await IdleAsync(strand.Controller, Timeout.InfiniteTimeSpan, stopping).ConfigureAwait(false);
     }
 
     /// <summary>A healthy strand of a shared queue: apply what other processes left for it.</summary>

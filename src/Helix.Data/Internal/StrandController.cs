@@ -2,34 +2,16 @@ using Helix.Data.Replay;
 
 namespace Helix.Data.Internal;
 
-/// <summary>How a write reaches one strand, decided atomically with the strand's state.</summary>
-internal enum WriteRoute
-{
-    /// <summary>The strand is healthy: execute the write on it now.</summary>
-    Direct,
-
-    /// <summary>The strand is behind: a reservation was taken; enqueue the entry (or release the reservation).</summary>
-    Queue,
-
-    /// <summary>The strand is about to become healthy: wait for that, then route again.</summary>
-    Wait,
-
-    /// <summary>The strand is behind and its replay queue is full.</summary>
-    Full,
-
-    /// <summary>The strand is behind and there is no replay queue (<c>Replay=None</c>): the write is lost for it.</summary>
-    Lost,
-}
-
 /// <summary>
 /// Keeps one strand's state (contract section 3) and makes every transition atomic with respect to the routing of
 /// writes, which is what keeps the ordering promise: a write routed to the queue holds a reservation until its entry
 /// is enqueued, and the strand becomes healthy only when its backlog is empty and no reservation is outstanding.
 /// </summary>
-internal sealed class StrandController
+internal sealed partial class StrandController
 {
     private readonly Lock _lock = new();
     private readonly HelixReplayQueue? _queue;
+    private readonly HelixReplayFullPolicy _fullPolicy;
     private readonly TimeProvider _timeProvider;
     private volatile HelixStrandState _state = HelixStrandState.Healthy;
     private int _reservations;
@@ -43,10 +25,16 @@ internal sealed class StrandController
     private volatile bool _deferred;
     private string? _deferReason;
 
-    public StrandController(HelixStrand strand, HelixReplayQueue? queue, TimeProvider timeProvider, Action<HelixStrand, HelixStrandState, HelixStrandState, string?> onStateChanged)
+    public StrandController(
+        HelixStrand strand,
+        HelixReplayQueue? queue,
+        TimeProvider timeProvider,
+        Action<HelixStrand, HelixStrandState, HelixStrandState, string?> onStateChanged,
+        HelixReplayFullPolicy fullPolicy = HelixReplayFullPolicy.Reject)
     {
         Strand = strand;
         _queue = queue;
+        _fullPolicy = fullPolicy;
         _timeProvider = timeProvider;
         OnStateChanged = onStateChanged;
     }
@@ -100,12 +88,17 @@ internal sealed class StrandController
                 return WriteRoute.Direct;
             }
 
+            if (_state == HelixStrandState.OutOfSync)
+            {
+                return Skip();
+            }
+
             if (_healing && !bypassHealing)
             {
                 return WriteRoute.Wait;
             }
 
-            var route = TryReserve();
+            var route = TryReserve(applied: false);
             if (route == WriteRoute.Queue && _state == HelixStrandState.CatchingUp && _applyRate > 0 && !_deferred)
             {
                 // Flow control: while the worker catches up, writes join the backlog at most at half the rate it applies
@@ -152,6 +145,11 @@ internal sealed class StrandController
         WriteRoute route;
         lock (_lock)
         {
+            if (_state == HelixStrandState.OutOfSync)
+            {
+                return Skip();
+            }
+
             if (isFault)
             {
                 RecordError(error);
@@ -165,7 +163,7 @@ internal sealed class StrandController
                 SetState(HelixStrandState.CatchingUp, "a write was cancelled on this strand after another strand applied it");
             }
 
-            route = TryReserve();
+            route = TryReserve(applied: true);
         }
 
         WorkerSignal.Set();
@@ -301,10 +299,16 @@ internal sealed class StrandController
         return true;
     }
 
-    public void Drain(string reason)
+    /// <summary>An operator drains the strand; returns false for a strand out of sync or being resynchronised, which stays as it is.</summary>
+    public bool Drain(string reason)
     {
         lock (_lock)
         {
+            if (_state == HelixStrandState.OutOfSync || _resyncing)
+            {
+                return false;
+            }
+
             _drainReason = reason;
             if (_state != HelixStrandState.Draining)
             {
@@ -313,13 +317,15 @@ internal sealed class StrandController
         }
 
         WorkerSignal.Set();
+        return true;
     }
 
+    /// <summary>An operator undrains the strand; a resynchronisation is ended by <see cref="CompleteResync"/> only.</summary>
     public void Undrain()
     {
         lock (_lock)
         {
-            if (_state == HelixStrandState.Draining)
+            if (_state == HelixStrandState.Draining && !_resyncing)
             {
                 _drainReason = null;
                 SetState(HelixStrandState.CatchingUp, "undrained by an operator");
@@ -336,22 +342,37 @@ internal sealed class StrandController
             return new(Strand, name, _state, _queue?.GetBacklog(Strand) ?? 0, _lastError, _lastErrorAt, _drainReason)
             {
                 DeferReason = _deferred ? _deferReason : null,
+                OutOfSyncReason = _state == HelixStrandState.OutOfSync || _resyncing ? _outOfSyncReason : null,
             };
         }
     }
 
     private static TaskCompletionSource NewChangeSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private WriteRoute TryReserve()
+    /// <summary>
+    /// Reserves a place in the queue for a write's entry; for a full queue, what <c>Replay Full</c> says. An entry whose
+    /// write another strand <paramref name="applied"/> already is stored beyond the limit under <c>Reject</c>: the write
+    /// can no longer be refused, and nothing acknowledged may be lost.
+    /// </summary>
+    private WriteRoute TryReserve(bool applied)
     {
         if (_queue is null)
         {
             return WriteRoute.Lost;
         }
 
-        if (_queue.Capacity is { } capacity && _queue.GetBacklog(Strand) + _reservations >= capacity)
+        if (_queue.IsFull(Strand, _reservations))
         {
-            return WriteRoute.Full;
+            switch (_fullPolicy)
+            {
+                case HelixReplayFullPolicy.Resync:
+                    LeaveService($"its replay queue is full ({_queue.LimitDescription}) and Replay Full=Resync");
+                    return Skip();
+                case HelixReplayFullPolicy.Drop:
+                    return WriteRoute.Full;
+                case HelixReplayFullPolicy.Reject when !applied:
+                    return WriteRoute.Full;
+            }
         }
 
         _reservations++;

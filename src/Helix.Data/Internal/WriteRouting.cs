@@ -38,9 +38,14 @@ internal static class WriteRouting
             // Either a strand is about to become healthy (wait for it, so no new write overtakes its backlog), or no
             // strand is healthy: acknowledged means applied, so wait for one to catch up.
             EndReservations(strands, routes);
-            if (strands.All(s => s.State == HelixStrandState.Draining))
+            if (strands.All(s => s.State is HelixStrandState.Draining or HelixStrandState.OutOfSync))
             {
-                throw new HelixException("No strand can take writes: every strand is drained by an operator. Undrain one.", null, null, isTransient: true);
+                throw new HelixException(
+                    "No strand can take writes: " + string.Join("; ", strands.Select(s => $"{s.Name} is {s.State}"))
+                    + ". An operator must undrain a drained strand, or resynchronise one that is out of sync. Nothing was written.",
+                    null,
+                    null,
+                    isTransient: true);
             }
 
             var remaining = timeout == System.Threading.Timeout.InfiniteTimeSpan ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
@@ -66,10 +71,10 @@ internal static class WriteRouting
         if (dataSource.Configuration.ReplayFull == HelixReplayFullPolicy.Reject && IndexOf(routes, WriteRoute.Full) is var full and >= 0)
         {
             EndReservations(strands, routes);
-            var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.Capacity} entries) while the strand is {strands[full].State}";
+            var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) while the strand is {strands[full].State}";
             Log.WriteRejected(dataSource.Logger, reason);
             throw new HelixException(
-                $"The write was rejected before it ran: {reason}. Nothing was written. Bring the strand back, raise 'Replay Capacity', or set 'Replay Full=Drop' to accept writes that the strand will miss.",
+                $"The write was rejected before it ran: {reason}. Nothing was written. Bring the strand back, raise 'Replay Memory Limit' (or 'Replay Capacity'), or set 'Replay Full=Resync' to go on without the strand until it is resynchronised.",
                 null,
                 null,
                 isTransient: true);
@@ -125,16 +130,31 @@ internal static class WriteRouting
     /// <summary>The timeout a command's <c>CommandTimeout</c> in seconds stands for; 0 means none.</summary>
     public static TimeSpan TimeoutOf(int seconds) => seconds == 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(seconds);
 
-    /// <summary>Ends the reservations of strands routed to the queue that will not get an entry after all.</summary>
+    /// <summary>Ends what the routes hold of strands the write will not reach after all: reservations in the queue, and skips.</summary>
     public static void EndReservations(Strand[] strands, WriteRoute[] routes)
     {
         for (var i = 0; i < strands.Length; i++)
         {
-            if (routes[i] == WriteRoute.Queue)
+            if (EndReservations(strands[i], routes[i]))
             {
-                strands[i].Controller.EndReservation();
                 routes[i] = WriteRoute.Lost;
             }
+        }
+    }
+
+    /// <summary>Ends what one strand's route holds; returns whether it held anything.</summary>
+    public static bool EndReservations(Strand strand, WriteRoute route)
+    {
+        switch (route)
+        {
+            case WriteRoute.Queue:
+                strand.Controller.EndReservation();
+                return true;
+            case WriteRoute.Skip:
+                strand.Controller.EndSkip();
+                return true;
+            default:
+                return false;
         }
     }
 
@@ -146,7 +166,10 @@ internal static class WriteRouting
             case WriteRoute.Queue:
                 return EnqueueAsync(dataSource, strand, entry(), commandText, io);
             case WriteRoute.Full:
-                dataSource.Reporter.Dropped(strand, commandText, $"the replay queue is full ({dataSource.Configuration.ReplayQueue!.Capacity} entries) and Replay Full=Drop", null);
+                dataSource.Reporter.Dropped(strand, commandText, $"the replay queue is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) and Replay Full=Drop", null);
+                return default;
+            case WriteRoute.Skip:
+                strand.Controller.EndSkip(); // out of sync: the resynchronisation brings the write
                 return default;
             default:
                 dataSource.Reporter.Dropped(strand, commandText, "Replay=None", null, quiet: true);
@@ -160,8 +183,15 @@ internal static class WriteRouting
         {
             WriteRoute.Queue => EnqueueAsync(dataSource, strand, entry(error), commandText, io),
             WriteRoute.Full => Dropped(dataSource, strand, commandText, $"the strand missed the write ({error.Message}) and its replay queue is full"),
+            WriteRoute.Skip => EndSkip(strand),
             _ => Dropped(dataSource, strand, commandText, null),
         };
+
+    private static ValueTask EndSkip(Strand strand)
+    {
+        strand.Controller.EndSkip();
+        return default;
+    }
 
     /// <summary>A strand refused a write that another strand applied: replay cannot fix that; report and dead-letter it.</summary>
     public static async ValueTask RefusedAsync(HelixDataSource dataSource, Strand strand, HelixReplayEntry entry, string commandText, Exception error, IOBehavior io)
@@ -183,11 +213,25 @@ internal static class WriteRouting
         dataSource.Reporter.StatementRejected(strand, commandText, error, entry);
     }
 
-    /// <summary>Records an intent: the write's entries for every strand, before it runs.</summary>
+    /// <summary>
+    /// Records an intent: the write's entries for every strand, before it runs. A queue that cannot record it refuses the
+    /// write, which has not run: the caller gets a transient <see cref="HelixException"/> (never a cancellation it did not ask for).
+    /// </summary>
     public static async ValueTask<Guid> RecordIntentAsync(HelixDataSource dataSource, IReadOnlyList<HelixReplayEntry> entries, IOBehavior io)
     {
         var id = Guid.CreateVersion7(dataSource.TimeProvider.GetUtcNow());
-        await Settle(dataSource.Configuration.ReplayQueue!.RecordIntentAsync(id, entries, CancellationToken.None), io).ConfigureAwait(false);
+        try
+        {
+            await Settle(dataSource.Configuration.ReplayQueue!.RecordIntentAsync(id, entries, CancellationToken.None), io).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not HelixException)
+        {
+            var behind = string.Join(", ", dataSource.Strands.Where(s => !s.IsHealthy).Select(s => $"{s.Name} is {s.State}"));
+            var reason = $"the replay queue could not record it for the strand that is behind ({behind}): {Redactor.RedactUrls(e.Message)}";
+            Log.WriteRejected(dataSource.Logger, reason);
+            throw new HelixException($"The write was refused before it ran: {reason}. Nothing was written; retry once the replay queue is reachable.", null, null, isTransient: true);
+        }
+
         return id;
     }
 
@@ -207,7 +251,7 @@ internal static class WriteRouting
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Log.IntentNotForgotten(dataSource.Logger, id, e.Message);
+            Log.IntentNotForgotten(dataSource.Logger, id, Redactor.RedactUrls(e.Message));
         }
     }
 
@@ -252,11 +296,13 @@ internal static class WriteRouting
 
             HelixMetrics.ReplayEnqueued.Add(1, strand.MetricTags);
         }
-#pragma warning disable CA1031 // the write is applied on another strand: the caller gets its result, the loss is reported
+#pragma warning disable CA1031 // the write is applied on another strand: the caller gets its result, the strand leaves service
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            dataSource.Reporter.Dropped(strand, commandText, $"the replay queue could not store the entry: {e.Message}", entry);
+            // The strand now misses an acknowledged write that no queue holds: it must not serve reads nor heal as if it
+            // had everything. It leaves service until a resynchronisation copies the other strand, which has the write.
+            strand.Controller.StoreFailed(e);
         }
         finally
         {

@@ -15,6 +15,10 @@ internal static class EventIds
     public const int StrandResumed = 2002;
     public const int CircuitChanged = 2003;
     public const int CircuitProbed = 2004;
+    public const int StrandOutOfSync = 2005;
+    public const int ResyncBegun = 2006;
+    public const int ResyncCompleted = 2007;
+    public const int DrainIgnored = 2008;
 
     public const int Divergence = 3000;
     public const int ReplayDropped = 3001;
@@ -22,6 +26,7 @@ internal static class EventIds
 
     public const int ReadFailover = 4000;
     public const int StaleRead = 4001;
+    public const int ReadWaitsForFreshStrand = 4002;
 
     public const int ReplayApplied = 5000;
     public const int ReplayStatementError = 5001;

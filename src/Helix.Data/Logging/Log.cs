@@ -23,6 +23,21 @@ internal static partial class Log
     [LoggerMessage(EventIds.StrandResumed, LogLevel.Information, "Strand {Strand} is no longer deferred ({Reason}); it takes writes directly again once its backlog is applied")]
     public static partial void StrandResumed(ILogger logger, string strand, string reason);
 
+    [LoggerMessage(EventIds.StrandOutOfSync, LogLevel.Error, "Strand {Strand} is out of sync and left service: {Reason}. Writes go on without it and reads avoid it; it comes back only through a resynchronisation from the other strand (BeginResyncAsync, a copy, CompleteResync)")]
+    public static partial void StrandOutOfSync(ILogger logger, string strand, string reason);
+
+    [LoggerMessage(EventIds.ResyncBegun, LogLevel.Warning, "Resynchronisation of strand {Strand} begun: its writes are queued again; {Discarded} entries of its old backlog were discarded. Copy the data from the other strand, then call CompleteResync")]
+    public static partial void ResyncBegun(ILogger logger, string strand, long discarded);
+
+    [LoggerMessage(EventIds.ResyncCompleted, LogLevel.Information, "Resynchronisation of strand {Strand} completed: it catches up with the writes queued meanwhile, then takes writes and reads again")]
+    public static partial void ResyncCompleted(ILogger logger, string strand);
+
+    [LoggerMessage(EventIds.DrainIgnored, LogLevel.Warning, "Strand {Strand} was not drained: it is {State}, out of service until it is resynchronised")]
+    public static partial void DrainIgnored(ILogger logger, string strand, HelixStrandState state);
+
+    [LoggerMessage(EventIds.ReadWaitsForFreshStrand, LogLevel.Debug, "No healthy strand can serve a read and none has applied every acknowledged write; the read waits for one ({Strands})")]
+    public static partial void ReadWaitsForFreshStrand(ILogger logger, string strands);
+
     [LoggerMessage(EventIds.CircuitChanged, LogLevel.Warning, "The read circuit of strand {Strand} is now {State} (was {Previous})")]
     public static partial void CircuitChanged(ILogger logger, string strand, Strategies.HelixCircuitState state, Strategies.HelixCircuitState previous);
 

@@ -1,32 +1,55 @@
+using System.Globalization;
+
 namespace Helix.Data.Replay;
 
 /// <summary>
-/// A bounded, in-process replay queue (<c>Replay=Memory</c>). It is fast and needs nothing, and it loses its entries
-/// when the process ends: use it for development, tests and single processes that can afford that.
+/// An in-process replay queue (<c>Replay=Memory</c>), bounded by memory per strand. It is fast and needs nothing, and it
+/// loses its entries when the process ends: use it for development, tests and single processes that can afford that.
 /// </summary>
+/// <remarks>
+/// The limits (<see cref="HelixMemoryReplayQueueOptions.MemoryLimit"/>, and an optional count) are admission limits:
+/// Helix stops routing new writes to a full backlog, as its <c>Replay Full</c> policy says. <see cref="Enqueue"/> itself
+/// always stores, because an entry whose write already ran on the other strand must not be lost; writes in flight may
+/// take a backlog past its limit by their own entries.
+/// </remarks>
 public sealed class HelixMemoryReplayQueue : HelixReplayQueue
 {
     private readonly Lock _lock = new();
-    private readonly Queue<HelixReplayEntry>[] _backlogs = [new(), new()];
+    private readonly Queue<(HelixReplayEntry Entry, long Bytes)>[] _backlogs = [new(), new()];
+    private readonly long[] _bytes = new long[2];
     private readonly Queue<HelixDeadLetter> _deadLetters = new();
-    private readonly int _deadLetterRetention;
+    private readonly HelixMemoryReplayQueueOptions _options;
     private readonly TimeProvider _timeProvider;
+    private long _enqueuedBytes;
+    private long _enqueuedCount;
 
     /// <summary>Initializes a new instance of the <see cref="HelixMemoryReplayQueue"/> class.</summary>
-    /// <param name="capacity">How many entries each strand's backlog may hold.</param>
-    /// <param name="deadLetterRetention">How many dead letters are kept for inspection; older ones are forgotten.</param>
+    /// <param name="options">The limits, or <see langword="null"/> for the defaults (256 MiB per strand).</param>
     /// <param name="timeProvider">The clock for dead-letter times; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    public HelixMemoryReplayQueue(int capacity = 10_000, int deadLetterRetention = 1_000, TimeProvider? timeProvider = null)
+    public HelixMemoryReplayQueue(HelixMemoryReplayQueueOptions? options = null, TimeProvider? timeProvider = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfNegative(deadLetterRetention);
-        Capacity = capacity;
-        _deadLetterRetention = deadLetterRetention;
+        _options = (options ?? new HelixMemoryReplayQueueOptions()).Validated();
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>Initializes a new instance of the <see cref="HelixMemoryReplayQueue"/> class with a count limit.</summary>
+    /// <param name="capacity">How many entries each strand's backlog may hold (within the default memory limit).</param>
+    /// <param name="deadLetterRetention">How many dead letters are kept for inspection; older ones are forgotten.</param>
+    /// <param name="timeProvider">The clock for dead-letter times; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public HelixMemoryReplayQueue(int capacity, int deadLetterRetention = 1_000, TimeProvider? timeProvider = null)
+        : this(new HelixMemoryReplayQueueOptions { Capacity = capacity, DeadLetterRetention = deadLetterRetention }, timeProvider)
+    {
+    }
+
     /// <inheritdoc />
-    public override long? Capacity { get; }
+    public override long? Capacity => _options.Capacity;
+
+    /// <summary>Gets how much memory, in bytes, one strand's backlog may take.</summary>
+    public long MemoryLimit => _options.MemoryLimit;
+
+    /// <inheritdoc />
+    public override string? LimitDescription =>
+        (Capacity is { } capacity ? $"{capacity} entries or " : string.Empty) + FormatBytes(MemoryLimit) + " of memory";
 
     /// <summary>Gets the most recent dead letters, oldest first.</summary>
     public IReadOnlyList<HelixDeadLetter> DeadLetters
@@ -40,6 +63,17 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         }
     }
 
+    /// <summary>Gets the estimated memory, in bytes, that a strand's backlog takes.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <returns>The estimate; see <see cref="HelixMemoryReplayQueueOptions.MemoryLimit"/>.</returns>
+    public long GetMemoryUsage(HelixStrand strand)
+    {
+        lock (_lock)
+        {
+            return _bytes[(int)strand];
+        }
+    }
+
     /// <inheritdoc />
     public override long GetBacklog(HelixStrand strand)
     {
@@ -50,18 +84,29 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     }
 
     /// <inheritdoc />
+    /// <remarks>Writes in flight are counted at the average size of the entries stored so far.</remarks>
+    public override bool IsFull(HelixStrand strand, long pending)
+    {
+        lock (_lock)
+        {
+            var count = _backlogs[(int)strand].Count;
+            var average = _enqueuedCount == 0 ? 0 : _enqueuedBytes / _enqueuedCount;
+            return (Capacity is { } capacity && count + pending >= capacity) || _bytes[(int)strand] + (pending * average) >= MemoryLimit;
+        }
+    }
+
+    /// <summary>Stores an entry at the tail of its strand's backlog; it never refuses one (the limits are Helix's to apply).</summary>
+    /// <param name="entry">The entry.</param>
     public override void Enqueue(HelixReplayEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var bytes = ReplayEntrySize.Estimate(entry);
         lock (_lock)
         {
-            var backlog = _backlogs[(int)entry.Strand];
-            if (backlog.Count >= Capacity)
-            {
-                throw new InvalidOperationException($"The in-memory replay queue of strand {entry.Strand} is full ({Capacity} entries).");
-            }
-
-            backlog.Enqueue(entry);
+            _backlogs[(int)entry.Strand].Enqueue((entry, bytes));
+            _bytes[(int)entry.Strand] += bytes;
+            _enqueuedBytes += bytes;
+            _enqueuedCount++;
         }
     }
 
@@ -80,7 +125,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         lock (_lock)
         {
             var backlog = _backlogs[(int)strand];
-            IReadOnlyList<HelixReplayEntry> batch = backlog.Count == 0 ? [] : [.. backlog.Take(maxCount)];
+            IReadOnlyList<HelixReplayEntry> batch = backlog.Count == 0 ? [] : [.. backlog.Take(maxCount).Select(e => e.Entry)];
             return new(batch);
         }
     }
@@ -104,9 +149,9 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         lock (_lock)
         {
             Remove(entry);
-            if (_deadLetterRetention > 0)
+            if (_options.DeadLetterRetention > 0)
             {
-                if (_deadLetters.Count == _deadLetterRetention)
+                if (_deadLetters.Count == _options.DeadLetterRetention)
                 {
                     _deadLetters.Dequeue();
                 }
@@ -118,21 +163,44 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         return default;
     }
 
+    /// <inheritdoc />
+    public override ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var backlog = _backlogs[(int)strand];
+            long count = backlog.Count;
+            backlog.Clear();
+            _bytes[(int)strand] = 0;
+            return new(count);
+        }
+    }
+
+    private static string FormatBytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 when bytes % (1L << 30) == 0 => (bytes >> 30).ToString(CultureInfo.InvariantCulture) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.#", CultureInfo.InvariantCulture) + " MiB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.#", CultureInfo.InvariantCulture) + " KiB",
+        _ => bytes.ToString(CultureInfo.InvariantCulture) + " bytes",
+    };
+
     private void Remove(HelixReplayEntry entry)
     {
-        var backlog = _backlogs[(int)entry.Strand];
-        if (backlog.TryPeek(out var head) && head.Id == entry.Id)
+        var strand = (int)entry.Strand;
+        var backlog = _backlogs[strand];
+        if (backlog.TryPeek(out var head) && head.Entry.Id == entry.Id)
         {
-            backlog.Dequeue();
+            _bytes[strand] -= backlog.Dequeue().Bytes;
             return;
         }
 
-        if (backlog.Any(e => e.Id == entry.Id))
+        if (backlog.Any(e => e.Entry.Id == entry.Id))
         {
             // Not at the head: rebuild without it (rare; the worker completes entries in order).
-            var rest = backlog.Where(e => e.Id != entry.Id).ToList();
+            var rest = backlog.Where(e => e.Entry.Id != entry.Id).ToList();
             backlog.Clear();
             rest.ForEach(backlog.Enqueue);
+            _bytes[strand] = rest.Sum(e => e.Bytes);
         }
     }
 }

@@ -14,6 +14,32 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <summary>Gets how many entries one strand's backlog may hold, or <see langword="null"/> when the queue sets no such limit.</summary>
     public virtual long? Capacity => null;
 
+    /// <summary>
+    /// Whether a strand's backlog has no room for another entry, counting <paramref name="pending"/> entries that writes in
+    /// flight are about to add. Helix asks before it routes a write to the queue (the <c>Replay Full</c> policy decides
+    /// what a full queue does); an entry whose write already ran on another strand is enqueued even beyond the limit
+    /// when the queue takes it. The default compares the backlog with <see cref="Capacity"/>.
+    /// </summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="pending">Entries that writes in flight will enqueue for the strand.</param>
+    /// <returns><see langword="true"/> when the strand's backlog is full.</returns>
+    public virtual bool IsFull(HelixStrand strand, long pending) => Capacity is { } capacity && GetBacklog(strand) + pending >= capacity;
+
+    /// <summary>Gets a short description of the queue's limit for messages, such as <c>10000 entries</c>, or <see langword="null"/> when it has none.</summary>
+    public virtual string? LimitDescription => Capacity is { } capacity ? $"{capacity} entries" : null;
+
+    /// <summary>
+    /// Removes every entry waiting for a strand, without applying it: the strand is being resynchronised from the other
+    /// strand, whose data holds every write those entries carry (see <see cref="HelixDataSource.BeginResyncAsync"/>).
+    /// Dead letters are kept. The default refuses: a queue that cannot do it keeps its entries, and the worker applies
+    /// them after the resynchronisation, which writes guarded by <c>helix_ts</c> make harmless.
+    /// </summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>How many entries were removed.</returns>
+    public virtual ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} cannot discard a strand's backlog.");
+
     /// <summary>Gets a value indicating whether entries survive the end of the process.</summary>
     public virtual bool IsDurable => false;
 
