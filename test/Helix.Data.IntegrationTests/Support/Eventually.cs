@@ -17,4 +17,26 @@ internal static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Runs an action until it succeeds (the last failure is reported), bounded in time.</summary>
+    public static async Task SucceedsAsync(Func<Task> action, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception e) when (DateTime.UtcNow < deadline && e is not AssertionException)
+            {
+                await Task.Delay(100);
+            }
+            catch (Exception e) when (e is not AssertionException)
+            {
+                Assert.Fail($"Timed out after {timeout.TotalSeconds} s waiting until {what}; last error: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
 }
