@@ -36,6 +36,11 @@ public sealed class HelixHealthCheck(HelixDataSource dataSource) : IHealthCheck
                 data[strand.Name + ".drained"] = drained;
             }
 
+            if (strand.OutOfSyncReason is { } outOfSync)
+            {
+                data[strand.Name + ".out_of_sync"] = outOfSync; // it needs a resynchronisation
+            }
+
             if (strand.LastError is { } error)
             {
                 data[strand.Name + ".last_error"] = error;

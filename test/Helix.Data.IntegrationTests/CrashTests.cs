@@ -25,7 +25,7 @@ public class CrashTests : PostgresTestBase
         var replay = queue == Store.Nats
             ? await NatsServer.UrlAsync()
             : "file:" + Path.Combine(Directory.CreateTempSubdirectory("helix-crash-").FullName, "replay.db");
-        var connectionString = HelixConnectionString($"Replay={replay};Replay Capacity=1000000", inner: ";Timeout=2;Command Timeout=5");
+        var connectionString = HelixConnectionString($"Replay={replay}", inner: ";Timeout=2;Command Timeout=5");
         await PostgresServers.Secondary.KillAsync();
 
         var acknowledged = await RunChildUntilKilledAsync(connectionString, acknowledgements: 300);

@@ -38,7 +38,7 @@ public class PostgresFaultTests : PostgresTestBase
         // Connect and command timeouts of 2 s bound what a hung strand costs a caller. The workload runs unthrottled
         // for as long as the fault lasts, and a restart after an immediate stop includes crash recovery, which can take
         // seconds on a slow disk: the replay queue gets room for that, since a full queue is not what this test is about.
-        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=" + strand + ";Replay Capacity=1000000", inner: ";Timeout=2;Command Timeout=2;Cancellation Timeout=500"))
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=" + strand, inner: ";Timeout=2;Command Timeout=2;Cancellation Timeout=500"))
             .ConfigureReplay(o => o.BackoffMax = TimeSpan.FromMilliseconds(500))
             .UseLoggerFactory(loggerFactory)
             .Build();
