@@ -240,6 +240,11 @@ public sealed class HelixDataSourceBuilder
         var loggerFactory = _loggerFactory ?? NullLoggerFactory.Instance;
         var replayOptions = ReplayOptions(csb);
         var strategies = new StrategyFactory(csb, timeProvider, loggerFactory.CreateLogger("Helix.Data"), hasSecondary);
+        if (csb.ContainsKey(HelixKeywords.ReplayMemoryLimit) && (_replayQueue is not null || queue is not HelixMemoryReplayQueue))
+        {
+            Logging.Log.OptionIgnored(loggerFactory.CreateLogger("Helix.Data"), HelixKeywords.ReplayMemoryLimit, "it bounds the in-memory queue that Replay=Memory makes, and this data source has " + (queue?.GetType().Name ?? "no queue"));
+        }
+
         return new HelixDataSource(new HelixDataSourceConfiguration(
             ConnectionString: csb.ToString(),
             Strands: [.. strands],

@@ -17,15 +17,18 @@ internal static class ReplayEntrySize
     private const int ListBytes = 40;
     private const int BoxBytes = 24;
 
+    // Indexed loops: a foreach over the interfaces would allocate an enumerator on every enqueue.
     public static long Estimate(HelixReplayEntry entry)
     {
-        long bytes = EntryBytes + ListBytes + (8L * entry.Statements.Count) + StringBytes(entry.Error);
-        foreach (var statement in entry.Statements)
+        var statements = entry.Statements;
+        long bytes = EntryBytes + ListBytes + (8L * statements.Count) + StringBytes(entry.Error);
+        for (var i = 0; i < statements.Count; i++)
         {
-            bytes += StatementBytes + StringBytes(statement.CommandText) + ListBytes + (8L * statement.Parameters.Count);
-            foreach (var parameter in statement.Parameters)
+            var parameters = statements[i].Parameters;
+            bytes += StatementBytes + StringBytes(statements[i].CommandText) + ListBytes + (8L * parameters.Count);
+            for (var j = 0; j < parameters.Count; j++)
             {
-                bytes += ParameterBytes + StringBytes(parameter.ParameterName) + ValueBytes(parameter);
+                bytes += ParameterBytes + StringBytes(parameters[j].ParameterName) + ValueBytes(parameters[j]);
             }
         }
 

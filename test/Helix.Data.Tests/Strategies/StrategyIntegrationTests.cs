@@ -233,7 +233,9 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
         using var logs = new CollectingLoggerProvider();
         using var factory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => Microsoft.Extensions.Logging.LoggingBuilderExtensions.AddProvider(b, logs));
         new HelixDataSourceBuilder(files.ConnectionString("Circuit Threshold=5")).UseLoggerFactory(factory).Build().Dispose();
+        new HelixDataSourceBuilder(files.ConnectionString("Replay=None;Replay Memory Limit=1GB")).UseLoggerFactory(factory).Build().Dispose();
         Assert.That(logs.Entries.Select(x => x.Message), Has.Some.Contains("'Circuit Threshold' has no effect: it applies to Failover=CircuitBreaker"));
+        Assert.That(logs.Entries.Select(x => x.Message), Has.Some.Contains("'Replay Memory Limit' has no effect: it bounds the in-memory queue"));
     }
 
     private sealed class SecondaryAlways : IHelixReadStrategy
