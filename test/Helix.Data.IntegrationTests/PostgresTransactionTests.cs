@@ -204,4 +204,38 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
             Assert.Fail("Replay did not converge within 60 s: " + string.Join("; ", dataSource.GetStatus().Strands.Select(s => $"{s.Name} {s.State} backlog {s.Backlog} {s.LastError}")));
         }
     }
+
+    // Issue 19, item 5: in single-strand mode every read inside a transaction threw NullReferenceException.
+    [Test]
+    public async Task Single_strand_mode_passes_a_transaction_through_Dapper_reads_and_writes_included()
+    {
+        await using var connection = new HelixConnection($"Helix;Provider=Npgsql;Primary=\"{PostgresServers.Primary.ConnectionString(Database)}\"");
+        await connection.OpenAsync();
+        var transaction = IsAsync ? (HelixTransaction)await connection.BeginTransactionAsync() : connection.BeginTransaction();
+        var written = IsAsync
+            ? await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, @part)", new[] { new { part = 1 }, new { part = 2 } }, transaction)
+            : connection.Execute("INSERT INTO pairs VALUES (1, @part)", new[] { new { part = 1 }, new { part = 2 } }, transaction);
+        var withTransaction = IsAsync
+            ? (await connection.QueryAsync<int>("SELECT part FROM pairs ORDER BY part", transaction: transaction)).ToList()
+            : connection.Query<int>("SELECT part FROM pairs ORDER BY part", transaction: transaction).ToList();
+        var withoutTransaction = IsAsync
+            ? await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM pairs")
+            : connection.ExecuteScalar<long>("SELECT count(*) FROM pairs"); // Npgsql runs it in the transaction anyway
+        if (IsAsync)
+        {
+            await transaction.RollbackAsync();
+        }
+        else
+        {
+            transaction.Rollback();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(written, Is.EqualTo(2));
+            Assert.That(withTransaction, Is.EqualTo(new[] { 1, 2 }));
+            Assert.That(withoutTransaction, Is.EqualTo(2));
+            Assert.That(await RowsAsync(HelixStrand.Primary, Pairs), Is.Empty, "rolled back");
+        });
+    }
 }
