@@ -1,3 +1,4 @@
+using Helix.Data.Internal;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -174,7 +175,7 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogLost(logger, _options.Bucket, delay, e.Message);
+                LogLost(logger, _options.Bucket, delay, Redactor.RedactUrls(e.Message));
                 await Task.Delay(delay, stopping).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.RetryMax.Ticks));
             }

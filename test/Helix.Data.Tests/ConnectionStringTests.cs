@@ -182,6 +182,29 @@ public class ConnectionStringTests
     }
 
     [Test]
+    public void A_queue_error_that_quotes_its_URL_is_logged_without_the_password()
+    {
+        Exception thrown;
+        try
+        {
+            throw new InvalidOperationException("can not connect uris: nats://helix:s3cr3t-pass@10.0.0.7:4222");
+        }
+        catch (InvalidOperationException e)
+        {
+            thrown = e;
+        }
+
+        var logged = Helix.Data.Internal.Redactor.SafeToLog(thrown);
+        var plain = new InvalidOperationException("no URL here");
+        Assert.Multiple(() =>
+        {
+            Assert.That(logged.Message, Is.EqualTo("can not connect uris: nats://helix:***@10.0.0.7:4222"));
+            Assert.That(logged.ToString(), Does.Not.Contain("s3cr3t").And.Contain(nameof(A_queue_error_that_quotes_its_URL_is_logged_without_the_password)), "the stack trace is kept");
+            Assert.That(Helix.Data.Internal.Redactor.SafeToLog(plain), Is.SameAs(plain));
+        });
+    }
+
+    [Test]
     public void Shared_keys_reach_both_strands_unless_a_strand_sets_them_itself()
     {
         using var files = new SqliteStrands("shared-keys");

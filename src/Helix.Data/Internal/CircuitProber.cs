@@ -76,7 +76,7 @@ internal sealed class CircuitProber : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Log.ReplayWorkerError(_logger, e, "circuit prober");
+                Log.ReplayWorkerError(_logger, Redactor.SafeToLog(e), "circuit prober");
                 await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stopping).ConfigureAwait(false);
             }
         }

@@ -69,7 +69,24 @@ internal static partial class Redactor
         return QuerySecret().Replace(masked, m => IsSecretKey(m.Groups["name"].Value) ? $"{m.Groups["lead"].Value}{m.Groups["name"].Value}={Mask}" : m.Value);
     }
 
+    /// <summary>
+    /// The exception to log: <paramref name="error"/> itself, or, when its text quotes a URL with credentials (a queue's
+    /// connection error may), a stand-in whose message and <see cref="Exception.ToString"/> are masked, stack trace kept.
+    /// </summary>
+    public static Exception SafeToLog(Exception error)
+    {
+        var text = error.ToString();
+        var masked = RedactUrls(text);
+        return ReferenceEquals(masked, text) || masked == text ? error : new MaskedException(RedactUrls(error.Message), masked);
+    }
+
     private static bool IsUrl(string value) => SchemeStart().IsMatch(value);
+
+    /// <summary>An exception's text with its secrets masked, for a log.</summary>
+    private sealed class MaskedException(string message, string text) : Exception(message)
+    {
+        public override string ToString() => text;
+    }
 
     [GeneratedRegex(@"^\s*[a-zA-Z][a-zA-Z0-9+.\-]*://")]
     private static partial Regex SchemeStart();

@@ -91,7 +91,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 catch (Exception e) when (!stopping.IsCancellationRequested)
                 {
                     var delay = backoff.Next();
-                    Log.ReplayQueueUnavailable(_logger, delay, e.Message);
+                    Log.ReplayQueueUnavailable(_logger, delay, Redactor.RedactUrls(e.Message));
                     await Task.Delay(delay, _timeProvider, stopping).ConfigureAwait(false);
                 }
             }
@@ -138,7 +138,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Log.ReplayWorkerError(_logger, e, "intents");
+                Log.ReplayWorkerError(_logger, Redactor.SafeToLog(e), "intents");
                 await Task.Delay(interval, _timeProvider, stopping).ConfigureAwait(false);
             }
         }
@@ -174,7 +174,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                Log.ReplayWorkerError(_logger, e, strand.Name);
+                Log.ReplayWorkerError(_logger, Redactor.SafeToLog(e), strand.Name);
                 await Task.Delay(backoff.Next(), _timeProvider, stopping).ConfigureAwait(false);
             }
         }
