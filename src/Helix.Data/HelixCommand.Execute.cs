@@ -129,7 +129,7 @@ public sealed partial class HelixCommand
             activity?.Dispose();
 
             // The caller's own cancellation gives a canceled task, as the providers' methods give, not a faulted one.
-            return e is OperationCanceledException && cancellationToken.IsCancellationRequested
+            return CallerCancellation.Is(e, cancellationToken)
                 ? ValueTask.FromCanceled<object?>(cancellationToken)
                 : ValueTask.FromException<object?>(e);
         }
@@ -352,7 +352,7 @@ public sealed partial class HelixCommand
         {
             _readerCommand = (result.Command!, result.Detach, _connection!);
             _connection!.ReaderOpened();
-            return HelixDataReader.Create(reader, this, result.Strand.Id, result.Behavior, onReaderClosed);
+            return HelixDataReader.Create(reader, this, _connection!, result.Strand.Id, result.Behavior, onReaderClosed);
         }
 
         return result.Value;
@@ -531,8 +531,7 @@ public sealed partial class HelixCommand
     };
 
     /// <summary>Whether an error is the caller's cancellation (not a strand fault).</summary>
-    private static bool IsCancellation(Exception error, CancellationToken cancellationToken) =>
-        error is OperationCanceledException && cancellationToken.IsCancellationRequested;
+    private static bool IsCancellation(Exception error, CancellationToken cancellationToken) => CallerCancellation.Is(error, cancellationToken);
 
     /// <summary>The result of a strand that ran the command: outputs captured and the inner command released, unless it has a reader open.</summary>
     private StrandResult Succeeded(in StrandRun run, Operation operation, CommandBehavior behavior, DbCommand inner, bool detach, object? value)

@@ -28,6 +28,9 @@ public sealed class HelixConnection : DbConnection
     private HelixTransaction? _transaction;
     private bool _disposed;
 
+    /// <summary>Gets or sets this connection's last reader, disposed, for its next command to reuse (never another connection's).</summary>
+    internal HelixDataReader? IdleReader { get; set; }
+
     // What keeps this connection's inner connections from being kept for reuse when it closes (see Release).
     private bool _innerShown;
     private int _openReaders;
@@ -494,7 +497,7 @@ public sealed class HelixConnection : DbConnection
         }
         catch (Exception e)
         {
-            return e is OperationCanceledException && cancellationToken.IsCancellationRequested
+            return CallerCancellation.Is(e, cancellationToken)
                 ? ValueTask.FromCanceled(cancellationToken) // the caller's cancellation: a canceled task, as providers give
                 : ValueTask.FromException(e);
         }
@@ -581,7 +584,7 @@ public sealed class HelixConnection : DbConnection
             await OpeningOf(strand, opening, io, cancellationToken).ConfigureAwait(false);
             return null;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (CallerCancellation.Is(e, cancellationToken))
         {
             throw;
         }

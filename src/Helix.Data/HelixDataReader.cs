@@ -13,6 +13,7 @@ namespace Helix.Data;
 /// </summary>
 public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
 {
+    private readonly HelixConnection _connection;
     private DbDataReader _inner;
     private HelixCommand _command;
     private CommandBehavior _behavior;
@@ -21,29 +22,29 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     private bool _pooled;
     private Task<DbDataReader>? _asTask;
 
-    // A few disposed readers kept for reuse.
-    private static readonly SlotPool<HelixDataReader> Pool = new(SlotPool<HelixDataReader>.DefaultSize);
-
-    private HelixDataReader(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    private HelixDataReader(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
     {
         _inner = inner;
         _command = command;
+        _connection = connection;
         Strand = strand;
         _behavior = behavior;
         _onClose = onClose;
     }
 
     /// <summary>
-    /// A reader over <paramref name="inner"/>: a disposed one taken back from the pool when there is one (as Npgsql reuses its
-    /// readers, a reader must not be used once disposed), else a new one.
+    /// A reader over <paramref name="inner"/>: the one this connection's last reader was, once disposed (as Npgsql reuses
+    /// its readers, a reader must not be used once disposed), else a new one. A reader is reused only by the connection it
+    /// was made for: one kept past its disposal can never show another connection's rows.
     /// </summary>
-    internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
     {
-        if (Pool.Rent() is not { } reader)
+        if (connection.IdleReader is not { } reader)
         {
-            return new HelixDataReader(inner, command, strand, behavior, onClose);
+            return new HelixDataReader(inner, command, connection, strand, behavior, onClose);
         }
 
+        connection.IdleReader = null;
         (reader._inner, reader._command, reader.Strand, reader._behavior, reader._onClose) = (inner, command, strand, behavior, onClose);
         (reader._closed, reader._pooled) = (false, false);
         return reader;
@@ -322,9 +323,9 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     private void ReturnToPool()
     {
-        // The command (and through it the connection and data source) stays no longer reachable from a pooled reader; the
-        // disposed inner reader stays, so that a caller who goes on using the reader gets the provider's own error.
+        // The command is no longer reachable from a disposed reader; the disposed inner reader stays, so that a caller who
+        // goes on using the reader gets the provider's own error until its connection runs another command.
         (_onClose, _command, _pooled) = (null, null!, true);
-        Pool.Return(this);
+        _connection.IdleReader = this;
     }
 }

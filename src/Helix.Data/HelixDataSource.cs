@@ -18,7 +18,7 @@ namespace Helix.Data;
 /// </remarks>
 public sealed class HelixDataSource : DbDataSource
 {
-    private static readonly ConcurrentDictionary<string, HelixDataSource> Shared = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Lazy<HelixDataSource>> Shared = new(StringComparer.Ordinal);
 
     private readonly HelixDataSourceConfiguration _configuration;
     private readonly ReplayWorker? _worker;
@@ -299,9 +299,9 @@ public sealed class HelixDataSource : DbDataSource
             return;
         }
 
-        if (_sharedKey is not null)
+        if (_sharedKey is not null && Shared.TryGetValue(_sharedKey, out var shared) && shared.IsValueCreated && ReferenceEquals(shared.Value, this))
         {
-            Shared.TryRemove(new KeyValuePair<string, HelixDataSource>(_sharedKey, this));
+            Shared.TryRemove(new KeyValuePair<string, Lazy<HelixDataSource>>(_sharedKey, shared));
         }
 
         HelixMetrics.Unregister(this);
@@ -347,20 +347,39 @@ public sealed class HelixDataSource : DbDataSource
             return last;
         }
 
-        if (!Shared.TryGetValue(connectionString, out var shared))
+        // Racing first uses agree on one Lazy, so one data source is built (with its worker, prober and drain watch). A
+        // string that fails to build is not kept: the next use tries again and gets the same error.
+        HelixDataSource shared;
+        while (true)
         {
-            var created = Create(connectionString);
-            created._sharedKey = connectionString;
-            shared = Shared.GetOrAdd(connectionString, created);
-            if (!ReferenceEquals(shared, created))
+            var lazy = Shared.GetOrAdd(connectionString, static key => new Lazy<HelixDataSource>(() => Build(key), LazyThreadSafetyMode.ExecutionAndPublication));
+            try
             {
-                created._sharedKey = null;
-                created.Dispose();
+                shared = lazy.Value;
             }
+            catch
+            {
+                Shared.TryRemove(new KeyValuePair<string, Lazy<HelixDataSource>>(connectionString, lazy));
+                throw;
+            }
+
+            if (Volatile.Read(ref shared._disposed) == 0)
+            {
+                break;
+            }
+
+            Shared.TryRemove(new KeyValuePair<string, Lazy<HelixDataSource>>(connectionString, lazy)); // disposed meanwhile: build anew
         }
 
         Volatile.Write(ref _lastShared, shared);
         return shared;
+
+        static HelixDataSource Build(string key)
+        {
+            var created = Create(key);
+            created._sharedKey = key;
+            return created;
+        }
     }
 
     internal Strand GetStrand(HelixStrand strand) =>

@@ -85,7 +85,7 @@ public sealed partial class HelixTransaction
         if (errors.All(e => e is not null))
         {
             WriteRouting.EndReservations(_dataSource.Strands, routes);
-            await CommitFailedAsync(committing, errors, io).ConfigureAwait(false);
+            await CommitFailedAsync(committing, errors, io, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -176,6 +176,7 @@ public sealed partial class HelixTransaction
             }
 
             _keepsConnection |= inner.Connection is not null;
+            side.Strand.NoteTransactionCompleted(inner);
             return null;
         }
 #pragma warning disable CA1031 // every strand's outcome is sorted out by the caller
@@ -192,11 +193,11 @@ public sealed partial class HelixTransaction
     }
 
     /// <summary>No strand committed: nothing to replay; the caller gets the refusal unchanged, or a HelixException.</summary>
-    private async ValueTask CommitFailedAsync(List<Side> committing, Exception?[] errors, IOBehavior io)
+    private async ValueTask CommitFailedAsync(List<Side> committing, Exception?[] errors, IOBehavior io, CancellationToken cancellationToken)
     {
         for (var i = 0; i < committing.Count; i++)
         {
-            if (_dataSource.Classifier.Classify(errors[i]!) == HelixErrorKind.StrandFault && errors[i] is not OperationCanceledException)
+            if (!CallerCancellation.Is(errors[i]!, cancellationToken) && _dataSource.Classifier.Classify(errors[i]!) == HelixErrorKind.StrandFault)
             {
                 committing[i].Strand.Controller.ReportFault(errors[i]!);
                 _connection.Discard(committing[i].Strand);
@@ -207,7 +208,7 @@ public sealed partial class HelixTransaction
         Complete();
         foreach (var error in errors)
         {
-            if (error is OperationCanceledException || _dataSource.Classifier.Classify(error!) == HelixErrorKind.StatementError)
+            if (CallerCancellation.Is(error!, cancellationToken) || _dataSource.Classifier.Classify(error!) == HelixErrorKind.StatementError)
             {
                 ExceptionDispatchInfo.Capture(error!).Throw();
             }
@@ -228,7 +229,7 @@ public sealed partial class HelixTransaction
         {
             var inner = side.Inner!;
             side.Inner = null;
-            await RollbackQuietlyAsync(inner, io).ConfigureAwait(false);
+            await RollbackQuietlyAsync(side, inner, io).ConfigureAwait(false);
         }
     }
 

@@ -208,7 +208,7 @@ public sealed partial class HelixTransaction
         {
             return await BeginOnAsync(side, io, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (CallerCancellation.Is(e, cancellationToken))
         {
             throw;
         }
@@ -246,7 +246,7 @@ public sealed partial class HelixTransaction
         if (side.Inner is { } inner)
         {
             side.Inner = null;
-            await RollbackQuietlyAsync(inner, io).ConfigureAwait(false);
+            await RollbackQuietlyAsync(side, inner, io).ConfigureAwait(false);
         }
 
         if (isFault)
@@ -266,7 +266,7 @@ public sealed partial class HelixTransaction
         if (side.Inner is { } inner)
         {
             side.Inner = null;
-            await RollbackQuietlyAsync(inner, io).ConfigureAwait(false);
+            await RollbackQuietlyAsync(side, inner, io).ConfigureAwait(false);
         }
     }
 

@@ -41,6 +41,7 @@ public sealed partial class HelixTransaction
                 }
 
                 _keepsConnection |= inner.Connection is not null;
+                Only.Strand.NoteTransactionCompleted(inner);
             }
         }
         finally

@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
+using Helix.Data.Logging;
 
 namespace Helix.Data;
 
@@ -155,14 +156,15 @@ public sealed partial class HelixTransaction : DbTransaction
             await RollbackAsync(io).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // the server rolls back a transaction whose session ends anyway
-        catch (Exception)
+        catch (Exception e)
 #pragma warning restore CA1031
         {
+            Log.RollbackFailed(_dataSource.Logger, e, "every");
             Complete();
         }
     }
 
-    private static async ValueTask RollbackQuietlyAsync(DbTransaction inner, IOBehavior io)
+    private async ValueTask RollbackQuietlyAsync(Side side, DbTransaction inner, IOBehavior io)
     {
         try
         {
@@ -176,9 +178,10 @@ public sealed partial class HelixTransaction : DbTransaction
             }
         }
 #pragma warning disable CA1031 // the strand is being given up; its server rolls the transaction back when the session ends anyway
-        catch (Exception)
+        catch (Exception e)
 #pragma warning restore CA1031
         {
+            Log.RollbackFailed(_dataSource.Logger, e, side.Strand.Name);
         }
 
         await DisposeInnerAsync(inner, io).ConfigureAwait(false);
@@ -217,6 +220,7 @@ public sealed partial class HelixTransaction : DbTransaction
                 }
 
                 _keepsConnection |= side.Inner.Connection is not null;
+                side.Strand.NoteTransactionCompleted(side.Inner);
             }
 #pragma warning disable CA1031 // errors of a strand that is gone are ignored (contract section 8); others are rethrown below
             catch (Exception e)
@@ -259,7 +263,7 @@ public sealed partial class HelixTransaction : DbTransaction
         {
             try
             {
-                _keepsConnection = _sides[0].Strand.TransactionKeepsConnection;
+                _keepsConnection = _sides[0].Strand.ProbeTransactionKeepsConnection();
             }
 #pragma warning disable CA1031 // the probe needs the primary; without it, report what most providers do
             catch (Exception)

@@ -71,9 +71,10 @@ internal sealed class DivergenceReporter(ILogger logger, Action<HelixDivergence>
                 callback(divergence);
             }
 #pragma warning disable CA1031 // a faulty callback must not turn a successful write into a failure
-            catch (Exception)
+            catch (Exception e)
 #pragma warning restore CA1031
             {
+                Log.CallbackFailed(logger, e, divergence.Kind, strand.Name);
             }
         }
     }

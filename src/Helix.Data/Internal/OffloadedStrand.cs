@@ -37,6 +37,9 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
     // 0 while offered; 1 once a pool thread or the caller took it.
     private int _taken;
 
+    // What a synchronous caller waits on for the pool thread's result (a monitor of its own: nobody else can lock it).
+    private readonly object _gate = new();
+
     // How the caller waits for a pool thread that took it: a monitor when synchronous, this source when asynchronous.
     private ManualResetValueTaskSourceCore<HelixCommand.StrandResult> _completion;
     private HelixCommand.StrandResult _result;
@@ -92,11 +95,11 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
 
-            lock (this)
+            lock (_gate)
             {
                 while (!_completed)
                 {
-                    Monitor.Wait(this);
+                    Monitor.Wait(_gate);
                 }
             }
 
@@ -159,11 +162,11 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
             return;
         }
 
-        lock (this)
+        lock (_gate)
         {
             _result = result;
             Volatile.Write(ref _completed, true);
-            Monitor.PulseAll(this);
+            Monitor.PulseAll(_gate);
         }
     }
 

@@ -433,7 +433,7 @@ internal sealed class ReplayWorker : IAsyncDisposable
     }
 
     /// <summary>Applies entries in order, in one transaction when asked; returns the error that stopped them, if any.</summary>
-    private static async Task<Exception?> ApplyAsync(Session session, IReadOnlyList<HelixReplayEntry> entries, bool transaction, CancellationToken stopping)
+    private async Task<Exception?> ApplyAsync(Session session, IReadOnlyList<HelixReplayEntry> entries, bool transaction, CancellationToken stopping)
     {
         DbTransaction? tx = null;
         using var activity = HelixActivities.StartReplay(session.Strand, entries.Count);
@@ -474,9 +474,10 @@ internal sealed class ReplayWorker : IAsyncDisposable
                     await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                 }
 #pragma warning disable CA1031 // a rollback on a broken connection fails too; the original error is what matters
-                catch (Exception)
+                catch (Exception rollback)
 #pragma warning restore CA1031
                 {
+                    Log.RollbackFailed(_logger, rollback, session.Strand.Name);
                 }
             }
 

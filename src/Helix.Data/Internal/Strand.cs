@@ -32,33 +32,45 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
 
     public HelixStrandState State => Controller.State;
 
-    /// <summary>Gets a value indicating whether the strand's provider supports <see cref="DbBatch"/>.</summary>
-    public bool CanCreateBatch => _canCreateBatch ??= ProbeBatching();
+    /// <summary>Gets a value indicating whether the strand's provider supports <see cref="DbBatch"/> (asked of a new connection object, once).</summary>
+    public bool CanCreateBatch => _provider.Value.CanCreateBatch;
 
-    private bool? _canCreateBatch;
+    /// <summary>Gets the defaults a new command of this provider has, so that Helix commands report the same.</summary>
+    public (int CommandTimeout, System.Data.UpdateRowSource UpdatedRowSource) CommandDefaults => _provider.Value.CommandDefaults;
 
-    private bool ProbeBatching()
+    // What a new connection and command object of the provider say of it: made once, by one thread, without I/O.
+    private readonly Lazy<(bool CanCreateBatch, (int, System.Data.UpdateRowSource) CommandDefaults)> _provider = new(() =>
     {
-        using var connection = DataSource.CreateConnection();
-        return connection.CanCreateBatch;
-    }
+        using var connection = dataSource.CreateConnection();
+        using var command = connection.CreateCommand();
+        return (connection.CanCreateBatch, (command.CommandTimeout, command.UpdatedRowSource));
+    });
 
     /// <summary>
-    /// Gets whether this provider's transactions still report their connection once completed (Npgsql) or not (SQLite),
-    /// for a Helix transaction that completes without having touched any strand.
+    /// Whether this provider's transactions still report their connection once completed (Npgsql) or not (SQLite), for a
+    /// Helix transaction that completes without having touched any strand. Learnt from the strand's real transactions;
+    /// until one has completed, asked of the provider once by opening a connection and committing an empty transaction.
     /// </summary>
-    public bool TransactionKeepsConnection => _transactionKeepsConnection ??= ProbeTransaction();
-
-    private bool? _transactionKeepsConnection;
-
-    private bool ProbeTransaction()
+    public bool ProbeTransactionKeepsConnection()
     {
+        if (Volatile.Read(ref _transactionKeepsConnection) is var known and not 0)
+        {
+            return known > 0;
+        }
+
         using var connection = DataSource.CreateConnection();
         connection.Open();
         using var transaction = connection.BeginTransaction();
         transaction.Commit();
+        NoteTransactionCompleted(transaction);
         return transaction.Connection is not null;
     }
+
+    /// <summary>A transaction of this strand completed: remembers whether it still reports its connection.</summary>
+    public void NoteTransactionCompleted(DbTransaction completed) => Volatile.Write(ref _transactionKeepsConnection, completed.Connection is not null ? 1 : -1);
+
+    // 0 until learnt, then 1 (completed transactions keep their connection) or -1.
+    private int _transactionKeepsConnection;
 
     /// <summary>
     /// Whether a command this provider's connection creates while a transaction is open on it starts in that transaction
@@ -133,17 +145,6 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     // 0 until learnt, then 1 (ObjectDisposedException) or -1.
     private int _disposedTransactionError;
 
-    /// <summary>Gets the defaults a new command of this provider has, so that Helix commands report the same.</summary>
-    public (int CommandTimeout, System.Data.UpdateRowSource UpdatedRowSource) CommandDefaults => _commandDefaults ??= ProbeCommandDefaults();
-
-    private (int, System.Data.UpdateRowSource)? _commandDefaults;
-
-    private (int, System.Data.UpdateRowSource) ProbeCommandDefaults()
-    {
-        using var connection = DataSource.CreateConnection();
-        using var command = connection.CreateCommand();
-        return (command.CommandTimeout, command.UpdatedRowSource);
-    }
 
     /// <summary>
     /// Gets or sets whether this strand's last asynchronous write completed before its method returned (a provider such

@@ -35,5 +35,7 @@ internal static class EventIds
     public const int ReplayWorkerError = 5004;
     public const int ReplayQueueUnavailable = 5005;
     public const int IntentNotForgotten = 3003;
+    public const int CallbackFailed = 3004;
+    public const int RollbackFailed = 3005;
     public const int IntentsPromoted = 5006;
 }

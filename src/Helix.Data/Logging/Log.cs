@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
     public static partial void WriteRejected(ILogger logger, string reason);
 
+    [LoggerMessage(EventIds.CallbackFailed, LogLevel.Warning, "The OnDivergence callback threw while it was told of a {Kind} divergence on strand {Strand}; Helix goes on, the divergence stands")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, HelixDivergenceKind kind, string strand);
+
+    [LoggerMessage(EventIds.RollbackFailed, LogLevel.Warning, "Rolling back strand {Strand}'s part of a transaction failed; its server rolls it back when the session ends")]
+    public static partial void RollbackFailed(ILogger logger, Exception exception, string strand);
+
     [LoggerMessage(EventIds.ReadFailover, LogLevel.Warning, "Read failed on strand {From} with a strand fault; trying strand {To}: {Error}")]
     public static partial void ReadFailover(ILogger logger, string from, string to, string error);
 
