@@ -130,4 +130,80 @@ public class HazardTests
             Assert.That(primary.LastError, Does.Contain("the provider's command timeout"));
         });
     }
+
+    [Test]
+    public void A_synchronous_write_uses_the_queue_s_synchronous_methods_and_blocks_on_no_asynchronous_work()
+    {
+        var queue = new SynchronousOnlyQueue();
+        var fallbacks = Helix.Data.Internal.SynchronousResult.BlockingFallbacks;
+        var strands = new FaultyStrands(configure: b => b.UseReplayQueue(queue));
+        try
+        {
+            strands.Files.ExecuteOnBoth("CREATE TABLE t (id TEXT PRIMARY KEY)");
+            strands.Secondary.FailExecutions(FaultPlan.Busy, text => text.Contains("'a'", StringComparison.Ordinal));
+            using var connection = strands.DataSource.OpenConnection();
+            using (var command = new HelixCommand("INSERT INTO t VALUES ('a')", connection))
+            {
+                command.ExecuteNonQuery(); // the secondary faults: its entry is enqueued, and it is behind
+            }
+
+            using (var command = new HelixCommand("INSERT INTO t VALUES ('b')", connection))
+            {
+                command.ExecuteNonQuery(); // while it is behind, the write is first recorded as an intent, then forgotten
+            }
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(queue.Calls, Does.Contain("Enqueue").And.Contain("RecordIntent").And.Contain("ForgetIntent"));
+                Assert.That(queue.Calls, Has.None.EndsWith("Async"), "no asynchronous queue method behind a synchronous write");
+                Assert.That(Helix.Data.Internal.SynchronousResult.BlockingFallbacks, Is.EqualTo(fallbacks));
+            });
+        }
+        finally
+        {
+            strands.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>A durable-looking queue with intents that records which of its methods Helix calls.</summary>
+    private sealed class SynchronousOnlyQueue : Helix.Data.Replay.HelixReplayQueue
+    {
+        private readonly Helix.Data.Replay.HelixMemoryReplayQueue _inner = new();
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Calls { get; } = new();
+
+        public override bool IsDurable => true;
+
+        public override bool SupportsIntents => true;
+
+        public override long GetBacklog(HelixStrand strand) => _inner.GetBacklog(strand);
+
+        public override void Enqueue(Helix.Data.Replay.HelixReplayEntry entry)
+        {
+            Calls.Enqueue(nameof(Enqueue));
+            _inner.Enqueue(entry);
+        }
+
+        public override ValueTask EnqueueAsync(Helix.Data.Replay.HelixReplayEntry entry, CancellationToken cancellationToken = default) => Async(nameof(EnqueueAsync));
+
+        public override void RecordIntent(Guid intentId, IReadOnlyList<Helix.Data.Replay.HelixReplayEntry> entries) => Calls.Enqueue(nameof(RecordIntent));
+
+        public override ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<Helix.Data.Replay.HelixReplayEntry> entries, CancellationToken cancellationToken = default) => Async(nameof(RecordIntentAsync));
+
+        public override void ForgetIntent(Guid intentId) => Calls.Enqueue(nameof(ForgetIntent));
+
+        public override ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default) => Async(nameof(ForgetIntentAsync));
+
+        public override ValueTask<IReadOnlyList<Helix.Data.Replay.HelixReplayEntry>> ReadAsync(HelixStrand strand, int maxCount, CancellationToken cancellationToken = default) => _inner.ReadAsync(strand, maxCount, cancellationToken);
+
+        public override ValueTask CompleteAsync(Helix.Data.Replay.HelixReplayEntry entry, CancellationToken cancellationToken = default) => _inner.CompleteAsync(entry, cancellationToken);
+
+        public override ValueTask DeadLetterAsync(Helix.Data.Replay.HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default) => Async(nameof(DeadLetterAsync));
+
+        private ValueTask Async(string name)
+        {
+            Calls.Enqueue(name);
+            return default;
+        }
+    }
 }

@@ -196,17 +196,16 @@ internal static class WriteRouting
     /// <summary>A strand refused a write that another strand applied: replay cannot fix that; report and dead-letter it.</summary>
     public static async ValueTask RefusedAsync(HelixDataSource dataSource, Strand strand, HelixReplayEntry entry, string commandText, Exception error, IOBehavior io)
     {
+        const string Reason = "refused with a statement error while another strand applied the write";
         if (dataSource.Configuration.ReplayQueue is { } queue)
         {
-            var task = queue.DeadLetterAsync(entry, "refused with a statement error while another strand applied the write", CancellationToken.None);
-            if (io == IOBehavior.Synchronous && !task.IsCompleted)
+            if (io == IOBehavior.Synchronous)
             {
-                // A durable queue may need I/O here; the synchronous caller has no other way to wait for it.
-                task.AsTask().GetAwaiter().GetResult();
+                queue.DeadLetter(entry, Reason);
             }
             else
             {
-                await task.ConfigureAwait(false);
+                await queue.DeadLetterAsync(entry, Reason, CancellationToken.None).ConfigureAwait(false);
             }
         }
 
@@ -222,7 +221,15 @@ internal static class WriteRouting
         var id = Guid.CreateVersion7(dataSource.TimeProvider.GetUtcNow());
         try
         {
-            await Settle(dataSource.Configuration.ReplayQueue!.RecordIntentAsync(id, entries, CancellationToken.None), io).ConfigureAwait(false);
+            var queue = dataSource.Configuration.ReplayQueue!;
+            if (io == IOBehavior.Synchronous)
+            {
+                queue.RecordIntent(id, entries);
+            }
+            else
+            {
+                await queue.RecordIntentAsync(id, entries, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is not HelixException)
         {
@@ -245,7 +252,15 @@ internal static class WriteRouting
 
         try
         {
-            await Settle(dataSource.Configuration.ReplayQueue!.ForgetIntentAsync(id, CancellationToken.None), io).ConfigureAwait(false);
+            var queue = dataSource.Configuration.ReplayQueue!;
+            if (io == IOBehavior.Synchronous)
+            {
+                queue.ForgetIntent(id);
+            }
+            else
+            {
+                await queue.ForgetIntentAsync(id, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 #pragma warning disable CA1031 // the intent will be promoted after the in-doubt timeout: a strand applies the write again, nothing is lost
         catch (Exception e)
@@ -253,18 +268,6 @@ internal static class WriteRouting
         {
             Log.IntentNotForgotten(dataSource.Logger, id, Redactor.RedactUrls(e.Message));
         }
-    }
-
-    /// <summary>Waits for a durable queue's operation; a synchronous caller blocks only when the queue went asynchronous (NATS).</summary>
-    private static ValueTask Settle(ValueTask task, IOBehavior io)
-    {
-        if (io == IOBehavior.Synchronous && !task.IsCompleted)
-        {
-            task.AsTask().GetAwaiter().GetResult();
-            return default;
-        }
-
-        return task;
     }
 
     public static HelixException NoWritableStrand(HelixDataSource dataSource, TimeSpan waited)

@@ -145,6 +145,13 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     /// <inheritdoc />
     public override ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default)
     {
+        DeadLetter(entry, reason);
+        return default;
+    }
+
+    /// <inheritdoc />
+    public override void DeadLetter(HelixReplayEntry entry, string reason)
+    {
         ArgumentNullException.ThrowIfNull(entry);
         lock (_lock)
         {
@@ -159,8 +166,6 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
                 _deadLetters.Enqueue(new HelixDeadLetter(entry, reason, _timeProvider.GetUtcNow()));
             }
         }
-
-        return default;
     }
 
     /// <inheritdoc />

@@ -124,6 +124,29 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     public virtual ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not keep intents.");
 
+    /// <summary>
+    /// Stores an intent (see <see cref="RecordIntentAsync"/>) for a synchronous write. The default waits for
+    /// <see cref="RecordIntentAsync"/>: override it in a queue that can store without asynchronous I/O.
+    /// </summary>
+    /// <param name="intentId">The intent's id.</param>
+    /// <param name="entries">One entry per strand.</param>
+    public virtual void RecordIntent(Guid intentId, IReadOnlyList<HelixReplayEntry> entries) => Wait(RecordIntentAsync(intentId, entries));
+
+    /// <summary>
+    /// Forgets an intent (see <see cref="ForgetIntentAsync"/>) for a synchronous write. The default waits for
+    /// <see cref="ForgetIntentAsync"/>: override it in a queue that can do it without asynchronous I/O.
+    /// </summary>
+    /// <param name="intentId">The intent's id.</param>
+    public virtual void ForgetIntent(Guid intentId) => Wait(ForgetIntentAsync(intentId));
+
+    /// <summary>
+    /// Sets an entry aside (see <see cref="DeadLetterAsync"/>) for a synchronous write. The default waits for
+    /// <see cref="DeadLetterAsync"/>: override it in a queue that can do it without asynchronous I/O.
+    /// </summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="reason">Why, without secrets.</param>
+    public virtual void DeadLetter(HelixReplayEntry entry, string reason) => Wait(DeadLetterAsync(entry, reason));
+
     /// <summary>Forgets an intent whose write has settled.</summary>
     /// <param name="intentId">The intent's id.</param>
     /// <param name="cancellationToken">A token to cancel the operation.</param>
@@ -167,6 +190,18 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <param name="cancellationToken">A token to cancel the operation.</param>
     /// <returns>A task that completes when the entry is set aside.</returns>
     public abstract ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits for an operation of a queue that has only an asynchronous form of it (NATS has no synchronous API).</summary>
+    private static void Wait(ValueTask operation)
+    {
+        if (operation.IsCompleted)
+        {
+            operation.GetAwaiter().GetResult();
+            return;
+        }
+
+        operation.AsTask().GetAwaiter().GetResult();
+    }
 
     /// <inheritdoc />
     public virtual ValueTask DisposeAsync()
