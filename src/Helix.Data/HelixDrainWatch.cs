@@ -28,16 +28,3 @@ public abstract class HelixDrainWatch : IAsyncDisposable
     /// <returns>A task that completes when the watch has stopped.</returns>
     protected abstract ValueTask DisposeAsyncCore();
 }
-
-/// <summary>
-/// Makes the drain watch a <c>Drain Watch=</c> value names. Helix.Data.Nats provides one for <c>nats://</c>; Helix
-/// finds it by assembly name when the application references the package.
-/// </summary>
-public interface IHelixDrainWatchFactory
-{
-    /// <summary>Makes the watch.</summary>
-    /// <param name="location">The value of the <c>Drain Watch</c> key.</param>
-    /// <param name="settings">The whole connection string, for settings such as <c>Drain Bucket</c>.</param>
-    /// <returns>The watch; the data source disposes it.</returns>
-    HelixDrainWatch Create(string location, HelixConnectionStringBuilder settings);
-}
