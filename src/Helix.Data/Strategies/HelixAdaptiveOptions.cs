@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Helix.Data.Strategies;
 
 /// <summary>The thresholds of <see cref="AdaptiveWriteStrategy"/>.</summary>
