@@ -176,7 +176,7 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
 #pragma warning restore CA1031
             {
                 LogLost(logger, _options.Bucket, delay, Redactor.RedactUrls(e.Message));
-                await Task.Delay(delay, stopping).ConfigureAwait(false);
+                await Task.Delay(delay, dataSource.TimeProvider, stopping).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.RetryMax.Ticks));
             }
         }

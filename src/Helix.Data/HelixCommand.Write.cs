@@ -3,7 +3,6 @@ using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
-using Helix.Data.Logging;
 using Helix.Data.Replay;
 using Helix.Data.Strategies;
 

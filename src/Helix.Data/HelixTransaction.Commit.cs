@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 using Helix.Data.Strategies;
