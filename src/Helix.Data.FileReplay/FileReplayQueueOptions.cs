@@ -1,3 +1,5 @@
+using Helix.Data.Internal;
+
 namespace Helix.Data.FileReplay;
 
 /// <summary>Settings of a <see cref="FileReplayQueue"/>.</summary>
@@ -13,7 +15,7 @@ public sealed class FileReplayQueueOptions
 
     /// <summary>Gets or sets how many high-priority batches are read in a row before a waiting low-priority batch gets its turn.</summary>
     /// <value>The default value is 10.</value>
-    public int PriorityRatio { get; set; } = 10;
+    public int PriorityRatio { get; set; } = HelixDefaults.ReplayPriorityRatio;
 
     /// <summary>Gets or sets a value indicating whether low-priority entries wait until no high-priority entry does.</summary>
     /// <value>The default value is <see langword="false"/>.</value>

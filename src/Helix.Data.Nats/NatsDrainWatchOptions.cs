@@ -1,3 +1,5 @@
+using Helix.Data.Internal;
+
 namespace Helix.Data.Nats;
 
 /// <summary>Settings of a <see cref="NatsDrainWatch"/>.</summary>
@@ -5,7 +7,7 @@ public sealed class NatsDrainWatchOptions
 {
     /// <summary>Gets or sets the key-value bucket that holds the drains (<c>Drain Bucket</c>); created when missing.</summary>
     /// <value>The default value is <c>helix-drain</c>.</value>
-    public string Bucket { get; set; } = "helix-drain";
+    public string Bucket { get; set; } = HelixDefaults.DrainBucket;
 
     /// <summary>
     /// Gets or sets a prefix of the keys, so that several fleets can share a bucket: the key of a strand is the prefix

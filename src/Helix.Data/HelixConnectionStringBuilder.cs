@@ -289,10 +289,10 @@ public sealed class HelixConnectionStringBuilder : DbConnectionStringBuilder
     /// <value>The default value is 256 MB.</value>
     [Category("Replay")]
     [DisplayName(HelixKeywords.ReplayMemoryLimit)]
-    [DefaultValue("256MB")]
+    [DefaultValue(HelixDefaults.ReplayMemoryLimit)]
     public string ReplayMemoryLimit
     {
-        get => GetString(HelixKeywords.ReplayMemoryLimit) ?? "256MB";
+        get => GetString(HelixKeywords.ReplayMemoryLimit) ?? HelixDefaults.ReplayMemoryLimit;
         set => this[HelixKeywords.ReplayMemoryLimit] = value;
     }
 

@@ -9,6 +9,9 @@ internal static class HelixDefaults
     public const int LatencyCapMilliseconds = 2000;
     /// <summary>The memory queue's budget per strand: 256 MiB (see docs/replay.md for what it holds).</summary>
     public const long ReplayMemoryLimitBytes = 256L * 1024 * 1024;
+
+    /// <summary><see cref="ReplayMemoryLimitBytes"/> as the connection string writes it.</summary>
+    public const string ReplayMemoryLimit = "256MB";
     public const string StrandNames = "primary,secondary";
     public const int DeadLetterRetention = 1_000;
     public const int CommandTimeoutSeconds = 30;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Helix.Data.Internal;
 
 namespace Helix.Data.Replay;
 
@@ -8,34 +9,34 @@ public sealed class HelixReplayOptions
     /// <summary>Gets or sets how many entries the worker reads and applies per batch.</summary>
     /// <value>The default value is 100.</value>
     [Range(1, 100_000)]
-    public int BatchSize { get; set; } = 100;
+    public int BatchSize { get; set; } = HelixDefaults.ReplayBatchSize;
 
     /// <summary>Gets or sets after how many statement errors an entry is dead-lettered. Strand faults never count.</summary>
     /// <value>The default value is 5.</value>
     [Range(1, 1_000)]
-    public int MaxAttempts { get; set; } = 5;
+    public int MaxAttempts { get; set; } = HelixDefaults.ReplayMaxAttempts;
 
     /// <summary>Gets or sets the first delay before the worker probes a failed strand again.</summary>
     /// <value>The default value is 100 milliseconds.</value>
-    public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan BackoffInitial { get; set; } = TimeSpan.FromMilliseconds(HelixDefaults.ReplayBackoffMilliseconds);
 
     /// <summary>Gets or sets the longest delay between probes; delays double up to it, with jitter.</summary>
     /// <value>The default value is 10 seconds.</value>
-    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMilliseconds(HelixDefaults.ReplayBackoffMaxMilliseconds);
 
     /// <summary>
     /// Gets or sets how long a write waits for a strand whose last replay entries are being applied, so that it can
     /// be written directly, before it is queued behind them instead.
     /// </summary>
     /// <value>The default value is 1 second.</value>
-    public TimeSpan HealingWait { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan HealingWait { get; set; } = TimeSpan.FromMilliseconds(HelixDefaults.HealingWaitMilliseconds);
 
     /// <summary>
     /// Gets or sets how often the worker looks for entries in a shared queue (other processes may add them), and how
     /// often a process without a worker checks whether the replay service emptied a backlog.
     /// </summary>
     /// <value>The default value is 1 second.</value>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(HelixDefaults.ReplayPollIntervalMilliseconds);
 
     /// <summary>
     /// Gets or sets after how long an intent (a write recorded before it ran while a strand was behind) is taken to
@@ -43,7 +44,7 @@ public sealed class HelixReplayOptions
     /// than any write takes.
     /// </summary>
     /// <value>The default value is 2 minutes.</value>
-    public TimeSpan InDoubtTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan InDoubtTimeout { get; set; } = TimeSpan.FromSeconds(HelixDefaults.InDoubtTimeoutSeconds);
 
     /// <summary>
     /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
