@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using Helix.Data.Internal;
+using Helix.Data.Internal.Replay;
 using Helix.Data.Logging;
 using Helix.Data.Replay;
 using Helix.Data.Strategies;
@@ -56,7 +57,9 @@ public sealed class HelixDataSource : DbDataSource
             }
 
             var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory, configuration.ReplayWorker);
-            _worker = new ReplayWorker(Strands, configuration.ReplayQueue, context, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker, configuration.WriteStrategy, StrandView);
+            _worker = new ReplayWorker(
+                new ReplayEnvironment(Strands, configuration.ReplayQueue, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker, configuration.WriteStrategy, StrandView),
+                context);
         }
 
         HelixMetrics.Register(this);

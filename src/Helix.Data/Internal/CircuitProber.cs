@@ -14,8 +14,7 @@ internal sealed class CircuitProber : IAsyncDisposable
     private readonly string? _probeCommandText;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _run;
+    private readonly BackgroundLoop _loop;
 
     public CircuitProber(Strand[] strands, ReadCoordinator reads, string? probeCommandText, TimeProvider timeProvider, ILogger logger)
     {
@@ -24,62 +23,34 @@ internal sealed class CircuitProber : IAsyncDisposable
         _probeCommandText = probeCommandText;
         _timeProvider = timeProvider;
         _logger = logger;
-        _run = Task.Run(() => RunAsync(_stopping.Token));
+        _loop = new BackgroundLoop(stopping => BackgroundLoop.RepeatAsync("circuit prober", TurnAsync, () => TimeSpan.FromSeconds(1), _timeProvider, _logger, stopping));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _run.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 
-        _stopping.Dispose();
-    }
-
-    private async Task RunAsync(CancellationToken stopping)
+    /// <summary>Probes the strands whose probe is due, then waits until the next one is due or a circuit changes.</summary>
+    private async Task<TimeSpan?> TurnAsync(CancellationToken stopping)
     {
         var policy = _reads.Policy;
-        while (!stopping.IsCancellationRequested)
+        TimeSpan? next = null;
+        foreach (var strand in _strands)
         {
-            try
+            var delay = policy.GetProbeDelay(strand.Id);
+            if (delay is { } due && due <= TimeSpan.Zero)
             {
-                TimeSpan? next = null;
-                foreach (var strand in _strands)
-                {
-                    var delay = policy.GetProbeDelay(strand.Id);
-                    if (delay is { } due && due <= TimeSpan.Zero)
-                    {
-                        await ProbeAsync(strand, stopping).ConfigureAwait(false);
-                        delay = policy.GetProbeDelay(strand.Id);
-                    }
-
-                    _reads.NoteCircuit(strand);
-                    if (delay is { } wait && (next is null || wait < next))
-                    {
-                        next = wait;
-                    }
-                }
-
-                await _reads.CircuitChanged.WaitAsync(next ?? Timeout.InfiniteTimeSpan, _timeProvider, stopping).ConfigureAwait(false);
+                await ProbeAsync(strand, stopping).ConfigureAwait(false);
+                delay = policy.GetProbeDelay(strand.Id);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+
+            _reads.NoteCircuit(strand);
+            if (delay is { } wait && (next is null || wait < next))
             {
-                return;
-            }
-#pragma warning disable CA1031 // a policy's bug must not stop the probing of the other strand; it is logged
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                Log.ReplayWorkerError(_logger, Redactor.SafeToLog(e), "circuit prober");
-                await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, stopping).ConfigureAwait(false);
+                next = wait;
             }
         }
+
+        await _reads.CircuitChanged.WaitAsync(next ?? Timeout.InfiniteTimeSpan, _timeProvider, stopping).ConfigureAwait(false);
+        return null;
     }
 
     private async Task ProbeAsync(Strand strand, CancellationToken stopping)
