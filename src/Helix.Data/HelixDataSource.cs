@@ -51,7 +51,7 @@ public sealed class HelixDataSource : DbDataSource
 
             StrandView = new StrandSet(Strands, configuration.FailoverPolicy, configuration.TimeProvider, Logger);
             Reads = new ReadCoordinator(Strands, configuration.ReadStrategy, configuration.FailoverPolicy, StrandView, Logger);
-            if (configuration.FailoverPolicy is not StatelessFailover)
+            if (configuration.FailoverPolicy.HasCircuits)
             {
                 _prober = new CircuitProber(Strands, Reads, configuration.ReplayOptions.ProbeCommandText, configuration.TimeProvider, Logger);
             }

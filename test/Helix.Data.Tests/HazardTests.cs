@@ -206,4 +206,23 @@ public class HazardTests
             return default;
         }
     }
+
+    [Test]
+    public void A_policy_derived_from_a_built_in_one_is_treated_as_the_one_it_extends()
+    {
+        using var files = new SqliteStrands("derived-policy");
+        using var plain = new HelixDataSourceBuilder(files.ConnectionString()).UseFailoverPolicy(new Helix.Data.Strategies.CircuitBreakerFailover()).Build();
+        using var derived = new HelixDataSourceBuilder(files.ConnectionString()).UseFailoverPolicy(new QuietBreaker()).Build();
+        using var latency = new HelixDataSourceBuilder(files.ConnectionString()).UseFailoverPolicy(new Helix.Data.Strategies.LatencyCircuitBreakerFailover()).Build();
+        Assert.Multiple(() =>
+        {
+            Assert.That(derived.Reads!.UsesElapsed, Is.EqualTo(plain.Reads!.UsesElapsed).And.False, "no latency cap, no timing: as the base class");
+            Assert.That(latency.Reads!.UsesElapsed, Is.True, "a latency cap needs every read timed");
+        });
+    }
+
+    /// <summary>A user's circuit breaker that changes nothing of what it inherits.</summary>
+    private sealed class QuietBreaker : Helix.Data.Strategies.CircuitBreakerFailover
+    {
+    }
 }

@@ -28,12 +28,11 @@ internal sealed class ReadCoordinator
         Policy = policy;
         _view = view;
         _logger = logger;
-        _hasCircuits = policy is not StatelessFailover;
-        _policyTakesSuccesses = policy is not (ActiveFailover or NoFailover);
-        _strategyTakesSuccesses = strategy is not (StickyReadStrategy or RoundRobinReadStrategy or PrimaryOnlyReadStrategy);
+        _hasCircuits = policy.HasCircuits;
+        _policyTakesSuccesses = policy.ObservesSuccesses;
+        _strategyTakesSuccesses = strategy.ObservesSuccesses;
         _circuits = new int[strands.Length];
-        UsesElapsed = _strategyTakesSuccesses
-            || (_policyTakesSuccesses && !(policy.GetType() == typeof(CircuitBreakerFailover) && ((CircuitBreakerFailover)policy).LatencyCap is null));
+        UsesElapsed = _strategyTakesSuccesses || (_policyTakesSuccesses && policy.UsesReadLatency);
     }
 
     /// <summary>

@@ -11,4 +11,8 @@ public sealed class ActiveFailover : StatelessFailover
 
     /// <inheritdoc />
     public override bool ShouldFailover(HelixStrand strand, Exception fault) => true;
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: this policy does nothing with a success.</value>
+    public override bool ObservesSuccesses => false;
 }

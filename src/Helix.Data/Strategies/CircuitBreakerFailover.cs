@@ -56,6 +56,10 @@ public class CircuitBreakerFailover : IHelixFailoverPolicy
     public TimeSpan? LatencyCap { get; }
 
     /// <inheritdoc />
+    /// <value>Whether a <see cref="LatencyCap"/> is set.</value>
+    public virtual bool UsesReadLatency => LatencyCap is not null;
+
+    /// <inheritdoc />
     public bool FailsStrandOnReadFault => false;
 
     /// <summary>Gets how many consecutive faults the strand's circuit has counted.</summary>

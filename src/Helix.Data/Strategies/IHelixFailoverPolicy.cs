@@ -53,4 +53,26 @@ public interface IHelixFailoverPolicy
     /// <param name="fault">The fault.</param>
     /// <returns><see langword="true"/> to let the read strategy pick another strand; <see langword="false"/> to give the caller the error.</returns>
     bool ShouldFailover(HelixStrand strand, Exception fault);
+
+    /// <summary>
+    /// Gets a value indicating whether the policy keeps circuits (<see cref="AllowsReads"/>, <see cref="GetCircuitState"/>
+    /// and <see cref="GetProbeDelay"/> can say something else than "closed"): Helix then watches them and probes strands.
+    /// Asked once, when the data source is built.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    bool HasCircuits => true;
+
+    /// <summary>
+    /// Gets a value indicating whether <see cref="RecordSuccess"/> does anything; when <see langword="false"/>, reads
+    /// spend no call on telling the policy. Asked once, when the data source is built.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    bool ObservesSuccesses => true;
+
+    /// <summary>
+    /// Gets a value indicating whether <see cref="RecordSuccess"/> uses how long a read took (a latency threshold); when
+    /// <see langword="false"/>, reads are not timed for the policy. Asked once, when the data source is built.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    bool UsesReadLatency => true;
 }

@@ -37,4 +37,12 @@ public interface IHelixReadStrategy
     /// <param name="strand">The strand that served the read.</param>
     /// <param name="elapsed">How long the strand took, from getting its connection to the result.</param>
     void OnSuccess(HelixStrand strand, TimeSpan elapsed);
+
+    /// <summary>
+    /// Gets a value indicating whether <see cref="OnSuccess"/> does anything. A strategy that keeps no per-read state
+    /// returns <see langword="false"/>: reads then spend no call on telling it, and are not timed for it. Asked once,
+    /// when the data source is built.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    bool ObservesSuccesses => true;
 }

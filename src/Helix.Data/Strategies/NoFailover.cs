@@ -11,4 +11,8 @@ public sealed class NoFailover : StatelessFailover
 
     /// <inheritdoc />
     public override bool ShouldFailover(HelixStrand strand, Exception fault) => false;
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: this policy does nothing with a success.</value>
+    public override bool ObservesSuccesses => false;
 }

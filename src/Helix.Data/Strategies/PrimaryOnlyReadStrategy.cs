@@ -80,4 +80,8 @@ public sealed class PrimaryOnlyReadStrategy : IHelixReadStrategy
     public void OnSuccess(HelixStrand strand, TimeSpan elapsed)
     {
     }
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: the strategy keeps no per-read state.</value>
+    public bool ObservesSuccesses => false;
 }

@@ -28,6 +28,10 @@ public sealed class RoundRobinReadStrategy : IHelixReadStrategy
     {
     }
 
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: the strategy keeps no per-read state.</value>
+    public bool ObservesSuccesses => false;
+
     private static HelixStrand? Pick(IHelixStrandView strands, uint turn)
     {
         var first = (HelixStrand)(turn % 2);

@@ -31,4 +31,16 @@ public abstract class StatelessFailover : IHelixFailoverPolicy
 
     /// <inheritdoc />
     public abstract bool ShouldFailover(HelixStrand strand, Exception fault);
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: a stateless policy keeps no circuit.</value>
+    public bool HasCircuits => false;
+
+    /// <inheritdoc />
+    /// <value><see langword="true"/>, for a derived policy that overrides <see cref="RecordSuccess"/>.</value>
+    public virtual bool ObservesSuccesses => true;
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: a stateless policy has no latency threshold.</value>
+    public virtual bool UsesReadLatency => false;
 }

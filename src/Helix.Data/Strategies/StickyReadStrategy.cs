@@ -69,6 +69,10 @@ public sealed class StickyReadStrategy : IHelixReadStrategy
     {
     }
 
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: the strategy keeps no per-read state.</value>
+    public bool ObservesSuccesses => false;
+
     private static HelixStrand Other(HelixStrand strand) => strand == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;
 
     private void TrySwitch(HelixStrand from, HelixStrand to, TimeProvider timeProvider)
