@@ -3,6 +3,7 @@ using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
 
 namespace Helix.Data;
 

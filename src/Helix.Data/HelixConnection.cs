@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
 
 namespace Helix.Data;
 
@@ -451,7 +452,7 @@ public sealed class HelixConnection : DbConnection
     }
 
     /// <summary>The check of a command's execution: the name of its method is looked up only when it throws.</summary>
-    internal void ThrowIfNotOpen(HelixCommand.Operation operation)
+    internal void ThrowIfNotOpen(Operation operation)
     {
         if (_state != ConnectionState.Open)
         {

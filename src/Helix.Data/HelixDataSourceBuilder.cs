@@ -207,16 +207,7 @@ public sealed class HelixDataSourceBuilder
         var csb = ConnectionStringBuilder;
         var (primaryName, secondaryName) = HelixKeywords.ParseStrandNames(csb.StrandNames);
         var hasSecondary = _secondary is not null || csb.Secondary is not null;
-        if (!hasSecondary && csb.SecondaryProvider is not null)
-        {
-            throw new ArgumentException("Connection-string key 'Secondary Provider' is set but 'Secondary' is not; give the secondary strand's connection string, or remove the key for single-strand mode.", HelixKeywords.SecondaryProvider);
-        }
-
-        if (!hasSecondary && csb.PreferredStrand == HelixStrand.Secondary)
-        {
-            throw new ArgumentException("Connection-string key 'Preferred Strand' is 'Secondary', but there is no secondary strand (single-strand mode).", HelixKeywords.PreferredStrand);
-        }
-
+        ThrowIfSingleStrandKeys(csb, hasSecondary);
         var shared = csb.PassThroughEntries().ToList();
         var strands = new List<StrandSpec>
         {
@@ -264,6 +255,23 @@ public sealed class HelixDataSourceBuilder
             WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
             OnDivergence: _onDivergence,
             DrainWatch: drainWatch));
+    }
+
+    /// <summary>Refuses keys that need a secondary strand when there is none (single-strand mode).</summary>
+    private static void ThrowIfSingleStrandKeys(HelixConnectionStringBuilder csb, bool hasSecondary)
+    {
+        if (!hasSecondary && csb.SecondaryProvider is not null)
+        {
+            throw KeyError(HelixKeywords.SecondaryProvider, "Connection-string key 'Secondary Provider' is set but 'Secondary' is not; give the secondary strand's connection string, or remove the key for single-strand mode.");
+        }
+
+        if (!hasSecondary && csb.PreferredStrand == HelixStrand.Secondary)
+        {
+            throw KeyError(HelixKeywords.PreferredStrand, "Connection-string key 'Preferred Strand' is 'Secondary', but there is no secondary strand (single-strand mode).");
+        }
+
+        // The key, not a parameter of this method, is what the exception names.
+        static ArgumentException KeyError(string key, string message) => new(message, key);
     }
 
     private static HelixDrainWatch? MakeDrainWatch(HelixConnectionStringBuilder csb) =>

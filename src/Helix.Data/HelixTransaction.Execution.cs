@@ -2,7 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
-using Helix.Data.Strategies;
+using Helix.Data.Internal.Execution;
 
 namespace Helix.Data;
 
@@ -16,37 +16,36 @@ public sealed partial class HelixTransaction
         Release,
     }
 
-    /// <summary>Runs a command of the connection inside this transaction.</summary>
-    internal async ValueTask<object?> ExecuteAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>Runs a statement of the connection inside this transaction: the engine's way for a connection with one open.</summary>
+    internal async ValueTask<object?> ExecuteAsync(Execution execution)
     {
         ThrowIfUnusable();
         if (_dataSource.IsSingleStrand)
         {
-            return await ExecuteSingleAsync(command, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+            return await ExecuteSingleAsync(execution).ConfigureAwait(false);
         }
 
-        return isWrite
-            ? await WriteAsync(command, operation, behavior, text, io, cancellationToken).ConfigureAwait(false)
-            : await ReadAsync(command, operation, behavior, text, io, cancellationToken).ConfigureAwait(false);
+        return execution.IsWrite
+            ? await WriteAsync(execution).ConfigureAwait(false)
+            : await ReadAsync(execution).ConfigureAwait(false);
     }
 
-    private async ValueTask<object?> ReadAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<object?> ReadAsync(Execution execution)
     {
-        var timestamp = text.TimestampParameter is null ? 0 : _dataSource.Timestamps.Next();
         Exception? lastFault = null;
         while (PickReadSide() is { } side)
         {
-            var inner = await EnsureActiveAsync(side, io, cancellationToken).ConfigureAwait(false);
+            var inner = await EnsureActiveAsync(side, execution.Io, execution.CancellationToken).ConfigureAwait(false);
             if (inner is null)
             {
                 lastFault = side.Error;
                 continue;
             }
 
-            var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, side), io, cancellationToken).ConfigureAwait(false);
+            var result = await StrandRunner.RunAsync(in execution, side.Strand, useOriginals: true, Enlist(execution.Statement, side)).ConfigureAwait(false);
             if (result.Succeeded || result.Cancelled || result.Kind == HelixErrorKind.StatementError)
             {
-                return command.Finish(result);
+                return CommandEngine.Finish(in result, in execution, isRead: true);
             }
 
             // The side's connection is gone either way; the failover policy decides whether the read moves on.
@@ -54,11 +53,11 @@ public sealed partial class HelixTransaction
             policy.RecordFailure(side.Strand.Id, result.Error!);
             if (!policy.ShouldFailover(side.Strand.Id, result.Error!))
             {
-                return command.Finish(result);
+                return CommandEngine.Finish(in result, in execution, isRead: true);
             }
 
             lastFault = result.Error;
-            await LoseAsync(side, result.Error!, isFault: true, io).ConfigureAwait(false);
+            await LoseAsync(side, result.Error!, isFault: true, execution.Io).ConfigureAwait(false);
         }
 
         throw new HelixException("No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.", lastFault);
@@ -70,9 +69,9 @@ public sealed partial class HelixTransaction
     /// the provider's own new commands join the open transaction (SQLite's do). Otherwise none, so that each provider
     /// answers a command that omits it as it would without Helix (SQLite refuses it, Npgsql runs it in the transaction).
     /// </summary>
-    private DbTransaction? Enlist(HelixCommand command, Side side) =>
-        command.Transaction is not null ? side.Inner
-        : command.CreatedIn == this && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
+    private DbTransaction? Enlist(IStatement statement, Side side) =>
+        statement.TransactionSet ? side.Inner
+        : statement.CreatedIn == this && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
         : null;
 
     /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
@@ -85,15 +84,51 @@ public sealed partial class HelixTransaction
                 ?? _sides.FirstOrDefault(s => s.Mode == Mode.Untouched && s.Strand.IsHealthy));
     }
 
-    private async ValueTask<object?> WriteAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>
+    /// A write: run on every strand active in the transaction, through the same fan-out as a plain write, and recorded for
+    /// the strands that miss it; a strand that fails it leaves the transaction (<see cref="SettleSideAsync"/>).
+    /// </summary>
+    private async ValueTask<object?> WriteAsync(Execution execution)
     {
-        command.ThrowIfQueueCannotStore(_dataSource);
-        var timestamp = _dataSource.Timestamps.Next();
-        if (_timestamp == 0)
+        if (_dataSource.Configuration.ReplayQueue is { } queue)
         {
-            _timestamp = timestamp;
+            execution.Statement.ThrowIfQueueCannotStore(queue);
         }
 
+        if (_timestamp == 0)
+        {
+            _timestamp = execution.Timestamp;
+        }
+
+        var active = await JoinForWriteAsync(execution.Io, execution.CancellationToken).ConfigureAwait(false);
+        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        var targets = active.Select(s => s.Strand).ToArray();
+        var transactions = active.Select(s => Enlist(execution.Statement, s)).ToArray();
+        var results = await WriteFanOut.RunAsync(execution, targets, transactions, order, mayOffload: false).ConfigureAwait(false);
+        var winner = Array.FindIndex(results, r => r.Succeeded);
+        if (winner < 0)
+        {
+            return await NoStrandAppliedAsync(active, results, execution.Io).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < active.Count; i++)
+        {
+            if (i != winner)
+            {
+                await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false);
+            }
+        }
+
+        _recorded.AddRange(execution.Statement.Record(in execution, _dataSource.Strands, _dataSource.Strands.Length));
+        return CommandEngine.Finish(in results[winner], in execution, isRead: false);
+    }
+
+    /// <summary>
+    /// The sides a write runs on: each strand the transaction has not touched yet joins it if healthy, else gets the
+    /// transaction by replay. Throws when no strand is left to take the write.
+    /// </summary>
+    private async ValueTask<List<Side>> JoinForWriteAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
         foreach (var side in _sides.Where(s => s.Mode == Mode.Untouched))
         {
             if (side.Strand.IsHealthy)
@@ -108,69 +143,36 @@ public sealed partial class HelixTransaction
         }
 
         var active = _sides.Where(s => s.Mode == Mode.Active).ToList();
-        if (active.Count == 0)
-        {
-            throw Break(new HelixException("No strand can take this transaction's writes: every strand it could run on failed. Roll the transaction back and retry."));
-        }
+        return active.Count > 0
+            ? active
+            : throw Break(new HelixException("No strand can take this transaction's writes: every strand it could run on failed. Roll the transaction back and retry."));
+    }
 
-        var results = new HelixCommand.StrandResult[active.Count];
-        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
-        if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && active.Count > 1)
+    /// <summary>
+    /// Settles a side whose result the caller does not get: a reader it returned is read to its end; a side that refused
+    /// the write, or faulted, leaves the transaction.
+    /// </summary>
+    private async ValueTask SettleSideAsync(Side side, StrandResult result, Execution execution)
+    {
+        if (result.Succeeded)
         {
-#pragma warning disable CA2012 // each ValueTask is awaited exactly once, below
-            var running = active.Select((s, i) => command.RunOnStrandAsync(_connection, s.Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, s), io, cancellationToken)).ToArray();
-            for (var i = 0; i < running.Length; i++)
+            var (_, drainError) = await WritePath.SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
+            if (drainError is not null)
             {
-                results[i] = await running[i].ConfigureAwait(false);
+                await LoseAsync(side, drainError, isFault: true, execution.Io).ConfigureAwait(false);
             }
-#pragma warning restore CA2012
+        }
+        else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
+        {
+            await RefuseAsync(side, result.Error!, execution.Io).ConfigureAwait(false);
         }
         else
         {
-            for (var n = 0; n < active.Count; n++)
-            {
-                var i = order == HelixWriteOrder.SecondaryFirst ? active.Count - 1 - n : n;
-                results[i] = await command.RunOnStrandAsync(_connection, active[i].Strand, operation, behavior, i == 0, text, timestamp, Enlist(command, active[i]), io, cancellationToken).ConfigureAwait(false);
-            }
+            await LoseAsync(side, result.Error!, isFault: !result.Cancelled, execution.Io).ConfigureAwait(false);
         }
-
-        var winner = Array.FindIndex(results, r => r.Succeeded);
-        if (winner < 0)
-        {
-            return await NoStrandAppliedAsync(active, results, io).ConfigureAwait(false);
-        }
-
-        for (var i = 0; i < active.Count; i++)
-        {
-            if (i == winner)
-            {
-                continue;
-            }
-
-            var result = results[i];
-            if (result.Succeeded)
-            {
-                var (_, drainError) = await command.SettleOtherResultAsync(result, io).ConfigureAwait(false);
-                if (drainError is not null)
-                {
-                    await LoseAsync(active[i], drainError, isFault: true, io).ConfigureAwait(false);
-                }
-            }
-            else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
-            {
-                await RefuseAsync(active[i], result.Error!, io).ConfigureAwait(false);
-            }
-            else
-            {
-                await LoseAsync(active[i], result.Error!, isFault: !result.Cancelled, io).ConfigureAwait(false);
-            }
-        }
-
-        _recorded.AddRange(command.Record(text, timestamp, _dataSource.Strands, _dataSource.Strands.Length));
-        return command.Finish(results[winner], isRead: false);
     }
 
-    private async ValueTask<object?> NoStrandAppliedAsync(List<Side> active, HelixCommand.StrandResult[] results, IOBehavior io)
+    private async ValueTask<object?> NoStrandAppliedAsync(List<Side> active, StrandResult[] results, IOBehavior io)
     {
         for (var i = 0; i < active.Count; i++)
         {

@@ -1,5 +1,5 @@
-using System.Data;
 using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
 
 namespace Helix.Data;
 
@@ -11,17 +11,16 @@ public sealed partial class HelixTransaction
 {
     private Side Only => _sides[0];
 
-    private async ValueTask<object?> ExecuteSingleAsync(HelixCommand command, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<object?> ExecuteSingleAsync(Execution execution)
     {
         var side = Only;
         if (side.Mode != Mode.Active)
         {
-            await BeginOnAsync(side, io, cancellationToken).ConfigureAwait(false);
+            await BeginOnAsync(side, execution.Io, execution.CancellationToken).ConfigureAwait(false);
         }
 
-        var timestamp = text.TimestampParameter is null ? 0 : _dataSource.Timestamps.Next();
-        var result = await command.RunOnStrandAsync(_connection, side.Strand, operation, behavior, true, text, timestamp, Enlist(command, side), io, cancellationToken).ConfigureAwait(false);
-        return command.Finish(result, isRead: !isWrite);
+        var result = await StrandRunner.RunAsync(in execution, side.Strand, useOriginals: true, Enlist(execution.Statement, side)).ConfigureAwait(false);
+        return CommandEngine.Finish(in result, in execution, isRead: !execution.IsWrite);
     }
 
     private async ValueTask CommitSingleAsync(IOBehavior io, CancellationToken cancellationToken)

@@ -35,51 +35,11 @@ internal static class WriteRouting
                 break;
             }
 
-            // Either a strand is about to become healthy (wait for it, so no new write overtakes its backlog), or no
-            // strand is healthy: acknowledged means applied, so wait for one to catch up.
             EndReservations(strands, routes);
-            if (strands.All(s => s.State is HelixStrandState.Draining or HelixStrandState.OutOfSync))
-            {
-                throw new HelixException(
-                    "No strand can take writes: " + string.Join("; ", strands.Select(s => $"{s.Name} is {s.State}"))
-                    + ". An operator must undrain a drained strand, or resynchronise one that is out of sync. Nothing was written.",
-                    null,
-                    null,
-                    isTransient: true);
-            }
-
-            var remaining = timeout == System.Threading.Timeout.InfiniteTimeSpan ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
-            if (remaining != System.Threading.Timeout.InfiniteTimeSpan && remaining <= TimeSpan.Zero)
-            {
-                throw NoWritableStrand(dataSource, timeout);
-            }
-
-            var healing = Has(routes, WriteRoute.Wait);
-            var healingWait = dataSource.Configuration.ReplayOptions.HealingWait;
-            var budget = healing && (remaining == System.Threading.Timeout.InfiniteTimeSpan || healingWait < remaining) ? healingWait : remaining;
-            if (!await dataSource.WaitForStateChangeAsync(changes, io, budget, cancellationToken).ConfigureAwait(false))
-            {
-                if (!healing)
-                {
-                    throw NoWritableStrand(dataSource, timeout);
-                }
-
-                bypassHealing = true; // the strand is taking long to heal: queue behind it rather than keep the caller waiting
-            }
+            bypassHealing |= await WaitForWritableStrandAsync(dataSource, routes, changes, timeout, started, io, cancellationToken).ConfigureAwait(false);
         }
 
-        if (dataSource.Configuration.ReplayFull == HelixReplayFullPolicy.Reject && IndexOf(routes, WriteRoute.Full) is var full and >= 0)
-        {
-            EndReservations(strands, routes);
-            var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) while the strand is {strands[full].State}";
-            Log.WriteRejected(dataSource.Logger, reason);
-            throw new HelixException(
-                $"The write was rejected before it ran: {reason}. Nothing was written. Bring the strand back, raise 'Replay Memory Limit' (or 'Replay Capacity'), or set 'Replay Full=Resync' to go on without the strand until it is resynchronised.",
-                null,
-                null,
-                isTransient: true);
-        }
-
+        ThrowIfRejectedAsFull(dataSource, routes);
         if (admissionDelay > TimeSpan.Zero)
         {
             try
@@ -95,6 +55,63 @@ internal static class WriteRouting
 
         return routes;
     }
+
+    /// <summary>
+    /// Waits, within the write's timeout, for the strands' states to change: either a strand is about to become healthy
+    /// (so no new write overtakes its backlog), or no strand is healthy (acknowledged means applied, so one must catch up).
+    /// Returns true when a healing strand took longer than the healing wait: the write then queues behind it rather than
+    /// keep the caller waiting.
+    /// </summary>
+    private static async ValueTask<bool> WaitForWritableStrandAsync(HelixDataSource dataSource, WriteRoute[] routes, Task[] changes, TimeSpan timeout, long started, IOBehavior io, CancellationToken cancellationToken)
+    {
+        if (dataSource.Strands.All(s => s.State is HelixStrandState.Draining or HelixStrandState.OutOfSync))
+        {
+            throw NoStrandTakesWrites(dataSource.Strands);
+        }
+
+        var infinite = System.Threading.Timeout.InfiniteTimeSpan;
+        var remaining = timeout == infinite ? timeout : timeout - dataSource.TimeProvider.GetElapsedTime(started);
+        if (remaining != infinite && remaining <= TimeSpan.Zero)
+        {
+            throw NoWritableStrand(dataSource, timeout);
+        }
+
+        var healing = Has(routes, WriteRoute.Wait);
+        var healingWait = dataSource.Configuration.ReplayOptions.HealingWait;
+        var budget = healing && (remaining == infinite || healingWait < remaining) ? healingWait : remaining;
+        if (await dataSource.WaitForStateChangeAsync(changes, io, budget, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        return healing ? true : throw NoWritableStrand(dataSource, timeout);
+    }
+
+    /// <summary>With <c>Replay Full=Reject</c>, refuses a write that a strand's full replay queue could not take, before it runs.</summary>
+    private static void ThrowIfRejectedAsFull(HelixDataSource dataSource, WriteRoute[] routes)
+    {
+        if (dataSource.Configuration.ReplayFull != HelixReplayFullPolicy.Reject || IndexOf(routes, WriteRoute.Full) is not (var full and >= 0))
+        {
+            return;
+        }
+
+        var strands = dataSource.Strands;
+        EndReservations(strands, routes);
+        var reason = $"the replay queue of strand {strands[full].Name} is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) while the strand is {strands[full].State}";
+        Log.WriteRejected(dataSource.Logger, reason);
+        throw new HelixException(
+            $"The write was rejected before it ran: {reason}. Nothing was written. Bring the strand back, raise 'Replay Memory Limit' (or 'Replay Capacity'), or set 'Replay Full=Resync' to go on without the strand until it is resynchronised.",
+            null,
+            null,
+            isTransient: true);
+    }
+
+    private static HelixException NoStrandTakesWrites(Strand[] strands) => new(
+        "No strand can take writes: " + string.Join("; ", strands.Select(s => $"{s.Name} is {s.State}"))
+        + ". An operator must undrain a drained strand, or resynchronise one that is out of sync. Nothing was written.",
+        null,
+        null,
+        isTransient: true);
 
     /// <summary>The first strand routed <paramref name="route"/>, or -1 (a loop over two: no generic search per write).</summary>
     public static int IndexOf(WriteRoute[] routes, WriteRoute route)

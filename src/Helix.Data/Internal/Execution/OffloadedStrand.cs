@@ -1,8 +1,7 @@
-using System.Data;
 using System.Data.Common;
 using System.Threading.Tasks.Sources;
 
-namespace Helix.Data.Internal;
+namespace Helix.Data.Internal.Execution;
 
 /// <summary>
 /// One strand's part of a concurrent write, offered to the thread pool while the caller's thread runs the other strand
@@ -15,17 +14,10 @@ namespace Helix.Data.Internal;
 /// asynchronous methods complete on the calling thread (Microsoft.Data.Sqlite). A provider with asynchronous I/O
 /// (Npgsql) already overlaps its strands on one thread and is not offered to the pool.
 /// </remarks>
-internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResult>, IThreadPoolWorkItem
+internal sealed class OffloadedStrand : IValueTaskSource<StrandResult>, IThreadPoolWorkItem
 {
-    private readonly HelixCommand _command;
-    private readonly HelixConnection _connection;
+    private readonly Execution _execution;
     private readonly Strand _strand;
-    private readonly HelixCommand.Operation _operation;
-    private readonly CommandBehavior _behavior;
-    private readonly SqlTextInfo _text;
-    private readonly long _timestamp;
-    private readonly IOBehavior _io;
-    private readonly CancellationToken _cancellationToken;
 
     // Made on the caller's thread before its own strand runs: the caller's parameter objects, which the first strand
     // may be given as they are, are never read while a provider uses them.
@@ -41,31 +33,24 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
     private readonly object _gate = new();
 
     // How the caller waits for a pool thread that took it: a monitor when synchronous, this source when asynchronous.
-    private ManualResetValueTaskSourceCore<HelixCommand.StrandResult> _completion;
-    private HelixCommand.StrandResult _result;
+    private ManualResetValueTaskSourceCore<StrandResult> _completion;
+    private StrandResult _result;
     private bool _completed;
 
-    private OffloadedStrand(HelixCommand command, HelixConnection connection, Strand strand, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, IOBehavior io, CancellationToken cancellationToken)
+    private OffloadedStrand(in Execution execution, Strand strand)
     {
-        _command = command;
-        _connection = connection;
+        _execution = execution;
         _strand = strand;
-        _operation = operation;
-        _behavior = behavior;
-        _text = text;
-        _timestamp = timestamp;
-        _io = io;
-        _cancellationToken = cancellationToken;
-        _copies = command.CopyParametersFor(strand, text, timestamp);
+        _copies = execution.Statement.CopyParametersFor(strand, in execution);
     }
 
     /// <summary>
     /// Offers a strand's part of a write to the thread pool; the caller's execution context goes with it. Unless
     /// <paramref name="toThreadPool"/> is false: tests pass that to stand for a pool that never gets to it.
     /// </summary>
-    public static OffloadedStrand Offer(HelixCommand command, HelixConnection connection, Strand strand, HelixCommand.Operation operation, CommandBehavior behavior, SqlTextInfo text, long timestamp, IOBehavior io, bool toThreadPool, CancellationToken cancellationToken)
+    public static OffloadedStrand Offer(in Execution execution, Strand strand, bool toThreadPool)
     {
-        var offered = new OffloadedStrand(command, connection, strand, operation, behavior, text, timestamp, io, cancellationToken);
+        var offered = new OffloadedStrand(in execution, strand);
         if (toThreadPool)
         {
             ThreadPool.UnsafeQueueUserWorkItem(offered, preferLocal: false);
@@ -78,14 +63,14 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
     /// The strand's result: runs it on the caller's thread if no pool thread has taken it yet, else waits for the pool
     /// thread that did. Synchronous calls get a completed task.
     /// </summary>
-    public ValueTask<HelixCommand.StrandResult> JoinAsync()
+    public ValueTask<StrandResult> JoinAsync()
     {
         if (Interlocked.Exchange(ref _taken, 1) == 0)
         {
             return Run();
         }
 
-        if (_io == IOBehavior.Synchronous)
+        if (_execution.Io == IOBehavior.Synchronous)
         {
             // The pool thread started at about the time the caller did, so it is often about to finish: spin a little
             // (as ManualResetEventSlim does) before sleeping, which costs a context switch each way.
@@ -103,14 +88,13 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
                 }
             }
 
-            return new ValueTask<HelixCommand.StrandResult>(_result);
+            return new ValueTask<StrandResult>(_result);
         }
 
-        return new ValueTask<HelixCommand.StrandResult>(this, _completion.Version);
+        return new ValueTask<StrandResult>(this, _completion.Version);
     }
 
-    private ValueTask<HelixCommand.StrandResult> Run() =>
-        _command.RunOnStrandAsync(_connection, _strand, _operation, _behavior, useOriginals: false, _text, _timestamp, transaction: null, _io, _cancellationToken, _copies);
+    private ValueTask<StrandResult> Run() => StrandRunner.RunAsync(in _execution, _strand, useOriginals: false, transaction: null, _copies);
 
     /// <summary>Runs on a pool thread, in the caller's execution context.</summary>
     void IThreadPoolWorkItem.Execute()
@@ -135,12 +119,12 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
     // A pooled ValueTask may be consumed once: its result is taken by this await, never read again.
     private async Task RunAndDeliverAsync()
     {
-        HelixCommand.StrandResult result;
+        StrandResult result;
         try
         {
             result = await Run().ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // RunOnStrandAsync classifies errors into its result; anything else goes to the caller
+#pragma warning disable CA1031 // StrandRunner.RunAsync classifies errors into its result; anything else goes to the caller
         catch (Exception e)
 #pragma warning restore CA1031
         {
@@ -151,12 +135,12 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
         Deliver(result);
     }
 
-    // Never expected (RunOnStrandAsync returns errors as results); the strand then counts as faulted.
-    private void Fail(Exception error) => Deliver(HelixCommand.StrandResult.Failure(_strand, error, HelixErrorKind.StrandFault, cancelled: false));
+    // Never expected (StrandRunner.RunAsync returns errors as results); the strand then counts as faulted.
+    private void Fail(Exception error) => Deliver(StrandResult.Failure(_strand, error, HelixErrorKind.StrandFault, cancelled: false));
 
-    private void Deliver(HelixCommand.StrandResult result)
+    private void Deliver(StrandResult result)
     {
-        if (_io == IOBehavior.Asynchronous)
+        if (_execution.Io == IOBehavior.Asynchronous)
         {
             _completion.SetResult(result);
             return;
@@ -170,10 +154,10 @@ internal sealed class OffloadedStrand : IValueTaskSource<HelixCommand.StrandResu
         }
     }
 
-    HelixCommand.StrandResult IValueTaskSource<HelixCommand.StrandResult>.GetResult(short token) => _completion.GetResult(token);
+    StrandResult IValueTaskSource<StrandResult>.GetResult(short token) => _completion.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<HelixCommand.StrandResult>.GetStatus(short token) => _completion.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<StrandResult>.GetStatus(short token) => _completion.GetStatus(token);
 
-    void IValueTaskSource<HelixCommand.StrandResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    void IValueTaskSource<StrandResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _completion.OnCompleted(continuation, state, token, flags);
 }

@@ -1,0 +1,104 @@
+using System.Data;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// The execution engine's entry: a classified statement becomes an <see cref="Execution"/> with its span and timestamp,
+/// and goes the way its kind and the connection say: into the open transaction, through to the only strand
+/// (single-strand mode), to <see cref="WritePath"/> or to <see cref="ReadPath"/>. <see cref="Finish"/> is how every way
+/// hands its result back.
+/// </summary>
+internal static class CommandEngine
+{
+    /// <remarks>
+    /// Not an async method: a read whose strand answers at once runs without a state machine. Errors come back in the
+    /// returned task, as they would from an async method; the caller's own cancellation as a canceled one.
+    /// </remarks>
+    public static ValueTask<object?> ExecuteAsync(IStatement statement, HelixConnection connection, HelixTransaction? transaction, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
+    {
+        Activity? activity = null;
+        try
+        {
+            var dataSource = connection.DataSourceOrThrow;
+            var timestamp = text.TimestampParameter is not null || (isWrite && !dataSource.IsSingleStrand) ? dataSource.Timestamps.Next() : 0;
+            var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
+            activity = HelixActivities.StartCommand(isWrite, dataSource);
+            var execution = new Execution(statement, connection, dataSource, operation, behavior, text, isWrite, timestamp, io, activity, started, cancellationToken);
+            var executing = transaction is not null ? transaction.ExecuteAsync(execution)
+                : dataSource.IsSingleStrand ? SingleAsync(in execution)
+                : isWrite ? WritePath.ExecuteAsync(execution)
+                : ReadPath.Execute(in execution);
+            return activity is null ? executing : TraceAsync(executing, activity);
+        }
+        catch (Exception e)
+        {
+            HelixActivities.Fail(activity, e);
+            activity?.Dispose();
+            return Failed(e, cancellationToken);
+        }
+    }
+
+    /// <summary>A statement that failed before it ran: the caller's own cancellation as a canceled task, as the providers give, not a faulted one.</summary>
+    public static ValueTask<object?> Failed(Exception error, CancellationToken cancellationToken) =>
+        CallerCancellation.Is(error, cancellationToken) ? ValueTask.FromCanceled<object?>(cancellationToken) : ValueTask.FromException<object?>(error);
+
+    /// <summary>Returns a successful result to the caller through its statement (wrapping readers), or throws the strand's own exception.</summary>
+    public static object? Finish(in StrandResult result, in Execution execution, bool isRead, Action<HelixDataReader>? onReaderClosed = null)
+    {
+        if (!result.Succeeded)
+        {
+            ExceptionDispatchInfo.Capture(result.Error!).Throw();
+        }
+
+        var strand = result.Strand;
+        if (isRead && HelixMetrics.Reads.Enabled)
+        {
+            HelixMetrics.Reads.Add(1, strand.MetricTags);
+        }
+
+        if (execution.Started is { } started && HelixMetrics.CommandDuration.Enabled)
+        {
+            var elapsed = strand.Controller.TimeProvider.GetElapsedTime(started);
+            HelixMetrics.CommandDuration.Record(elapsed.TotalSeconds, isRead ? strand.ReadTags : strand.WriteTags);
+        }
+
+        execution.Activity?.SetTag(HelixMetrics.StrandTag, strand.Name);
+        return execution.Statement.Deliver(in result, onReaderClosed);
+    }
+
+    /// <summary>Single-strand mode: a pure pass-through to the primary.</summary>
+    private static ValueTask<object?> SingleAsync(in Execution execution)
+    {
+        var running = StrandRunner.RunAsync(in execution, execution.DataSource.Strands[0]);
+        if (!running.IsCompletedSuccessfully)
+        {
+            return FinishAsync(running, execution);
+        }
+
+        var result = running.Result;
+        return new(Finish(in result, in execution, isRead: !execution.IsWrite));
+
+        static async ValueTask<object?> FinishAsync(ValueTask<StrandResult> running, Execution execution) =>
+            Finish(await running.ConfigureAwait(false), in execution, isRead: !execution.IsWrite);
+    }
+
+    /// <summary>Ends the command's span when the execution ends.</summary>
+    private static async ValueTask<object?> TraceAsync(ValueTask<object?> executing, Activity activity)
+    {
+        try
+        {
+            return await executing.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            HelixActivities.Fail(activity, e);
+            throw;
+        }
+        finally
+        {
+            activity.Dispose();
+        }
+    }
+}

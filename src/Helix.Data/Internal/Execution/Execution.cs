@@ -1,0 +1,52 @@
+using System.Data;
+using System.Diagnostics;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// One execution of a statement: what runs, on which connection, how (operation, behavior, synchronous or not), what it
+/// was classified as, its write timestamp, and its span and start (for metrics). Made once per call and passed by
+/// reference down the engine.
+/// </summary>
+internal readonly struct Execution(
+    IStatement statement,
+    HelixConnection connection,
+    HelixDataSource dataSource,
+    Operation operation,
+    CommandBehavior behavior,
+    SqlTextInfo text,
+    bool isWrite,
+    long timestamp,
+    IOBehavior io,
+    Activity? activity,
+    long? started,
+    CancellationToken cancellationToken)
+{
+    public IStatement Statement { get; } = statement;
+
+    public HelixConnection Connection { get; } = connection;
+
+    public HelixDataSource DataSource { get; } = dataSource;
+
+    public Operation Operation { get; } = operation;
+
+    public CommandBehavior Behavior { get; } = behavior;
+
+    /// <summary>Gets what the classifier found: whether the text writes, and the name it gives <c>helix_ts</c>.</summary>
+    public SqlTextInfo Text { get; } = text;
+
+    public bool IsWrite { get; } = isWrite;
+
+    /// <summary>Gets the write timestamp bound to <c>helix_ts</c> and kept in replay entries (0 when none is needed).</summary>
+    public long Timestamp { get; } = timestamp;
+
+    public IOBehavior Io { get; } = io;
+
+    /// <summary>Gets the command's span, or <see langword="null"/> when nobody listens.</summary>
+    public Activity? Activity { get; } = activity;
+
+    /// <summary>Gets when the execution started, when the command-duration metric is listened to.</summary>
+    public long? Started { get; } = started;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+}

@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Helix.Data.Replay;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// What the engine runs on the strands: a <see cref="HelixCommand"/> (or a batch carried by one) today; a native command
+/// of another layer (EF Core's) is the seam's next user. The engine decides where and how a statement runs; the
+/// statement makes each strand's inner command, records itself for replay, and hands the result back to its caller.
+/// </summary>
+internal interface IStatement
+{
+    /// <summary>Gets the text for logs and divergence reports (the first command's, for a batch).</summary>
+    string CommandText { get; }
+
+    /// <summary>Gets a value indicating whether this is a batch: replayed as one atomic entry, and never offloaded.</summary>
+    bool IsBatch { get; }
+
+    /// <summary>Gets the time in seconds each strand (and a wait for a writable strand) may take; 0 for no limit.</summary>
+    int CommandTimeout { get; }
+
+    /// <summary>Gets a value indicating whether the statement was prepared: each strand prepares its inner command first.</summary>
+    bool Prepared { get; }
+
+    /// <summary>Gets a value indicating whether the caller set the statement's transaction.</summary>
+    bool TransactionSet { get; }
+
+    /// <summary>Gets the transaction that was open when the connection made the statement, until its transaction is set.</summary>
+    HelixTransaction? CreatedIn { get; }
+
+    /// <summary>
+    /// Makes the strand's inner command on its open connection, tracked for cancellation: the caller's own parameter
+    /// objects where <paramref name="useOriginals"/> allows and they are the strand's provider's (then
+    /// <paramref name="detach"/> says they must be taken back), else copies; or the <paramref name="copies"/> made beforehand.
+    /// </summary>
+    DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach);
+
+    /// <summary>The strand's own copies of the parameters, made now, for a strand run on another thread.</summary>
+    DbParameter[] CopyParametersFor(Strand strand, in Execution execution);
+
+    /// <summary>Reads what the strand set on its own copies of output parameters, and a batch's per-command row counts.</summary>
+    ((int Index, object? Value)[]? Outputs, int[]? BatchCounts) CaptureOutputs(DbCommand inner);
+
+    /// <summary>Releases an inner command: untracked, the caller's own parameters taken back, disposed.</summary>
+    void Release(DbCommand inner, bool detach);
+
+    /// <summary>Refuses, before anything runs, a statement with a value the queue could not store for a strand that misses it.</summary>
+    void ThrowIfQueueCannotStore(HelixReplayQueue queue);
+
+    /// <summary>Captures the statement (or each command of a batch), as it runs now, for replay on the given strands.</summary>
+    IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount);
+
+    /// <summary>Hands a successful result to the caller: output values set, a reader wrapped (and tracked until it closes).</summary>
+    object? Deliver(in StrandResult result, Action<HelixDataReader>? onReaderClosed);
+}

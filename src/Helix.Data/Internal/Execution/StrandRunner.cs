@@ -1,0 +1,250 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// Runs a statement on one strand: gets the strand's inner connection, makes the inner command, prepares it when asked,
+/// executes it, and classifies what happened. It never throws: errors come back in the <see cref="StrandResult"/>.
+/// </summary>
+/// <remarks>
+/// One body serves synchronous and asynchronous calls, branching only at the provider calls. It is not an async method:
+/// when the provider's calls complete at once (any synchronous call, SQLite's asynchronous ones, a pooled open), the run
+/// completes without a state machine; a call still under way is handed to <see cref="OpenThenRunAsync"/> or
+/// <see cref="RunAfterAsync"/>, which end the run.
+/// </remarks>
+internal static class StrandRunner
+{
+    public static ValueTask<StrandResult> RunAsync(in Execution execution, Strand strand, bool useOriginals = true, DbTransaction? transaction = null, DbParameter[]? copies = null)
+    {
+        DbCommand? inner = null;
+        var detach = false;
+        var handedOver = false;
+        var run = new StrandRun(in execution, strand);
+        try
+        {
+            var opening = execution.Connection.GetInnerAsync(strand, execution.Io, execution.CancellationToken);
+            if (!opening.IsCompletedSuccessfully || (execution.Statement.Prepared && execution.Io == IOBehavior.Asynchronous))
+            {
+                handedOver = true;
+                return run.HandedOver(OpenThenRunAsync(execution, run, opening, useOriginals, transaction, copies));
+            }
+
+            inner = execution.Statement.CreateInner(opening.Result, strand, useOriginals, in execution, copies, transaction, out detach);
+            if (execution.Io == IOBehavior.Synchronous)
+            {
+                if (execution.Statement.Prepared)
+                {
+                    inner.Prepare();
+                }
+
+                return new(Succeeded(in execution, in run, inner, detach, Execute(inner, execution.Operation, execution.Behavior)));
+            }
+
+            var executing = StartExecuting(inner, execution.Operation, execution.Behavior, execution.CancellationToken);
+            if (!executing.IsCompletedSuccessfully)
+            {
+                handedOver = true;
+                return run.HandedOver(RunAfterAsync(execution, run, inner, detach, executing));
+            }
+
+            return new(Succeeded(in execution, in run, inner, detach, ResultOf(executing, execution.Operation)));
+        }
+        catch (Exception e)
+        {
+            return new(Failed(in execution, in run, inner, detach, e));
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                run.Activity?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The rest of a run whose inner connection is still opening (or whose command is prepared first); ends the run.</summary>
+    private static async ValueTask<StrandResult> OpenThenRunAsync(Execution execution, StrandRun run, ValueTask<DbConnection> opening, bool useOriginals, DbTransaction? transaction, DbParameter[]? copies)
+    {
+        DbCommand? inner = null;
+        var detach = false;
+        Task executing;
+        try
+        {
+            var connection = await opening.ConfigureAwait(false);
+            inner = execution.Statement.CreateInner(connection, run.Strand, useOriginals, in execution, copies, transaction, out detach);
+            if (execution.Io == IOBehavior.Synchronous)
+            {
+                if (execution.Statement.Prepared)
+                {
+                    inner.Prepare();
+                }
+
+                var value = Execute(inner, execution.Operation, execution.Behavior);
+                run.Activity?.Dispose();
+                return Succeeded(in execution, in run, inner, detach, value);
+            }
+
+            if (execution.Statement.Prepared)
+            {
+                await inner.PrepareAsync(execution.CancellationToken).ConfigureAwait(false);
+            }
+
+            executing = StartExecuting(inner, execution.Operation, execution.Behavior, execution.CancellationToken);
+        }
+        catch (Exception e)
+        {
+            var failed = Failed(in execution, in run, inner, detach, e);
+            run.Activity?.Dispose();
+            return failed;
+        }
+
+        return await RunAfterAsync(execution, run, inner, detach, executing).ConfigureAwait(false);
+    }
+
+    /// <summary>The rest of a run whose provider execution is still under way; ends the run.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<StrandResult> RunAfterAsync(Execution execution, StrandRun run, DbCommand inner, bool detach, Task executing)
+    {
+        try
+        {
+            await executing.ConfigureAwait(false);
+            return Succeeded(in execution, in run, inner, detach, ResultOf(executing, execution.Operation));
+        }
+        catch (Exception e)
+        {
+            return Failed(in execution, in run, inner, detach, e);
+        }
+        finally
+        {
+            run.Activity?.Dispose();
+        }
+    }
+
+    private static object? Execute(DbCommand inner, Operation operation, CommandBehavior behavior) => operation switch
+    {
+        Operation.NonQuery => inner.ExecuteNonQuery(),
+        Operation.Scalar => inner.ExecuteScalar(),
+        _ => inner.ExecuteReader(behavior & ~CommandBehavior.CloseConnection),
+    };
+
+    /// <summary>Starts the provider's asynchronous execution of the inner command.</summary>
+    private static Task StartExecuting(DbCommand inner, Operation operation, CommandBehavior behavior, CancellationToken cancellationToken) => operation switch
+    {
+        Operation.NonQuery => inner.ExecuteNonQueryAsync(cancellationToken),
+        Operation.Scalar => inner.ExecuteScalarAsync(cancellationToken),
+        _ => inner.ExecuteReaderAsync(behavior & ~CommandBehavior.CloseConnection, cancellationToken),
+    };
+
+    /// <summary>The value of a completed <see cref="StartExecuting"/>.</summary>
+    private static object? ResultOf(Task executed, Operation operation) => operation switch
+    {
+        Operation.NonQuery => ((Task<int>)executed).Result,
+        Operation.Scalar => ((Task<object?>)executed).Result,
+        _ => ((Task<DbDataReader>)executed).Result,
+    };
+
+    /// <summary>The result of a strand that ran the statement: outputs captured and the inner command released, unless a reader is open on it.</summary>
+    private static StrandResult Succeeded(in Execution execution, in StrandRun run, DbCommand inner, bool detach, object? value)
+    {
+        var strand = run.Strand;
+        var elapsed = run.Elapsed();
+        if (run.Timed && HelixMetrics.StrandDuration.Enabled)
+        {
+            HelixMetrics.StrandDuration.Record(elapsed.TotalSeconds, execution.IsWrite ? strand.WriteTags : strand.ReadTags);
+        }
+
+        if (execution.Operation != Operation.Reader)
+        {
+            var (outputs, counts) = execution.Statement.CaptureOutputs(inner);
+            execution.Statement.Release(inner, detach);
+            return StrandResult.Success(strand, value, null, detach, execution.Behavior, elapsed, outputs, counts);
+        }
+
+        return StrandResult.Success(strand, value, inner, detach, execution.Behavior, elapsed);
+    }
+
+    /// <summary>The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare: its locals stay out of the frame of every run that succeeds
+    private static StrandResult Failed(in Execution execution, in StrandRun run, DbCommand? inner, bool detach, Exception error)
+    {
+        var strand = run.Strand;
+        ReleaseQuietly(execution.Statement, inner, detach);
+        HelixActivities.Fail(run.Activity, error);
+        if (CallerCancellation.Is(error, execution.CancellationToken))
+        {
+            return StrandResult.Failure(strand, error, HelixErrorKind.StrandFault, cancelled: true);
+        }
+
+        var kind = execution.DataSource.Classifier.Classify(error);
+        run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
+        if (kind == HelixErrorKind.StrandFault && !execution.DataSource.IsSingleStrand)
+        {
+            execution.Connection.Discard(strand);
+        }
+
+        return StrandResult.Failure(strand, error, kind, cancelled: false);
+    }
+
+    /// <summary>Releases an inner command after a failure: the statement's own error is what the caller needs to see.</summary>
+    public static void ReleaseQuietly(IStatement statement, DbCommand? inner, bool detach)
+    {
+        if (inner is null)
+        {
+            return;
+        }
+
+        try
+        {
+            statement.Release(inner, detach);
+        }
+#pragma warning disable CA1031 // the statement's own error is what the caller needs to see
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>One strand's part of an execution: its span, and its start when something uses how long it takes.</summary>
+    private readonly struct StrandRun
+    {
+        private readonly long? _started;
+
+        public StrandRun(in Execution execution, Strand strand)
+        {
+            Strand = strand;
+
+            // Writes are always timed (the write strategy weighs the strands by it); reads only when something uses it.
+            _started = execution.IsWrite || HelixMetrics.StrandDuration.Enabled || execution.DataSource.Reads is { UsesElapsed: true }
+                ? strand.Controller.TimeProvider.GetTimestamp()
+                : null;
+            Activity = HelixActivities.StartStrand(strand);
+        }
+
+        public Strand Strand { get; }
+
+        public bool Timed => _started is not null;
+
+        public Activity? Activity { get; }
+
+        /// <summary>How long the strand took so far (zero when not timed).</summary>
+        public TimeSpan Elapsed() => _started is { } started ? Strand.Controller.TimeProvider.GetElapsedTime(started) : TimeSpan.Zero;
+
+        /// <summary>
+        /// Returns the rest of the run, begun in an async method that ends the span: the caller's current activity goes back
+        /// to the span's parent, as it would on leaving an async method, so that what the caller starts next (a failover's
+        /// try) is not a child of this strand's span.
+        /// </summary>
+        public ValueTask<StrandResult> HandedOver(ValueTask<StrandResult> rest)
+        {
+            if (Activity is { } span && System.Diagnostics.Activity.Current == span)
+            {
+                System.Diagnostics.Activity.Current = span.Parent;
+            }
+
+            return rest;
+        }
+    }
+}

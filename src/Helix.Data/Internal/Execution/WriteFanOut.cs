@@ -1,0 +1,83 @@
+using System.Data.Common;
+using Helix.Data.Strategies;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// Runs a write on the strands that take it directly, as the write strategy orders: all at once or one after the other.
+/// Plain commands, batches and transactions all fan out here.
+/// </summary>
+internal static class WriteFanOut
+{
+    /// <summary>
+    /// Runs the write on each of <paramref name="targets"/> (the first with the caller's own parameter objects, the
+    /// others with copies), in the inner transaction given for it, if any. Returns each target's result, in order.
+    /// <paramref name="mayOffload"/> says whether the second strand may be offered to the thread pool where the strands
+    /// would not overlap on this thread (a synchronous call, or a provider whose asynchronous methods complete before
+    /// returning): not inside a transaction.
+    /// </summary>
+    public static async ValueTask<StrandResult[]> RunAsync(Execution execution, Strand[] targets, DbTransaction?[]? transactions, HelixWriteOrder order, bool mayOffload)
+    {
+        var results = new StrandResult[targets.Length];
+        if (order == HelixWriteOrder.Concurrent && targets.Length == 2 && mayOffload && ShouldOffload(in execution, targets))
+        {
+            // The strands would not overlap on this thread: the second is offered to the thread pool while this thread
+            // runs the first. Unless its writes are shorter than handing one to another thread: then running it in turn
+            // costs less (contract amendment 14).
+            var offloaded = OffloadedStrand.Offer(in execution, targets[1], execution.DataSource.OffersToThreadPool);
+            var first = StrandRunner.RunAsync(in execution, targets[0]);
+            NoteCompletion(in execution, targets[0], first.IsCompleted);
+            results[0] = await first.ConfigureAwait(false);
+            results[1] = await offloaded.JoinAsync().ConfigureAwait(false);
+            return results;
+        }
+
+        if (execution.Io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && targets.Length > 1)
+        {
+            // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
+#pragma warning disable CA2012
+            var running = new ValueTask<StrandResult>[targets.Length];
+            for (var i = 0; i < targets.Length; i++)
+            {
+                running[i] = StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]);
+            }
+
+            NoteCompletion(in execution, targets[0], running[0].IsCompleted);
+            for (var i = 0; i < targets.Length; i++)
+            {
+                results[i] = await running[i].ConfigureAwait(false);
+            }
+#pragma warning restore CA2012
+            return results;
+        }
+
+        for (var n = 0; n < targets.Length; n++)
+        {
+            var i = order == HelixWriteOrder.SecondaryFirst ? targets.Length - 1 - n : n;
+            results[i] = await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// Whether the second strand's part runs on another thread beside the first's: when the strands would not overlap on
+    /// this thread, the second's recent writes are longer than a handoff, and the statement allows it: not a batch (its
+    /// commands' parameters are copied as the batch is built for each strand), nor under an ambient System.Transactions
+    /// scope, which a provider that opens the strand's connection on another thread would not see there.
+    /// </summary>
+    private static bool ShouldOffload(in Execution execution, Strand[] targets) =>
+        (execution.Io == IOBehavior.Synchronous || targets[0].AsyncCompletesInline)
+        && targets[1].WritesTakeAtLeast(execution.DataSource.OffloadThreshold)
+        && !execution.Statement.IsBatch
+        && System.Transactions.Transaction.Current is null;
+
+    /// <summary>Remembers whether the first strand's asynchronous write completed before it returned (what decides the next offer).</summary>
+    private static void NoteCompletion(in Execution execution, Strand strand, bool completed)
+    {
+        if (execution.Io == IOBehavior.Asynchronous)
+        {
+            strand.AsyncCompletesInline = completed;
+        }
+    }
+}

@@ -1,0 +1,282 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using Helix.Data.Replay;
+
+namespace Helix.Data.Internal.Execution;
+
+/// <summary>
+/// Writes outside a transaction (contract section 5): routed on every strand (<see cref="WriteRouting"/>), run on the
+/// strands that take it directly (<see cref="WriteFanOut"/>), then settled by the outcome table: the caller gets the
+/// first success, and every other strand gets the write by replay, or is reported.
+/// </summary>
+internal static class WritePath
+{
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<object?> ExecuteAsync(Execution execution)
+    {
+        var dataSource = execution.DataSource;
+        var strands = dataSource.Strands;
+        if (dataSource.Configuration.ReplayQueue is { } queue)
+        {
+            execution.Statement.ThrowIfQueueCannotStore(queue);
+        }
+
+        var routes = await WriteRouting.RouteAsync(dataSource, WriteRouting.TimeoutOf(execution.Statement.CommandTimeout), execution.Io, execution.CancellationToken).ConfigureAwait(false);
+        var entries = new HelixReplayEntry?[strands.Length];
+        for (var i = 0; i < strands.Length; i++)
+        {
+            if (routes[i] == WriteRoute.Queue)
+            {
+                entries[i] = Entry(in execution, strands[i], error: null);
+            }
+        }
+
+        // While a strand is behind, a durable queue first records the write for every strand: if this process dies
+        // before the write settles, the worker of the next one brings it to every strand.
+        Guid? intent = null;
+        if (dataSource.Configuration.ReplayQueue is { SupportsIntents: true } && WriteRouting.Has(routes, WriteRoute.Queue) && WriteRouting.Has(routes, WriteRoute.Direct))
+        {
+            try
+            {
+                intent = await WriteRouting.RecordIntentAsync(dataSource, EntriesForEveryStrand(execution, entries), execution.Io).ConfigureAwait(false);
+            }
+            catch
+            {
+                WriteRouting.EndReservations(strands, routes);
+                throw;
+            }
+        }
+
+        try
+        {
+            return await RunAndSettleAsync(execution, routes, entries).ConfigureAwait(false);
+        }
+        finally
+        {
+            await WriteRouting.ForgetIntentAsync(dataSource, intent, execution.Io).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Settles the result of a strand whose result the caller does not get: a reader is read to its end (so that the
+    /// write completes) and closed. Returns the rows it reports, or the error that stopped it.
+    /// </summary>
+    public static ValueTask<(int Rows, Exception? Error)> SettleOtherAsync(in StrandResult result, IStatement statement, IOBehavior io) =>
+        result.Value is System.Data.Common.DbDataReader reader
+            ? DrainAsync(reader, statement, result.Command, result.Detach, io)
+            : new((result.Value is int rows ? rows : -1, null)); // a count: nothing to settle
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<object?> RunAndSettleAsync(Execution execution, WriteRoute[] routes, HelixReplayEntry?[] entries)
+    {
+        var dataSource = execution.DataSource;
+        var strands = dataSource.Strands;
+        var strategy = dataSource.Configuration.WriteStrategy;
+        var direct = DirectStrands(strands, routes);
+        var ran = direct.Length == 0 ? [] : await WriteFanOut.RunAsync(execution, direct, null, strategy.GetOrder(dataSource.StrandView!), mayOffload: direct.Length == strands.Length).ConfigureAwait(false);
+        var results = new StrandResult?[strands.Length];
+        for (var i = 0; i < direct.Length; i++)
+        {
+            results[direct[i].Index] = ran[i];
+        }
+
+        var (primaryIn, secondaryIn) = (AppliedIn(results[0]), AppliedIn(results[1]));
+        if (secondaryIn is { } elapsed)
+        {
+            strands[1].NoteWrite(elapsed); // what decides whether the next write offers it to the pool
+        }
+
+        strategy.OnWriteCompleted(primaryIn, secondaryIn, dataSource.StrandView!);
+        var winner = FirstSucceeded(results);
+        if (winner < 0)
+        {
+            WriteRouting.EndReservations(strands, routes);
+            throw WriteFailed(dataSource, results);
+        }
+
+        var winning = results[winner]!.Value;
+        HelixMetrics.Writes.Add(1, winning.Strand.MetricTags);
+        int? otherRows = null;
+        Strand? compared = null;
+        for (var i = 0; i < strands.Length; i++)
+        {
+            if (i != winner && await SettleAsync(execution, strands[i], routes[i], results[i], entries[i], winning).ConfigureAwait(false) is { } rows)
+            {
+                (otherRows, compared) = (rows, strands[i]);
+            }
+        }
+
+        return CommandEngine.Finish(in winning, in execution, isRead: false, compared is null ? null : CompareRowsOnClose(execution, compared, otherRows));
+    }
+
+    /// <summary>
+    /// Brings the write to a strand whose result the caller does not get, by the outcome table: queued or reported when it
+    /// was not run directly; compared when it succeeded too; dead-lettered when it refused the statement; queued for
+    /// replay when it missed it. Returns the rows a reader of the strand reports, to compare once the caller's closes.
+    /// </summary>
+    private static async ValueTask<int?> SettleAsync(Execution execution, Strand strand, WriteRoute route, StrandResult? ran, HelixReplayEntry? queued, StrandResult winning)
+    {
+        var (dataSource, text) = (execution.DataSource, execution.Statement.CommandText);
+        if (route != WriteRoute.Direct)
+        {
+            await WriteRouting.SettleAsync(dataSource, strand, route, () => queued!, text, execution.Io).ConfigureAwait(false);
+            return null;
+        }
+
+        var result = ran!.Value;
+        if (result.Succeeded)
+        {
+            HelixMetrics.Writes.Add(1, strand.MetricTags);
+            var (rows, drainError) = await SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
+            if (drainError is not null)
+            {
+                await MissedAsync(execution, strand, drainError, isFault: true).ConfigureAwait(false);
+            }
+            else if (execution.Operation == Operation.NonQuery && rows != (int)winning.Value!)
+            {
+                dataSource.Reporter.RowsAffectedDiffer(strand, text, (int)winning.Value!, rows);
+            }
+            else if (execution.Operation == Operation.Reader)
+            {
+                return rows;
+            }
+        }
+        else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
+        {
+            await WriteRouting.RefusedAsync(dataSource, strand, Entry(in execution, strand, result.Error), text, result.Error!, execution.Io).ConfigureAwait(false);
+        }
+        else
+        {
+            await MissedAsync(execution, strand, result.Error!, isFault: !result.Cancelled).ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    private static ValueTask MissedAsync(Execution execution, Strand strand, Exception error, bool isFault) =>
+        WriteRouting.MissedAsync(execution.DataSource, strand, e => Entry(in execution, strand, e), execution.Statement.CommandText, error, isFault, execution.Io);
+
+    private static Action<HelixDataReader> CompareRowsOnClose(Execution execution, Strand compared, int? otherRows) => reader =>
+    {
+        if (reader.RecordsAffected != otherRows)
+        {
+            execution.DataSource.Reporter.RowsAffectedDiffer(compared, execution.Statement.CommandText, reader.RecordsAffected, otherRows!.Value);
+        }
+    };
+
+    private static Strand[] DirectStrands(Strand[] strands, WriteRoute[] routes)
+    {
+        var count = 0;
+        foreach (var route in routes)
+        {
+            count += route == WriteRoute.Direct ? 1 : 0;
+        }
+
+        if (count == strands.Length)
+        {
+            return strands;
+        }
+
+        var direct = new Strand[count];
+        for (int i = 0, n = 0; i < strands.Length; i++)
+        {
+            if (routes[i] == WriteRoute.Direct)
+            {
+                direct[n++] = strands[i];
+            }
+        }
+
+        return direct;
+    }
+
+    private static HelixReplayEntry Entry(in Execution execution, Strand strand, Exception? error) =>
+        RecordedStatement.Entry(execution.DataSource, strand, execution.Timestamp, [.. execution.Statement.Record(in execution, [strand], execution.DataSource.Strands.Length)], isTransaction: execution.Statement.IsBatch, error);
+
+    private static HelixReplayEntry[] EntriesForEveryStrand(Execution execution, HelixReplayEntry?[] entries) =>
+        [.. execution.DataSource.Strands.Select(s => entries[s.Index] ?? Entry(in execution, s, error: null))];
+
+    /// <summary>How long a strand took to apply the write directly, or <see langword="null"/> when it did not.</summary>
+    private static TimeSpan? AppliedIn(in StrandResult? result) => result is { Succeeded: true } applied ? applied.Elapsed : null;
+
+    private static int FirstSucceeded(StrandResult?[] results)
+    {
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is { Succeeded: true })
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static async ValueTask<(int Rows, Exception? Error)> DrainAsync(System.Data.Common.DbDataReader reader, IStatement statement, System.Data.Common.DbCommand? command, bool detach, IOBehavior io)
+    {
+        try
+        {
+            if (io == IOBehavior.Synchronous)
+            {
+                do
+                {
+                    while (reader.Read())
+                    {
+                    }
+                }
+                while (reader.NextResult());
+                reader.Dispose();
+            }
+            else
+            {
+                do
+                {
+                    while (await reader.ReadAsync().ConfigureAwait(false))
+                    {
+                    }
+                }
+                while (await reader.NextResultAsync().ConfigureAwait(false));
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return (reader.RecordsAffected, null);
+        }
+#pragma warning disable CA1031 // the other strand's error becomes a replay entry, not the caller's error
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return (-1, e);
+        }
+        finally
+        {
+            StrandRunner.ReleaseQuietly(statement, command, detach);
+        }
+    }
+
+    /// <summary>The exception for a write no strand applied: a statement error unchanged, else a <see cref="HelixException"/>.</summary>
+    private static HelixException WriteFailed(HelixDataSource dataSource, StrandResult?[] results)
+    {
+        foreach (var result in results)
+        {
+            if (result is { Succeeded: false } failed && failed.Kind == HelixErrorKind.StrandFault && !failed.Cancelled)
+            {
+                failed.Strand.Controller.ReportFault(failed.Error!);
+            }
+        }
+
+        // The strands answered and refused the statement (or the caller cancelled): the provider's own exception.
+        foreach (var result in results)
+        {
+            if (result is { } failed && (failed.Kind == HelixErrorKind.StatementError || failed.Cancelled))
+            {
+                ExceptionDispatchInfo.Capture(failed.Error!).Throw();
+            }
+        }
+
+        var primary = results[0]?.Error;
+        var secondary = results.Length > 1 ? results[1]?.Error : null;
+        var describe = string.Join(" ", dataSource.Strands.Select(s => results[s.Index] is { } r
+            ? $"{s.Name}: {r.Error!.Message}"
+            : $"{s.Name}: not attempted ({s.State})."));
+        return new HelixException($"The write was applied on no strand. {describe}", primary, secondary, isTransient: true);
+    }
+}
