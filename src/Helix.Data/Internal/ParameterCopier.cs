@@ -55,26 +55,8 @@ internal static class ParameterCopier
         return copy;
     }
 
-    // A process has one or two providers: the last answer is kept by reference, ahead of the dictionary.
-    private static Type ParameterTypeOf(DbProviderFactory factory)
-    {
-        if (_lastFactory is { } last && ReferenceEquals(last.Factory, factory))
-        {
-            return last.Type;
-        }
-
-        var type = ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
-        _lastFactory = new(factory, type);
-        return type;
-    }
-
-    private static FactoryParameterType? _lastFactory;
-
-    private static TypedSettings? _lastSettings;
-
-    private sealed record FactoryParameterType(DbProviderFactory Factory, Type Type);
-
-    private sealed record TypedSettings(Type Type, Setting[] Settings);
+    private static Type ParameterTypeOf(DbProviderFactory factory) =>
+        ParameterTypes.GetOrAdd(factory, static f => f.CreateParameter()?.GetType() ?? typeof(DbParameter));
 
     // A setting is copied only when the caller set it: when it differs from what a fresh parameter of the caller's type
     // holding the same value reports. Copying inferred settings would pin types the provider meant to infer. This runs
@@ -172,17 +154,8 @@ internal static class ParameterCopier
         [.. properties.Select(p => (Setting)Activator.CreateInstance(typeof(Setting<,>).MakeGenericType(type, p.PropertyType), p)!)];
 
     /// <summary>The settings the provider's parameter type adds to DbParameter's (SqliteType, NpgsqlDbType, ...).</summary>
-    private static Setting[] ProviderSettingsOf(Type type)
-    {
-        if (_lastSettings is { } last && last.Type == type)
-        {
-            return last.Settings;
-        }
-
-        var settings = TypedSettingsByType.GetOrAdd(type, static t => MakeSettings(t, SettingsOf(t).Where(p => !SurfaceNames.Contains(p.Name))));
-        _lastSettings = new(type, settings);
-        return settings;
-    }
+    private static Setting[] ProviderSettingsOf(Type type) =>
+        TypedSettingsByType.GetOrAdd(type, static t => MakeSettings(t, SettingsOf(t).Where(p => !SurfaceNames.Contains(p.Name))));
 
     /// <summary>
     /// The settings of a parameter that its maker set, DbParameter's own first (DbType, Size, Precision, ...), then

@@ -16,12 +16,7 @@ internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParam
 internal static class SqlClassifier
 {
     private const int MaxCachedTexts = 4096;
-    private static readonly ConcurrentDictionary<string, Classified> Cache = new(StringComparer.Ordinal);
-
-    // The text last classified, recognised by comparing the text (by reference first: call sites pass the same string
-    // object each time, a literal or Dapper's cached text) before the dictionary hashes it. A plain static, not a
-    // thread-static: a thread-static read costs a runtime helper call, more than the comparison.
-    private static Classified? _last;
+    private static readonly ConcurrentDictionary<string, SqlTextInfo> Cache = new(StringComparer.Ordinal);
 
     public static bool IsWrite(CommandType commandType, string? text) => commandType switch
     {
@@ -37,15 +32,9 @@ internal static class SqlClassifier
             return new(true, null);
         }
 
-        if (Volatile.Read(ref _last) is { } last && string.Equals(last.Text, text, StringComparison.Ordinal))
-        {
-            return last.Info;
-        }
-
         if (Cache.TryGetValue(text, out var cached))
         {
-            Volatile.Write(ref _last, cached);
-            return cached.Info;
+            return cached;
         }
 
         var result = new Scanner(text, backslashEscapes: false, nestedComments: true).Run(out var ambiguous);
@@ -57,18 +46,13 @@ internal static class SqlClassifier
             result = new(result.IsWrite || other.IsWrite, result.TimestampParameter ?? other.TimestampParameter);
         }
 
-        var classified = new Classified(text, result);
         if (Cache.Count < MaxCachedTexts)
         {
-            Cache.TryAdd(text, classified);
+            Cache.TryAdd(text, result);
         }
 
-        Volatile.Write(ref _last, classified);
         return result;
     }
-
-    /// <summary>A text and what <see cref="Analyze"/> found in it.</summary>
-    private sealed record Classified(string Text, SqlTextInfo Info);
 
     private sealed class Scanner(string text, bool backslashEscapes, bool nestedComments)
     {
