@@ -10,14 +10,12 @@ namespace Helix.Data.FileReplay;
 /// runs the worker.
 /// </summary>
 /// <remarks>Every operation has a synchronous form that does no asynchronous work: a synchronous write waits only for the disk.</remarks>
-public sealed class FileReplayQueue : HelixReplayQueue
+public sealed class FileReplayQueue : HelixDurableReplayQueue
 {
     private readonly FileReplayStore _store;
     private readonly FileReplayQueueOptions _options;
     private readonly PriorityScheduler _scheduler;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly long[] _backlog = new long[2];
-    private HelixReplayContext? _context;
 
     /// <summary>Initializes a new instance of the <see cref="FileReplayQueue"/> class.</summary>
     /// <param name="path">The file; it and its folder are created when missing.</param>
@@ -43,29 +41,7 @@ public sealed class FileReplayQueue : HelixReplayQueue
     public override long? Capacity => _options.Capacity;
 
     /// <inheritdoc />
-    public override bool IsDurable => true;
-
-    /// <inheritdoc />
-    public override bool IsShared => true;
-
-    /// <inheritdoc />
-    public override bool SupportsIntents => true;
-
-    /// <inheritdoc />
-    public override bool CanStore(object? value) => HelixReplaySerializer.CanStore(value);
-
-    private HelixReplayContext Context => _context ?? throw new InvalidOperationException("The queue reads entries back once the data source has initialized it.");
-
-    /// <inheritdoc />
-    public override ValueTask InitializeAsync(HelixReplayContext context, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        return LockedAsync(RefreshCounts, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public override long GetBacklog(HelixStrand strand) => Interlocked.Read(ref _backlog[(int)strand]);
+    protected override ValueTask OpenAsync(HelixReplayContext context, CancellationToken cancellationToken) => LockedAsync(RefreshCounts, cancellationToken);
 
     /// <inheritdoc />
     public override async ValueTask<long> GetBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
@@ -227,7 +203,7 @@ public sealed class FileReplayQueue : HelixReplayQueue
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    private DateTimeOffset Now() => (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow();
+    private DateTimeOffset Now() => TimeProvider.GetUtcNow();
 
     /// <summary>Runs a change to the entries, then reads the backlog counts back (called under the lock).</summary>
     private void Stored(Action change)
@@ -239,9 +215,9 @@ public sealed class FileReplayQueue : HelixReplayQueue
     // Called under the lock.
     private void RefreshCounts()
     {
-        for (var strand = 0; strand < _backlog.Length; strand++)
+        foreach (var strand in (ReadOnlySpan<HelixStrand>)[HelixStrand.Primary, HelixStrand.Secondary])
         {
-            Interlocked.Exchange(ref _backlog[strand], _store.Count((HelixStrand)strand));
+            SetBacklog(strand, _store.Count(strand));
         }
     }
 

@@ -25,7 +25,7 @@ namespace Helix.Data.Nats;
 /// </para>
 /// <para>Run one worker per stream: two workers on the same consumers would share its entries and break their order.</para>
 /// </remarks>
-public sealed class NatsReplayQueue : HelixReplayQueue
+public sealed partial class NatsReplayQueue : HelixDurableReplayQueue
 {
     private const string High = "high";
     private const string Low = "low";
@@ -38,11 +38,9 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<Guid, INatsJSMsg<byte[]>> _leased = new();
     private readonly List<(HelixReplayEntry Entry, INatsJSMsg<byte[]> Message)>[] _held = [[], []];
-    private readonly long[] _backlog = new long[2];
     private NatsJSContext? _js;
     private INatsKVStore? _intents;
     private INatsJSConsumer[][]? _consumers;
-    private HelixReplayContext? _context;
     private string[] _strandNames = ["primary", "secondary"];
 
     /// <summary>Initializes a new instance of the <see cref="NatsReplayQueue"/> class on a connection the application owns.</summary>
@@ -69,80 +67,6 @@ public sealed class NatsReplayQueue : HelixReplayQueue
         _options = (options ?? new NatsReplayQueueOptions()).Validated();
         _scheduler = new PriorityScheduler(_options.PriorityRatio, _options.StrictPriority);
     }
-
-    /// <inheritdoc />
-    public override bool IsDurable => true;
-
-    /// <inheritdoc />
-    public override bool IsShared => true;
-
-    /// <inheritdoc />
-    public override bool CanStore(object? value) => HelixReplaySerializer.CanStore(value);
-
-    /// <inheritdoc />
-    public override async ValueTask InitializeAsync(HelixReplayContext context, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _strandNames = [.. context.StrandNames];
-        var js = new NatsJSContext(_connection);
-        await js.CreateOrUpdateStreamAsync(
-            new StreamConfig(_options.StreamName, [_options.SubjectPrefix + ".>"])
-            {
-                Retention = StreamConfigRetention.Workqueue,
-                Storage = StreamConfigStorage.File,
-                MaxAge = _options.MaxAge,
-                MaxMsgs = _options.MaxMessages,
-                MaxBytes = _options.MaxBytes,
-                NumReplicas = _options.Replicas,
-                DuplicateWindow = _options.DuplicateWindow,
-                Description = "Helix.Data replay entries",
-            },
-            cancellationToken).ConfigureAwait(false);
-
-        var consumers = new INatsJSConsumer[_strandNames.Length][];
-        for (var strand = 0; strand < _strandNames.Length; strand++)
-        {
-            consumers[strand] = new INatsJSConsumer[2];
-            foreach (var priority in new[] { HelixReplayPriority.High, HelixReplayPriority.Low })
-            {
-                var config = new ConsumerConfig($"{_options.ConsumerPrefix}-{_strandNames[strand]}-{Name(priority)}")
-                {
-                    FilterSubject = Subject(priority, strand),
-                    AckPolicy = ConsumerConfigAckPolicy.Explicit,
-                    AckWait = _options.AckWait,
-                    MaxDeliver = -1,
-                    DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-                };
-                var consumer = await js.CreateOrUpdateConsumerAsync(_options.StreamName, config, cancellationToken).ConfigureAwait(false);
-                if (context.RunsWorker && consumer.Info.NumAckPending > 0)
-                {
-                    // A worker that ended held entries it had not acknowledged. Redelivery of those would only come
-                    // after the ack wait, behind newer entries; a fresh consumer delivers every remaining entry (the
-                    // work-queue stream keeps only the unacknowledged ones) from the oldest, in order.
-                    await js.DeleteConsumerAsync(_options.StreamName, config.DurableName!, cancellationToken).ConfigureAwait(false);
-                    consumer = await js.CreateOrUpdateConsumerAsync(_options.StreamName, config, cancellationToken).ConfigureAwait(false);
-                }
-
-                consumers[strand][(int)priority] = consumer;
-            }
-        }
-
-        _intents = await new NatsKVContext(js).CreateOrUpdateStoreAsync(
-            new NatsKVConfig(_options.StreamName + "-intents") { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas, Description = "Helix.Data writes in flight while a strand is behind" },
-            cancellationToken).ConfigureAwait(false);
-        _js = js;
-        _consumers = consumers;
-        for (var strand = 0; strand < _strandNames.Length; strand++)
-        {
-            await RefreshBacklogAsync(strand, cancellationToken).ConfigureAwait(false);
-        }
-
-        _ready.TrySetResult();
-    }
-
-    /// <inheritdoc />
-    public override long GetBacklog(HelixStrand strand) => Interlocked.Read(ref _backlog[(int)strand]);
 
     /// <inheritdoc />
     public override async ValueTask<long> GetBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
@@ -176,7 +100,7 @@ public sealed class NatsReplayQueue : HelixReplayQueue
         }
 
         ack.EnsureSuccess();
-        Interlocked.Increment(ref _backlog[(int)entry.Strand]);
+        IncrementBacklog(entry.Strand);
     }
 
     /// <inheritdoc />
@@ -204,7 +128,7 @@ public sealed class NatsReplayQueue : HelixReplayQueue
             var entries = new List<HelixReplayEntry>();
             await foreach (var message in consumers[(int)strand][(int)priority].FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = maxCount }, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                var entry = _context!.Deserialize(message.Data ?? []);
+                var entry = Context.Deserialize(message.Data ?? []);
                 if (_leased.TryAdd(entry.Id, message))
                 {
                     entries.Add(entry);
@@ -264,7 +188,7 @@ public sealed class NatsReplayQueue : HelixReplayQueue
         {
             var (entry, message) = leased[i];
             await message.AckAsync(confirm[i] ? ConfirmedAck : null, cancellationToken).ConfigureAwait(false);
-            Decrement(entry.Strand);
+            DecrementBacklog(entry.Strand);
         }
     }
 
@@ -305,35 +229,9 @@ public sealed class NatsReplayQueue : HelixReplayQueue
         if (_leased.TryRemove(entry.Id, out var message))
         {
             await message.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            Decrement(entry.Strand);
+            DecrementBacklog(entry.Strand);
         }
     }
-
-    /// <inheritdoc />
-    public override bool SupportsIntents => true;
-
-    /// <inheritdoc />
-    /// <exception cref="TimeoutException">The intent was not stored within the publish timeout.</exception>
-    public override async ValueTask RecordIntentAsync(Guid intentId, IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
-    {
-        var data = HelixReplaySerializer.SerializeMany(entries);
-        var value = new byte[8 + data.Length];
-        BitConverter.TryWriteBytes(value, (_context?.TimeProvider ?? TimeProvider.System).GetUtcNow().UtcTicks);
-        data.CopyTo(value, 8);
-        await WithinPublishTimeoutAsync("store the intent", token => _intents!.PutAsync(intentId.ToString("N"), value, cancellationToken: token), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    /// <exception cref="TimeoutException">The intent was not removed within the publish timeout.</exception>
-    public override async ValueTask ForgetIntentAsync(Guid intentId, CancellationToken cancellationToken = default) =>
-        await WithinPublishTimeoutAsync(
-            "forget the intent",
-            async token =>
-            {
-                await _intents!.PurgeAsync(intentId.ToString("N"), cancellationToken: token).ConfigureAwait(false);
-                return true;
-            },
-            cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public override async ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
@@ -395,45 +293,6 @@ public sealed class NatsReplayQueue : HelixReplayQueue
     }
 
     /// <inheritdoc />
-    public override async ValueTask<int> PromoteAbandonedIntentsAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
-    {
-        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var keys = new List<string>();
-        try
-        {
-            await foreach (var key in _intents!.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                keys.Add(key);
-            }
-        }
-        catch (NatsKVException)
-        {
-            return 0; // no key yet
-        }
-
-        var promoted = 0;
-        foreach (var key in keys)
-        {
-            var found = await _intents.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!found.Success || found.Value.Value is not { Length: > 8 } value || BitConverter.ToInt64(value, 0) >= olderThan.UtcTicks)
-            {
-                continue;
-            }
-
-            // Published with their ids as message ids: promoting the same intent twice stores its entries once.
-            foreach (var entry in _context!.DeserializeMany(value.AsMemory(8)))
-            {
-                await EnqueueAsync(entry, cancellationToken).ConfigureAwait(false);
-            }
-
-            await _intents.PurgeAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
-            promoted++;
-        }
-
-        return promoted;
-    }
-
-    /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
         _ready.TrySetCanceled();
@@ -460,14 +319,6 @@ public sealed class NatsReplayQueue : HelixReplayQueue
 
     private string Subject(HelixReplayPriority priority, int strand) => $"{_options.SubjectPrefix}.{Name(priority)}.{_strandNames[strand]}";
 
-    private void Decrement(HelixStrand strand)
-    {
-        if (Interlocked.Decrement(ref _backlog[(int)strand]) < 0)
-        {
-            Interlocked.Exchange(ref _backlog[(int)strand], 0);
-        }
-    }
-
     /// <summary>Reads the strand's backlog from its consumers: entries not delivered yet plus those delivered and not acknowledged.</summary>
     private async ValueTask RefreshBacklogAsync(int strand, CancellationToken cancellationToken)
     {
@@ -478,6 +329,6 @@ public sealed class NatsReplayQueue : HelixReplayQueue
             total += (long)consumer.Info.NumPending + consumer.Info.NumAckPending;
         }
 
-        Interlocked.Exchange(ref _backlog[strand], total);
+        SetBacklog((HelixStrand)strand, total);
     }
 }
