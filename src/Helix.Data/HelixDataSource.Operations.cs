@@ -1,0 +1,120 @@
+using Helix.Data.Logging;
+using Helix.Data.Strategies;
+
+namespace Helix.Data;
+
+/// <content>
+/// What an operator does with a running data source: its status, waiting for replay, draining and undraining a strand,
+/// and resynchronising one that went out of sync.
+/// </content>
+public sealed partial class HelixDataSource
+{
+    /// <summary>Returns a snapshot of each strand's state and backlog.</summary>
+    /// <returns>The snapshot.</returns>
+    public HelixDataSourceStatus GetStatus() => new(
+        [.. Strands.Select(s => s.Controller.Snapshot(s.Name) with { Circuit = Reads?.Policy.GetCircuitState(s.Id) ?? HelixCircuitState.Closed })],
+        _worker?.Applied ?? 0,
+        Reporter.DeadLetteredCount,
+        Reporter.DroppedCount,
+        Reporter.Divergences);
+
+    /// <summary>
+    /// Waits until every strand is healthy and no replay entry waits: the strands hold the same writes. A strand that is
+    /// down or drained keeps this waiting; pass a token with a timeout.
+    /// </summary>
+    /// <param name="cancellationToken">A token to stop waiting.</param>
+    /// <returns>A task that completes when the strands have converged.</returns>
+    public async Task WaitForReplayAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            ThrowIfDisposed();
+            var changes = Strands.Select(s => s.Controller.Changed).ToArray();
+            if (GetStatus().IsConverged)
+            {
+                return;
+            }
+
+            await Task.WhenAny(changes).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Takes a strand out of service: its writes are queued for replay (not applied) and reads avoid it, until
+    /// <see cref="Undrain"/>.
+    /// </summary>
+    /// <param name="strand">The strand.</param>
+    /// <param name="reason">Why, for logs and the status.</param>
+    /// <remarks>A strand out of sync or being resynchronised stays as it is (a warning is logged).</remarks>
+    public void Drain(HelixStrand strand, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var target = GetStrand(strand);
+        if (!target.Controller.Drain(reason))
+        {
+            Log.DrainIgnored(Logger, target.Name, target.State);
+        }
+    }
+
+    /// <summary>Returns a drained strand to service: the worker applies what it missed, then it is healthy again.</summary>
+    /// <param name="strand">The strand.</param>
+    /// <remarks>A resynchronisation is not ended by an undrain: see <see cref="CompleteResync"/>.</remarks>
+    public void Undrain(HelixStrand strand) => GetStrand(strand).Controller.Undrain();
+
+    /// <summary>
+    /// Starts bringing back a strand that is <see cref="HelixStrandState.OutOfSync"/>. From now on its writes are queued
+    /// again (it is Draining: the worker applies nothing yet, reads avoid it), and the backlog it had is discarded. The
+    /// returned task completes once every write that went past the strand has settled: then copy the data from the other
+    /// strand onto it (a dump and restore, or any copy that starts after this call returns), and call
+    /// <see cref="CompleteResync"/>. Writes made during the copy are applied again afterwards from the queue, which writes
+    /// guarded by <c>helix_ts</c> make harmless.
+    /// </summary>
+    /// <param name="strand">The strand out of sync.</param>
+    /// <param name="cancellationToken">Stops waiting for the writes in flight (the strand stays in resynchronisation).</param>
+    /// <returns>A task that completes when the copy may start.</returns>
+    /// <exception cref="InvalidOperationException">The strand is not out of sync.</exception>
+    /// <remarks>The state is this data source's: in a fleet, each process that saw the strand leave service is told.</remarks>
+    public async Task BeginResyncAsync(HelixStrand strand, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var target = GetStrand(strand);
+        if (target.State != HelixStrandState.OutOfSync)
+        {
+            throw new InvalidOperationException($"Strand {target.Name} is {target.State}, not {HelixStrandState.OutOfSync}: only a strand out of sync is resynchronised.");
+        }
+
+        // The old backlog goes first, while nothing is queued for the strand, so that a queue full of it does not take the
+        // strand out of service again as soon as writes are queued for it once more.
+        long discarded = 0;
+        if (ReplayQueue is { } queue)
+        {
+            try
+            {
+                discarded = await queue.DiscardBacklogAsync(strand, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotSupportedException)
+            {
+                // The entries stay: the worker applies them after the copy, which harms nothing but time.
+            }
+        }
+
+        await target.Controller.BeginResync("begun by an operator").WaitAsync(cancellationToken).ConfigureAwait(false);
+        Log.ResyncBegun(Logger, target.Name, discarded);
+    }
+
+    /// <summary>
+    /// Ends a resynchronisation begun with <see cref="BeginResyncAsync"/> once the copy is done: the strand catches up
+    /// with the writes queued meanwhile, then takes writes and reads again. Called on a strand still
+    /// <see cref="HelixStrandState.OutOfSync"/> (no <see cref="BeginResyncAsync"/>), it is right only for a copy made while
+    /// nothing was written.
+    /// </summary>
+    /// <param name="strand">The strand.</param>
+    /// <exception cref="InvalidOperationException">The strand is neither being resynchronised nor out of sync.</exception>
+    public void CompleteResync(HelixStrand strand)
+    {
+        ThrowIfDisposed();
+        var target = GetStrand(strand);
+        target.Controller.CompleteResync();
+        Log.ResyncCompleted(Logger, target.Name);
+    }
+}
