@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Data;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
@@ -69,6 +70,9 @@ internal static class CommandEngine
     }
 
     /// <summary>Single-strand mode: a pure pass-through to the primary.</summary>
+    // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
+    // caller's frame and be zeroed on every call, taken or not: 1.6 KB in ReadPath.Execute (docs/performance.md).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static ValueTask<object?> SingleAsync(in Execution execution)
     {
         var running = StrandRunner.RunAsync(in execution, execution.DataSource.Strands[0]);
@@ -85,6 +89,7 @@ internal static class CommandEngine
     }
 
     /// <summary>Ends the command's span when the execution ends.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
     private static async ValueTask<object?> TraceAsync(ValueTask<object?> executing, Activity activity)
     {
         try

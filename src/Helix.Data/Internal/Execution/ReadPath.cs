@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Helix.Data.Logging;
 
 namespace Helix.Data.Internal.Execution;
@@ -30,6 +31,9 @@ internal static class ReadPath
     }
 
     /// <summary>The rest of a read whose first strand did not answer at once.</summary>
+    // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
+    // caller's frame and be zeroed on every call, taken or not: 1.6 KB in ReadPath.Execute (docs/performance.md).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static async ValueTask<object?> AfterAsync(Execution execution, ValueTask<StrandResult> running)
     {
         var result = await running.ConfigureAwait(false);
@@ -39,6 +43,7 @@ internal static class ReadPath
     }
 
     /// <summary>A read met a strand fault on its first strand: the policy decides whether it moves to the other.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
     private static async ValueTask<object?> FailoverAsync(Execution execution, StrandResult result)
     {
         var (dataSource, reads, first) = (execution.DataSource, execution.DataSource.Reads!, result.Strand);
@@ -71,6 +76,7 @@ internal static class ReadPath
     /// this read), waiting within the command timeout for one to catch up; with <c>Allow</c>, to the strand most likely to
     /// answer. A strand out of sync never serves it. A second fault ends the read.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
     private static async ValueTask<object?> WithoutHealthyAsync(Execution execution, StrandResult? fault)
     {
         var (dataSource, reads) = (execution.DataSource, execution.DataSource.Reads!);

@@ -66,6 +66,9 @@ internal static class StrandRunner
     }
 
     /// <summary>The rest of a run whose inner connection is still opening (or whose command is prepared first); ends the run.</summary>
+    // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
+    // caller's frame and be zeroed on every call, taken or not: 1.6 KB in ReadPath.Execute (docs/performance.md).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static async ValueTask<StrandResult> OpenThenRunAsync(Execution execution, StrandRun run, ValueTask<DbConnection> opening, bool useOriginals, DbTransaction? transaction, DbParameter[]? copies)
     {
         DbCommand? inner = null;
@@ -106,6 +109,7 @@ internal static class StrandRunner
 
     /// <summary>The rest of a run whose provider execution is still under way; ends the run.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
     private static async ValueTask<StrandResult> RunAfterAsync(Execution execution, StrandRun run, DbCommand inner, bool detach, Task executing)
     {
         try

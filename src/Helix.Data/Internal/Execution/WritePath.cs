@@ -12,6 +12,9 @@ namespace Helix.Data.Internal.Execution;
 internal static class WritePath
 {
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
+    // caller's frame and be zeroed on every call, taken or not: 1.6 KB in ReadPath.Execute (docs/performance.md).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static async ValueTask<object?> ExecuteAsync(Execution execution)
     {
         var dataSource = execution.DataSource;
