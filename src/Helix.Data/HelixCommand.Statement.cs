@@ -67,8 +67,7 @@ public sealed partial class HelixCommand : IStatement
             _readerCommand = null;
             pending.Connection.ReaderClosed();
             var (outputs, counts) = ((IStatement)this).CaptureOutputs(pending.Command); // output values are there once the reader is closed
-            ApplyOutputs(outputs);
-            _batch?.SetRecordsAffected(counts);
+            ApplyCaptured(outputs, counts);
             ((IStatement)this).Release(pending.Command, pending.Detach);
         }
     }
@@ -76,8 +75,7 @@ public sealed partial class HelixCommand : IStatement
     /// <inheritdoc />
     object? IStatement.Deliver(in StrandResult result, Action<HelixDataReader>? onReaderClosed)
     {
-        ApplyOutputs(result.Outputs);
-        _batch?.SetRecordsAffected(result.BatchCounts);
+        ApplyCaptured(result.Outputs, result.BatchCounts);
         if (result.Value is DbDataReader reader)
         {
             _readerCommand = (result.Command!, result.Detach, _connection!);
@@ -204,8 +202,13 @@ public sealed partial class HelixCommand : IStatement
     }
 
     /// <inheritdoc />
-    void IStatement.ThrowIfQueueCannotStore(HelixReplayQueue queue)
+    void IStatement.ThrowIfQueueCannotStore(HelixReplayQueue? queue)
     {
+        if (queue is null)
+        {
+            return;
+        }
+
         if (_batch is null)
         {
             ThrowIfCannotStore(queue, _parameters.Items);
@@ -243,14 +246,11 @@ public sealed partial class HelixCommand : IStatement
     private HelixParameter? TimestampTemplate(in Execution execution) =>
         execution.Text.TimestampParameter is { } name && _parameters.IndexOf(name) < 0 ? new HelixParameter(name, execution.Timestamp) : null;
 
-    private void ApplyOutputs((int Index, object? Value)[]? outputs)
+    /// <summary>Sets what a strand left on its inner command: output parameter values, and a batch's per-command row counts.</summary>
+    private void ApplyCaptured((int Index, object? Value)[]? outputs, int[]? batchCounts)
     {
-        if (outputs is null)
-        {
-            return;
-        }
-
-        foreach (var (index, value) in outputs)
+        _batch?.SetRecordsAffected(batchCounts);
+        foreach (var (index, value) in outputs ?? [])
         {
             if (index < _parameters.Count)
             {

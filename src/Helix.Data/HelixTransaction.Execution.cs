@@ -94,10 +94,7 @@ public sealed partial class HelixTransaction
     /// </summary>
     private async ValueTask<object?> WriteAsync(Execution execution)
     {
-        if (_dataSource.Configuration.ReplayQueue is { } queue)
-        {
-            execution.Statement.ThrowIfQueueCannotStore(queue);
-        }
+        execution.Statement.ThrowIfQueueCannotStore(_dataSource.Configuration.ReplayQueue);
 
         if (_timestamp == 0)
         {

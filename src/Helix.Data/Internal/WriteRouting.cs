@@ -176,23 +176,14 @@ internal static class WriteRouting
     }
 
     /// <summary>Brings a write that another strand applied to a strand that was not routed directly.</summary>
-    public static ValueTask SettleAsync(HelixDataSource dataSource, Strand strand, WriteRoute route, Func<HelixReplayEntry> entry, string commandText, IOBehavior io)
-    {
-        switch (route)
+    public static ValueTask SettleAsync(HelixDataSource dataSource, Strand strand, WriteRoute route, Func<HelixReplayEntry> entry, string commandText, IOBehavior io) =>
+        route switch
         {
-            case WriteRoute.Queue:
-                return EnqueueAsync(dataSource, strand, entry(), commandText, io);
-            case WriteRoute.Full:
-                dataSource.Reporter.Dropped(strand, commandText, $"the replay queue is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) and Replay Full=Drop", null);
-                return default;
-            case WriteRoute.Skip:
-                strand.Controller.EndSkip(); // out of sync: the resynchronisation brings the write
-                return default;
-            default:
-                dataSource.Reporter.Dropped(strand, commandText, "Replay=None", null, quiet: true);
-                return default;
-        }
-    }
+            WriteRoute.Queue => EnqueueAsync(dataSource, strand, entry(), commandText, io),
+            WriteRoute.Full => Dropped(dataSource, strand, commandText, $"the replay queue is full ({dataSource.Configuration.ReplayQueue!.LimitDescription}) and Replay Full=Drop"),
+            WriteRoute.Skip => EndSkip(strand),
+            _ => Dropped(dataSource, strand, commandText, null),
+        };
 
     /// <summary>A direct write that another strand applied did not reach this strand: queue it for replay.</summary>
     public static ValueTask MissedAsync(HelixDataSource dataSource, Strand strand, Func<Exception, HelixReplayEntry> entry, string commandText, Exception error, bool isFault, IOBehavior io) =>
@@ -204,6 +195,7 @@ internal static class WriteRouting
             _ => Dropped(dataSource, strand, commandText, null),
         };
 
+    /// <summary>An out-of-sync strand skips the write: the resynchronisation brings it.</summary>
     private static ValueTask EndSkip(Strand strand)
     {
         strand.Controller.EndSkip();

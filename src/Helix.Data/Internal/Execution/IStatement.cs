@@ -44,8 +44,11 @@ internal interface IStatement
     /// <summary>Releases an inner command: untracked, the caller's own parameters taken back, disposed.</summary>
     void Release(DbCommand inner, bool detach);
 
-    /// <summary>Refuses, before anything runs, a statement with a value the queue could not store for a strand that misses it.</summary>
-    void ThrowIfQueueCannotStore(HelixReplayQueue queue);
+    /// <summary>
+    /// Refuses, before anything runs, a statement with a value the queue could not store for a strand that misses it
+    /// (nothing to refuse without a queue).
+    /// </summary>
+    void ThrowIfQueueCannotStore(HelixReplayQueue? queue);
 
     /// <summary>Captures the statement (or each command of a batch), as it runs now, for replay on the given strands.</summary>
     IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount);

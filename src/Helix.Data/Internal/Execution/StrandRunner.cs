@@ -35,12 +35,7 @@ internal static class StrandRunner
             inner = execution.Statement.CreateInner(opening.Result, strand, useOriginals, in execution, copies, transaction, out detach);
             if (execution.Io == IOBehavior.Synchronous)
             {
-                if (execution.Statement.Prepared)
-                {
-                    inner.Prepare();
-                }
-
-                return new(Succeeded(in execution, in run, inner, detach, Execute(inner, execution.Operation, execution.Behavior)));
+                return new(Succeeded(in execution, in run, inner, detach, ExecuteNow(in execution, inner)));
             }
 
             var executing = StartExecuting(inner, execution.Operation, execution.Behavior, execution.CancellationToken);
@@ -80,12 +75,7 @@ internal static class StrandRunner
             inner = execution.Statement.CreateInner(connection, run.Strand, useOriginals, in execution, copies, transaction, out detach);
             if (execution.Io == IOBehavior.Synchronous)
             {
-                if (execution.Statement.Prepared)
-                {
-                    inner.Prepare();
-                }
-
-                var value = Execute(inner, execution.Operation, execution.Behavior);
+                var value = ExecuteNow(in execution, inner);
                 run.Activity?.Dispose();
                 return Succeeded(in execution, in run, inner, detach, value);
             }
@@ -127,12 +117,21 @@ internal static class StrandRunner
         }
     }
 
-    private static object? Execute(DbCommand inner, Operation operation, CommandBehavior behavior) => operation switch
+    /// <summary>Runs the inner command through the provider's synchronous methods, prepared first when the statement was.</summary>
+    private static object? ExecuteNow(in Execution execution, DbCommand inner)
     {
-        Operation.NonQuery => inner.ExecuteNonQuery(),
-        Operation.Scalar => inner.ExecuteScalar(),
-        _ => inner.ExecuteReader(behavior & ~CommandBehavior.CloseConnection),
-    };
+        if (execution.Statement.Prepared)
+        {
+            inner.Prepare();
+        }
+
+        return execution.Operation switch
+        {
+            Operation.NonQuery => inner.ExecuteNonQuery(),
+            Operation.Scalar => inner.ExecuteScalar(),
+            _ => inner.ExecuteReader(execution.Behavior & ~CommandBehavior.CloseConnection),
+        };
+    }
 
     /// <summary>Starts the provider's asynchronous execution of the inner command.</summary>
     private static Task StartExecuting(DbCommand inner, Operation operation, CommandBehavior behavior, CancellationToken cancellationToken) => operation switch

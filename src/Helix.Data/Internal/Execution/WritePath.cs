@@ -19,10 +19,7 @@ internal static class WritePath
     {
         var dataSource = execution.DataSource;
         var strands = dataSource.Strands;
-        if (dataSource.Configuration.ReplayQueue is { } queue)
-        {
-            execution.Statement.ThrowIfQueueCannotStore(queue);
-        }
+        execution.Statement.ThrowIfQueueCannotStore(dataSource.Configuration.ReplayQueue);
 
         var routes = await WriteRouting.RouteAsync(dataSource, WriteRouting.TimeoutOf(execution.Statement.CommandTimeout), execution.Io, execution.CancellationToken).ConfigureAwait(false);
         var entries = new HelixReplayEntry?[strands.Length];
