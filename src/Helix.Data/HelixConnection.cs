@@ -128,7 +128,7 @@ public sealed partial class HelixConnection : DbConnection
             return;
         }
 
-        _transaction?.AbandonAsync(IOBehavior.Synchronous).Synchronously();
+        _transaction?.Strands.AbandonAsync(IOBehavior.Synchronous).Synchronously();
 
         for (var i = 0; i < InnerConnections.Length; i++)
         {
@@ -150,7 +150,7 @@ public sealed partial class HelixConnection : DbConnection
     {
         if (_transaction is { } transaction)
         {
-            await transaction.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
+            await transaction.Strands.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
         }
 
         for (var i = 0; i < InnerConnections.Length; i++)

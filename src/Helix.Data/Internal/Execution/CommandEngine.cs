@@ -27,7 +27,7 @@ internal static class CommandEngine
             var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);
             var execution = new Execution(statement, connection, dataSource, operation, behavior, text, isWrite, timestamp, io, activity, started, cancellationToken);
-            var executing = transaction is not null ? transaction.ExecuteAsync(execution)
+            var executing = transaction is not null ? transaction.Strands.ExecuteAsync(execution)
                 : dataSource.IsSingleStrand ? SingleAsync(in execution)
                 : isWrite ? WritePath.ExecuteAsync(execution)
                 : ReadPath.Execute(in execution);

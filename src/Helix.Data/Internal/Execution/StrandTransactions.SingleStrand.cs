@@ -1,13 +1,11 @@
-using Helix.Data.Internal;
-using Helix.Data.Internal.Execution;
 
-namespace Helix.Data;
+namespace Helix.Data.Internal.Execution;
 
 /// <content>
 /// Single-strand mode (no <c>Secondary</c>): a pure pass-through. The transaction is the primary's own; its commands,
 /// commit and rollback reach the caller with the provider's own results and exceptions, as without Helix.
 /// </content>
-public sealed partial class HelixTransaction
+internal sealed partial class StrandTransactions
 {
     private Side Only => _sides[0];
 
@@ -39,7 +37,7 @@ public sealed partial class HelixTransaction
                     await inner.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                _keepsConnection |= inner.Connection is not null;
+                KeepsConnection |= inner.Connection is not null;
                 Only.Strand.NoteTransactionCompleted(inner);
             }
         }

@@ -1,14 +1,13 @@
 using System.Runtime.ExceptionServices;
-using Helix.Data.Internal;
 using Helix.Data.Strategies;
 using Helix.Data.Replay;
 
-namespace Helix.Data;
+namespace Helix.Data.Internal.Execution;
 
 /// <content>Commit: route the transaction like one write, commit where it runs, replay it where it does not.</content>
-public sealed partial class HelixTransaction
+internal sealed partial class StrandTransactions
 {
-    private async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
+    public async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
         if (_dataSource.IsSingleStrand)
@@ -174,7 +173,7 @@ public sealed partial class HelixTransaction
                 await inner.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            _keepsConnection |= inner.Connection is not null;
+            KeepsConnection |= inner.Connection is not null;
             side.Strand.NoteTransactionCompleted(inner);
             return null;
         }

@@ -2,26 +2,17 @@ using System.Runtime.CompilerServices;
 using System.Data;
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
-using Helix.Data.Internal;
-using Helix.Data.Internal.Execution;
 
-namespace Helix.Data;
+namespace Helix.Data.Internal.Execution;
 
-/// <content>Commands inside the transaction, savepoints and commit.</content>
-public sealed partial class HelixTransaction
+/// <content>Statements inside the transaction: reads on one strand with failover, writes on every active strand.</content>
+internal sealed partial class StrandTransactions
 {
-    private enum SavepointOperation
-    {
-        Save,
-        Rollback,
-        Release,
-    }
-
     /// <summary>Runs a statement of the connection inside this transaction: the engine's way for a connection with one open.</summary>
     // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
     // caller's frame and be zeroed on every call, taken or not: 1.6 KB in ReadPath.Execute (docs/performance.md).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal async ValueTask<object?> ExecuteAsync(Execution execution)
+    public async ValueTask<object?> ExecuteAsync(Execution execution)
     {
         ThrowIfUnusable();
         if (_dataSource.IsSingleStrand)
@@ -75,7 +66,7 @@ public sealed partial class HelixTransaction
     /// </summary>
     private DbTransaction? Enlist(IStatement statement, Side side) =>
         statement.TransactionSet ? side.Inner
-        : statement.CreatedIn == this && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
+        : statement.CreatedIn == _owner && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
         : null;
 
     /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
@@ -277,78 +268,5 @@ public sealed partial class HelixTransaction
     {
         _broken = error;
         return error;
-    }
-
-    private async ValueTask SavepointAsync(SavepointOperation operation, string name, IOBehavior io, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ThrowIfUnusable();
-        var index = _savepoints.FindLastIndex(s => s.Name == name);
-        if (operation != SavepointOperation.Save && index < 0)
-        {
-            throw new InvalidOperationException($"No savepoint named '{name}' exists in this transaction.");
-        }
-
-        foreach (var side in _sides.Where(s => s.Mode == Mode.Active).ToList())
-        {
-            try
-            {
-                await SavepointOnAsync(side.Inner!, operation, name, io, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException && !_dataSource.IsSingleStrand && _dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
-            {
-                await LoseAsync(side, e, isFault: true, io).ConfigureAwait(false);
-            }
-        }
-
-        if (!_sides.Any(s => s.Mode == Mode.Active) && _recorded.Count > 0)
-        {
-            throw Break(new HelixException("Every strand of the transaction failed; roll it back and retry."));
-        }
-
-        switch (operation)
-        {
-            case SavepointOperation.Save:
-                _savepoints.Add((name, _recorded.Count));
-                break;
-            case SavepointOperation.Rollback:
-                var position = _savepoints[index].Position;
-                _recorded.RemoveRange(position, _recorded.Count - position);
-                _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
-                foreach (var side in _sides.Where(s => s.Mode == Mode.Refused && s.RefusedAt >= position))
-                {
-                    side.Mode = Mode.Recording; // the refused write is undone: the strand just misses the rest
-                }
-
-                break;
-            case SavepointOperation.Release:
-                _savepoints.RemoveRange(index, _savepoints.Count - index);
-                break;
-        }
-    }
-
-    private static async ValueTask SavepointOnAsync(DbTransaction inner, SavepointOperation operation, string name, IOBehavior io, CancellationToken cancellationToken)
-    {
-        switch (operation, io)
-        {
-            case (SavepointOperation.Save, IOBehavior.Synchronous):
-                inner.Save(name);
-                break;
-            case (SavepointOperation.Save, _):
-                await inner.SaveAsync(name, cancellationToken).ConfigureAwait(false);
-                break;
-            case (SavepointOperation.Rollback, IOBehavior.Synchronous):
-                inner.Rollback(name);
-                break;
-            case (SavepointOperation.Rollback, _):
-                await inner.RollbackAsync(name, cancellationToken).ConfigureAwait(false);
-                break;
-            case (SavepointOperation.Release, IOBehavior.Synchronous):
-                inner.Release(name);
-                break;
-            default:
-                await inner.ReleaseAsync(name, cancellationToken).ConfigureAwait(false);
-                break;
-        }
     }
 }
