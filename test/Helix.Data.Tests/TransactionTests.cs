@@ -199,6 +199,39 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
     }
 
+    /// <summary>
+    /// Every commit lost its connection: a strand may have committed the transaction before its answer was lost, so each
+    /// strand gets it by replay (the strands cannot end up different), and the caller learns that the outcome is unknown.
+    /// </summary>
+    [Test]
+    public async Task Strand_faults_at_every_commit_leave_the_outcome_unknown_and_both_strands_get_the_transaction()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == "COMMIT");
+        strands.Secondary.FailExecutions(() => new TimeoutException("no answer to the commit"), text => text == "COMMIT");
+        var thrown = Assert.ThrowsAsync<HelixException>(() => CommitAsync(transaction));
+        var status = strands.DataSource.GetStatus();
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("outcome is unknown").And.Contain("no answer to the commit"));
+            Assert.That(thrown.IsTransient, Is.True);
+            Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1));
+            Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1));
+        });
+
+        strands.Primary.Heal();
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1" }));
+        });
+    }
+
     [Test]
     public async Task A_strand_that_is_down_when_the_transaction_starts_gets_it_by_replay()
     {

@@ -134,21 +134,76 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     [Test]
-    public async Task Both_have_strand_faults_the_caller_gets_a_HelixException_carrying_both()
+    public async Task Both_have_strand_faults_after_the_statement_was_sent_the_outcome_is_unknown_and_both_strands_get_the_write()
     {
         await using var strands = Strands();
         strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         strands.Secondary.FailExecutions(() => new TimeoutException("secondary timed out"), text => text.StartsWith("INSERT", StringComparison.Ordinal));
         await using var connection = await OpenAsync(strands.DataSource);
         var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        var status = strands.DataSource.GetStatus();
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.PrimaryException, Is.InstanceOf<SqliteException>());
             Assert.That(thrown.SecondaryException, Is.InstanceOf<TimeoutException>());
             Assert.That(thrown.IsTransient, Is.True);
-            Assert.That(thrown.Message, Does.Contain("database is locked").And.Contain("secondary timed out"));
-            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.Empty);
-            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].Backlog + strands.DataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.Zero, "nothing to replay");
+            Assert.That(thrown.Message, Does.Contain("outcome is unknown").And.Contain("database is locked").And.Contain("secondary timed out"));
+            Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1), "the primary may have applied it, or not: it gets it by replay");
+            Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1));
+        });
+
+        strands.Primary.Heal();
+        strands.Secondary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1" }));
+        });
+    }
+
+    /// <summary>
+    /// The load run's case: the secondary takes writes by replay only (here drained), and the primary's connection is lost
+    /// while it runs the write. It may have committed it: the secondary must get it too, or the strands could differ.
+    /// </summary>
+    [Test]
+    public async Task A_write_in_doubt_on_the_only_direct_strand_is_queued_for_the_other_strand_too()
+    {
+        await using var strands = Strands("Preferred Strand=Secondary");
+        await using var connection = await OpenAsync(strands.DataSource);
+        strands.DataSource.Drain(HelixStrand.Secondary, "maintenance");
+        strands.Primary.FailExecutions(() => new IOException("Exception while reading from stream"), text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        var status = strands.DataSource.GetStatus();
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("outcome is unknown").And.Contain("secondary: not attempted (Draining)"));
+            Assert.That(status[HelixStrand.Primary].State, Is.EqualTo(HelixStrandState.Failed));
+            Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1));
+            Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1), "queued behind the drain");
+        });
+
+        strands.Primary.Heal();
+        strands.DataSource.Undrain(HelixStrand.Secondary);
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t")).And.EqualTo(new[] { "a|1" }));
+    }
+
+    [Test]
+    public async Task A_fault_before_the_statement_was_sent_leaves_nothing_in_doubt_and_nothing_to_replay()
+    {
+        await using var strands = Strands("Preferred Strand=Secondary");
+        await using var connection = await OpenAsync(strands.DataSource);
+        Assert.That(connection.GetInnerConnection(HelixStrand.Primary), Is.Null, "the primary opens at the first write");
+        strands.DataSource.Drain(HelixStrand.Secondary, "maintenance");
+        strands.Primary.FailOpens(FaultPlan.Busy);
+        var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        var status = strands.DataSource.GetStatus();
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("applied on no strand").And.Contain("database is locked"));
+            Assert.That(thrown.IsTransient, Is.True);
+            Assert.That(status[HelixStrand.Primary].Backlog + status[HelixStrand.Secondary].Backlog, Is.Zero, "nothing to replay");
         });
     }
 
@@ -175,7 +230,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         strands.Primary.FailExecutions(FaultPlan.Busy);
         strands.Secondary.FailExecutions(FaultPlan.Busy);
         await using var connection = await OpenAsync(strands.DataSource);
-        Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)), "in doubt: both strands get it by replay");
         Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Failed));
 
         var write = Task.Run(() => ExecuteNonQueryAsync(connection, Insert, ("id", "b"), ("v", 2)));
@@ -183,7 +238,8 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.That(await write.WaitAsync(Wait.Default), Is.EqualTo(1), "acknowledged once the secondary came back");
         strands.Primary.Heal();
         await Wait.ForReplayAsync(strands.DataSource);
-        Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "b|2" }));
+        Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1", "b|2" }));
+        Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "a|1", "b|2" }));
     }
 
     [Test]

@@ -135,8 +135,9 @@ internal sealed class OffloadedStrand : IValueTaskSource<StrandResult>, IThreadP
         Deliver(result);
     }
 
-    // Never expected (StrandRunner.RunAsync returns errors as results); the strand then counts as faulted.
-    private void Fail(Exception error) => Deliver(StrandResult.Failure(_strand, error, HelixErrorKind.StrandFault, cancelled: false));
+    // Never expected (StrandRunner.RunAsync returns errors as results); the strand then counts as faulted, and as having
+    // perhaps applied the statement: nothing says it did not.
+    private void Fail(Exception error) => Deliver(StrandResult.Failure(_strand, error, HelixErrorKind.StrandFault, cancelled: false, mayHaveApplied: true));
 
     private void Deliver(StrandResult result)
     {

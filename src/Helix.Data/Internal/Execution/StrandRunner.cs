@@ -169,7 +169,10 @@ internal static class StrandRunner
         return StrandResult.Success(strand, value, inner, detach, execution.Behavior, elapsed);
     }
 
-    /// <summary>The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.</summary>
+    /// <summary>
+    /// The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.
+    /// With an inner command made, the statement may have reached the server: its outcome is in doubt.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // rare: its locals stay out of the frame of every run that succeeds
     private static StrandResult Failed(in Execution execution, in StrandRun run, DbCommand? inner, bool detach, Exception error)
     {
@@ -178,7 +181,7 @@ internal static class StrandRunner
         HelixActivities.Fail(run.Activity, error);
         if (CallerCancellation.Is(error, execution.CancellationToken))
         {
-            return StrandResult.Failure(strand, error, HelixErrorKind.StrandFault, cancelled: true);
+            return StrandResult.Failure(strand, error, HelixErrorKind.StrandFault, cancelled: true, mayHaveApplied: inner is not null);
         }
 
         var kind = execution.DataSource.Classifier.Classify(error);
@@ -188,7 +191,7 @@ internal static class StrandRunner
             execution.Connection.Discard(strand);
         }
 
-        return StrandResult.Failure(strand, error, kind, cancelled: false);
+        return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null);
     }
 
     /// <summary>Releases an inner command after a failure: the statement's own error is what the caller needs to see.</summary>

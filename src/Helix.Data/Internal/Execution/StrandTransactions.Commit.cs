@@ -80,7 +80,8 @@ internal sealed partial class StrandTransactions
         }
 
         var errors = await CommitSidesAsync(committing, io, cancellationToken).ConfigureAwait(false);
-        if (errors.All(e => e is not null))
+        var inDoubt = errors.Length > 0 && errors.All(e => e is not null && !CallerCancellation.Is(e, cancellationToken) && _dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault);
+        if (errors.All(e => e is not null) && !inDoubt)
         {
             WriteRouting.EndReservations(_dataSource.Strands, routes);
             await CommitFailedAsync(committing, errors, io, cancellationToken).ConfigureAwait(false);
@@ -110,9 +111,24 @@ internal sealed partial class StrandTransactions
             await SettleAsync(side, routes[side.Strand.Index], committing.Contains(side), io).ConfigureAwait(false);
         }
 
-        HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);
         Complete();
+        if (inDoubt)
+        {
+            // Every commit was sent and lost its connection: any strand may have committed. Each gets the transaction by
+            // replay (above), so that they agree; the caller learns that the outcome is unknown.
+            throw new HelixException(
+                "The transaction's outcome is unknown: every strand's connection was lost during the commit, so it may have committed. It is replayed on every strand so that they agree; retry it only if it is idempotent. "
+                    + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
+                ErrorOf(committing, errors, HelixStrand.Primary),
+                ErrorOf(committing, errors, HelixStrand.Secondary),
+                isTransient: true);
+        }
+
+        HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);
     }
+
+    private static Exception? ErrorOf(List<Side> committing, Exception?[] errors, HelixStrand strand) =>
+        committing.FindIndex(s => s.Strand.Id == strand) is var i and >= 0 ? errors[i] : null;
 
     /// <summary>Brings the committed transaction to a strand that did not commit it.</summary>
     private ValueTask SettleAsync(Side side, WriteRoute route, bool commitFailed, IOBehavior io)
@@ -212,12 +228,10 @@ internal sealed partial class StrandTransactions
             }
         }
 
-        var primary = committing.FindIndex(s => s.Strand.Id == HelixStrand.Primary);
-        var secondary = committing.FindIndex(s => s.Strand.Id == HelixStrand.Secondary);
         throw new HelixException(
             "The transaction committed on no strand: " + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
-            primary < 0 ? null : errors[primary],
-            secondary < 0 ? null : errors[secondary],
+            ErrorOf(committing, errors, HelixStrand.Primary),
+            ErrorOf(committing, errors, HelixStrand.Secondary),
             isTransient: true);
     }
 

@@ -90,6 +90,11 @@ internal static class WritePath
         var winner = FirstSucceeded(results);
         if (winner < 0)
         {
+            if (InDoubt(results))
+            {
+                throw await SettleInDoubtAsync(execution, routes, results, entries).ConfigureAwait(false);
+            }
+
             WriteRouting.EndReservations(strands, routes);
             throw WriteFailed(dataSource, results);
         }
@@ -250,6 +255,58 @@ internal static class WritePath
         {
             StrandRunner.ReleaseQuietly(statement, command, detach);
         }
+    }
+
+    /// <summary>
+    /// Whether a write that no strand acknowledged may have been applied all the same: every strand that ran it had a
+    /// strand fault (none refused it, none was cancelled by the caller), and one of them after the statement was sent.
+    /// </summary>
+    private static bool InDoubt(StrandResult?[] results)
+    {
+        var inDoubt = false;
+        foreach (var result in results)
+        {
+            if (result is { } ran)
+            {
+                if (ran.Cancelled || ran.Kind == HelixErrorKind.StatementError)
+                {
+                    return false;
+                }
+
+                inDoubt |= ran.InDoubt;
+            }
+        }
+
+        return inDoubt;
+    }
+
+    /// <summary>
+    /// A write whose outcome is unknown (contract section 5): a strand may have applied it before its connection was lost,
+    /// and nothing can tell. So that the strands cannot end up different, every strand gets it: the strands that ran it
+    /// are marked Failed and get it by replay, the others by their route, as for a write that one strand applied. The
+    /// caller gets a transient <see cref="HelixException"/> that says so.
+    /// </summary>
+    private static async ValueTask<HelixException> SettleInDoubtAsync(Execution execution, WriteRoute[] routes, StrandResult?[] results, HelixReplayEntry?[] entries)
+    {
+        var strands = execution.DataSource.Strands;
+        for (var i = 0; i < strands.Length; i++)
+        {
+            if (routes[i] != WriteRoute.Direct)
+            {
+                await WriteRouting.SettleAsync(execution.DataSource, strands[i], routes[i], () => entries[i]!, execution.Statement.CommandText, execution.Io).ConfigureAwait(false);
+            }
+            else
+            {
+                await MissedAsync(execution, strands[i], results[i]!.Value.Error!, isFault: true).ConfigureAwait(false);
+            }
+        }
+
+        var describe = string.Join(" ", strands.Select(s => $"{s.Name}: {results[s.Index]?.Error!.Message ?? $"not attempted ({s.State})."}"));
+        return new HelixException(
+            $"The write's outcome is unknown: a strand's connection was lost after the statement was sent, so it may have been applied. It is replayed on every strand so that they agree; retry it only if it is idempotent. {describe}",
+            results[0]?.Error,
+            results.Length > 1 ? results[1]?.Error : null,
+            isTransient: true);
     }
 
     /// <summary>The exception for a write no strand applied: a statement error unchanged, else a <see cref="HelixException"/>.</summary>
