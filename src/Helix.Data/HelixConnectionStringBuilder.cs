@@ -52,10 +52,13 @@ public sealed partial class HelixConnectionStringBuilder : DbConnectionStringBui
         }
     }
 
-    /// <summary>Gets or sets the invariant name of the inner ADO.NET provider of both strands (key <c>Provider</c>).</summary>
+    /// <summary>
+    /// Gets or sets the invariant name of the inner ADO.NET provider of both strands (key <c>Provider</c>). When it is not
+    /// set, each strand's provider is inferred from what the application references and from the strand's keys.
+    /// </summary>
     [Category("Strands")]
     [DisplayName(HelixKeywords.Provider)]
-    [Description("Invariant name of the inner ADO.NET provider of both strands, e.g. Npgsql.")]
+    [Description("Invariant name of the inner ADO.NET provider of both strands, e.g. Npgsql; inferred when not set.")]
     public string? Provider
     {
         get => GetString(HelixKeywords.Provider);

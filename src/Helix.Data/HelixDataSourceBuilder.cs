@@ -329,9 +329,7 @@ public sealed class HelixDataSourceBuilder
             throw new ArgumentException($"Connection-string key '{key}' is required: it holds the {key.ToLowerInvariant()} strand's own connection string, quoted, e.g. {key}=\"Host=db-a;Database=app\".", key);
         }
 
-        var providerName = provider ?? throw HelixKeywords.Missing(
-            HelixKeywords.Provider,
-            $"Connection-string key 'Provider' is required (or '{providerKey}' for this strand): it names the inner ADO.NET provider, e.g. Provider=Npgsql. Available here: {string.Join(", ", ProviderResolver.Available())}.");
+        var providerName = provider ?? ProviderInference.Infer(connectionString, shared.Select(k => k.Key), ProviderResolver.Available(), key);
         var resolved = ProviderResolver.Resolve(providerName, providerKey);
         var inner = InnerConnectionString.Build(resolved, providerName, key, connectionString, shared);
         return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true);

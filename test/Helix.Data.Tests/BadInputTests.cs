@@ -83,7 +83,7 @@ public class BadInputTests
         Assert.That(() => new HelixConnectionStringBuilder { CircuitThreshold = 0 }, Throws.ArgumentException.With.Property("ParamName").EqualTo("Circuit Threshold"));
 
     [TestCase("Provider=Microsoft.Data.Sqlite;Secondary=\"Data Source=:memory:\"", "Primary")]
-    [TestCase("Primary=\"Data Source=:memory:\";Secondary=\"Data Source=:memory:\"", "Provider")]
+    [TestCase("Primary=\"Server=a;Database=x\";Secondary=\"Server=b;Database=x\"", "Provider")]
     [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Secondary Provider=Npgsql", "Secondary Provider")]
     [TestCase("Provider=Microsoft.Data.Sqlite;Primary=\"Data Source=:memory:\";Preferred Strand=Secondary", "Preferred Strand")]
     [TestCase("Provider=Helix.Data;Primary=\"x=y\";Secondary=\"x=y\"", "Primary Provider")]
