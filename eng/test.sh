@@ -27,6 +27,18 @@ if [ -z "${HELIX_TEST_NATS_URL:-}" ] && ! have_nats; then
   have_nats || { echo "eng/test.sh: nats-server could not be installed"; exit 1; }
 fi
 
+# The MariaDB tests start two throwaway mariadbd servers on 127.0.0.1 themselves (unless HELIX_TEST_MARIADB_PRIMARY and
+# HELIX_TEST_MARIADB_SECONDARY name servers). Install the Debian package mariadb-server on a fresh machine; its own
+# service is not used (the test servers have their own data directories and ports, so it may run or not).
+have_mariadb() { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; }
+if [ -z "${HELIX_TEST_MARIADB_PRIMARY:-}" ] && ! have_mariadb; then
+  echo "eng/test.sh: installing MariaDB (Debian package mariadb-server) for the MariaDB tests"
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq mariadb-server >/dev/null
+  have_mariadb || { echo "eng/test.sh: MariaDB could not be installed"; exit 1; }
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 

@@ -14,7 +14,9 @@ namespace Helix.Data;
 /// <para>
 /// The default classifier knows Npgsql (SQLSTATE classes 08, 40, 53, 55, 57, 58 and others are faults),
 /// Microsoft.Data.SqlClient (error numbers of connection loss, timeouts, deadlocks and throttling, and severity 20 and
-/// above), Microsoft.Data.Sqlite (busy, locked, I/O, can't-open and similar result codes) and any provider that sets
+/// above), Microsoft.Data.Sqlite (busy, locked, I/O, can't-open and similar result codes), MySqlConnector (error numbers
+/// of connection loss, shutdown, lock waits, deadlocks, timeouts and kills; other server errors are statement errors)
+/// and any provider that sets
 /// <see cref="DbException.IsTransient"/> or <see cref="DbException.SqlState"/>. It does not reference those providers:
 /// it recognises them by type name.
 /// </para>
@@ -43,6 +45,14 @@ public class HelixErrorClassifier
     [
         -2, -1, 2, 53, 64, 121, 233, 258, 1205, 1222, 4060, 4221, 10053, 10054, 10060, 10061, 10928, 10929, 11001,
         18456, 40143, 40197, 40501, 40540, 40613, 42108, 42109, 49918, 49919, 49920,
+    ];
+
+    // MySQL/MariaDB error numbers that mean the server is unreachable, overloaded, shutting down, read-only, or gave up
+    // on the statement for reasons of its own (lock wait timeout, deadlock, statement timeout, killed query or connection).
+    private static readonly HashSet<int> MySqlFaultNumbers =
+    [
+        1040, 1041, 1042, 1043, 1045, 1053, 1077, 1078, 1079, 1080, 1129, 1130, 1152, 1153, 1154, 1155, 1156, 1157, 1158,
+        1159, 1160, 1161, 1184, 1205, 1213, 1290, 1317, 1792, 1836, 1927, 1969, 2002, 2003, 2006, 2013, 3024, 4031,
     ];
 
     private static readonly ConcurrentDictionary<(Type, string), PropertyInfo?> Properties = new();
@@ -88,6 +98,9 @@ public class HelixErrorClassifier
             case "Microsoft.Data.SqlClient.SqlException":
             case "System.Data.SqlClient.SqlException":
                 return ClassifySqlServer(exception);
+            case "MySqlConnector.MySqlException":
+            case "MySql.Data.MySqlClient.MySqlException":
+                return ClassifyMySql(exception);
             default:
                 if (exception.IsTransient)
                 {
@@ -115,6 +128,23 @@ public class HelixErrorClassifier
         return number is { } n && SqlServerFaultNumbers.Contains(n) || severity >= 20
             ? HelixErrorKind.StrandFault
             : HelixErrorKind.StatementError;
+    }
+
+    /// <summary>
+    /// MySQL and MariaDB send most refusals with the catch-all SQLSTATE <c>HY000</c> (no default value, a SIGNAL of the
+    /// application's), so a server error is a statement error unless its number, or its SQLSTATE class (08 connection,
+    /// 40 rollback, 70 killed), says otherwise. An error with no SQLSTATE came from the client library: a fault.
+    /// </summary>
+    private static HelixErrorKind ClassifyMySql(DbException exception)
+    {
+        if (exception.IsTransient || ReadProperty<int>(exception, "Number") is { } number && MySqlFaultNumbers.Contains(number))
+        {
+            return HelixErrorKind.StrandFault;
+        }
+
+        return exception.SqlState is { Length: 5 } state && state[..2] is not ("08" or "40" or "70")
+            ? HelixErrorKind.StatementError
+            : HelixErrorKind.StrandFault;
     }
 
     private static T? ReadProperty<T>(object instance, string name)

@@ -18,6 +18,22 @@ internal static class Eventually
         }
     }
 
+    /// <summary>Waits until an asynchronous condition holds, bounded in time.</summary>
+    public static async Task ThatAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + limit;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds} s waiting until {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Runs an action until it succeeds (the last failure is reported), bounded in time.</summary>
     public static async Task SucceedsAsync(Func<Task> action, TimeSpan timeout, string what)
     {
