@@ -114,11 +114,9 @@ public class LoadRunTests : PostgresTestBase
             await dataSource.WaitForReplayAsync(converged.Token);
         }
 
-        const string Everything = "SELECT id, worker, v, version FROM events ORDER BY id";
-        var primary = await RowsAsync(HelixStrand.Primary, Everything);
-        var secondary = await RowsAsync(HelixStrand.Secondary, Everything);
-        var stored = primary.Select(r => r.Split('|')).ToDictionary(p => Guid.Parse(p[0]), p => long.Parse(p[2], CultureInfo.InvariantCulture));
-        var lost = workload.Acknowledged.Count(a => !stored.TryGetValue(a.Key, out var v) || v != a.Value);
+        var primary = await RowsAsync(HelixStrand.Primary, Workload.Everything);
+        var secondary = await RowsAsync(HelixStrand.Secondary, Workload.Everything);
+        var lost = workload.LostIn(primary);
         var perSecond = Enumerable.Range(0, Seconds)
             .Select(s => workload.Latencies.TryGetValue(s, out var l) ? l.ToArray() : [])
             .Select((l, s) =>

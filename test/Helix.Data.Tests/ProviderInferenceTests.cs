@@ -23,6 +23,7 @@ public class ProviderInferenceTests
     [TestCase("Server=my-a;Port=3306;Database=app", "MySqlConnector")]
     [TestCase("Server=my-a;Database=app;SslMode=Required", "MySqlConnector")]
     [TestCase("Host=my-a;Port=3306;Database=app", "MySqlConnector")]
+    [TestCase("Server=127.0.0.1;Port=23306;User ID=root;Default Command Timeout=10;Database=app", "MySqlConnector")]
     public void The_provider_is_inferred_from_the_strand_s_keys(string inner, string expected) =>
         Assert.That(ProviderInference.Infer(inner, [], Everything, "Primary"), Is.EqualTo(expected));
 

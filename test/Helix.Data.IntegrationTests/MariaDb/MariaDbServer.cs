@@ -56,7 +56,7 @@ public sealed class MariaDbServer : IAsyncDisposable
         }
 
         var server = new MariaDbServer(name, root, Testing.Ports.FreeBelowEphemeral(), null) { Binaries = binaries };
-        string[] install = ["--no-defaults", $"--datadir={server.DataDirectory}", "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"];
+        string[] install = ["--no-defaults", $"--datadir={server.DataDirectory}", $"--tmpdir={root}", "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"];
         await RunAsync(binaries.Install, IsRoot ? ["--user=mysql", .. install] : install);
         await server.StartAsync();
         return server;
@@ -83,7 +83,7 @@ public sealed class MariaDbServer : IAsyncDisposable
         };
         foreach (var argument in (string[])
         [
-            "--no-defaults", $"--datadir={DataDirectory}", $"--port={_port}", "--bind-address=127.0.0.1",
+            "--no-defaults", $"--datadir={DataDirectory}", $"--tmpdir={_root}", $"--port={_port}", "--bind-address=127.0.0.1",
             $"--socket={Path.Combine(_root!, "mysqld.sock")}", $"--pid-file={Path.Combine(_root!, "mysqld.pid")}",
             $"--log-error={Path.Combine(_root!, "server.log")}", "--skip-name-resolve", "--skip-log-bin",
             "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--max-connections=300",

@@ -15,10 +15,26 @@ public sealed class Workload
         CREATE TABLE events (id uuid PRIMARY KEY, worker int NOT NULL, v bigint NOT NULL, version bigint NOT NULL);
         """;
 
-    private const string Upsert = """
+    /// <summary>The same table on MySQL and MariaDB.</summary>
+    public const string MySqlSchema = """
+        CREATE TABLE events (id CHAR(36) PRIMARY KEY, worker INT NOT NULL, v BIGINT NOT NULL, version BIGINT NOT NULL);
+        """;
+
+    /// <summary>The upsert on MySQL and MariaDB: the newer <c>helix_ts</c> wins (assignments run left to right).</summary>
+    public const string MySqlUpsert = """
+        INSERT INTO events (id, worker, v, version) VALUES (@id, @worker, @v, @helix_ts)
+        ON DUPLICATE KEY UPDATE v = IF(VALUES(version) > version, VALUES(v), v), version = GREATEST(version, VALUES(version))
+        """;
+
+    private const string PostgresUpsert = """
         INSERT INTO events (id, worker, v, version) VALUES (@id, @worker, @v, @helix_ts)
         ON CONFLICT (id) DO UPDATE SET v = excluded.v, version = excluded.version WHERE events.version < excluded.version
         """;
+
+    /// <summary>Every row, in the form <see cref="LostIn"/> reads (<c>id|worker|v|version</c>).</summary>
+    public const string Everything = "SELECT id, worker, v, version FROM events ORDER BY id";
+
+    private readonly string _upsert;
 
     private readonly HelixDataSource _dataSource;
     private readonly ConcurrentDictionary<Guid, long> _acknowledged = new();
@@ -28,7 +44,9 @@ public sealed class Workload
     private long _operations;
     private long _staleReads;
 
-    public Workload(HelixDataSource dataSource) => _dataSource = dataSource;
+    /// <param name="dataSource">The data source the workers write and read through.</param>
+    /// <param name="upsert">The upsert, when the strands are not PostgreSQL (<see cref="MySqlUpsert"/>).</param>
+    public Workload(HelixDataSource dataSource, string upsert = PostgresUpsert) => (_dataSource, _upsert) = (dataSource, upsert);
 
     /// <summary>Gets the last value acknowledged for each row.</summary>
     public IReadOnlyDictionary<Guid, long> Acknowledged => _acknowledged;
@@ -44,6 +62,13 @@ public sealed class Workload
 
     /// <summary>Per second since the start: operations completed and their latencies in milliseconds.</summary>
     public IReadOnlyDictionary<int, ConcurrentBag<double>> Latencies => _latencies;
+
+    /// <summary>How many acknowledged rows a strand's rows (<see cref="Everything"/>) miss, or hold with another value.</summary>
+    public int LostIn(IEnumerable<string> rows)
+    {
+        var stored = rows.Select(r => r.Split('|')).ToDictionary(p => Guid.Parse(p[0]), p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
+        return _acknowledged.Count(a => !stored.TryGetValue(a.Key, out var v) || v != a.Value);
+    }
 
     public Task RunAsync(int workers, CancellationToken stop) =>
         Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(() => WorkerAsync(w, stop), CancellationToken.None)));
@@ -80,7 +105,7 @@ public sealed class Workload
     private async Task WriteAsync(Guid id, int worker, long value)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        await connection.ExecuteAsync(Upsert, new { id, worker, v = value });
+        await connection.ExecuteAsync(_upsert, new { id, worker, v = value });
     }
 
     private async Task<long> ReadAsync(Guid id)
