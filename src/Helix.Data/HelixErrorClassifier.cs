@@ -48,10 +48,11 @@ public class HelixErrorClassifier
     ];
 
     // MySQL/MariaDB error numbers that mean the server is unreachable, overloaded, shutting down, read-only, or gave up
-    // on the statement for reasons of its own (lock wait timeout, deadlock, statement timeout, killed query or connection).
+    // on the statement for reasons of its own (lock wait timeout, deadlock, statement timeout, killed query or connection);
+    // -1 is MySqlConnector's own command timeout.
     private static readonly HashSet<int> MySqlFaultNumbers =
     [
-        1040, 1041, 1042, 1043, 1045, 1053, 1077, 1078, 1079, 1080, 1129, 1130, 1152, 1153, 1154, 1155, 1156, 1157, 1158,
+        -1, 1040, 1041, 1042, 1043, 1045, 1053, 1077, 1078, 1079, 1080, 1129, 1130, 1152, 1154, 1155, 1156, 1157, 1158,
         1159, 1160, 1161, 1184, 1205, 1213, 1290, 1317, 1792, 1836, 1927, 1969, 2002, 2003, 2006, 2013, 3024, 4031,
     ];
 
@@ -79,7 +80,7 @@ public class HelixErrorClassifier
         };
     }
 
-    private static HelixErrorKind ClassifyDbException(DbException exception)
+    private HelixErrorKind ClassifyDbException(DbException exception)
     {
         switch (exception.GetType().FullName)
         {
@@ -133,18 +134,23 @@ public class HelixErrorClassifier
     /// <summary>
     /// MySQL and MariaDB send most refusals with the catch-all SQLSTATE <c>HY000</c> (no default value, a SIGNAL of the
     /// application's), so a server error is a statement error unless its number, or its SQLSTATE class (08 connection,
-    /// 40 rollback, 70 killed), says otherwise. An error with no SQLSTATE came from the client library: a fault.
+    /// 40 rollback, 70 killed), says otherwise. An error with no SQLSTATE came from the client library: a lost connection
+    /// carries its cause (an end of stream, a socket error), classified in turn; a refusal before anything was sent (a
+    /// parameter that is not defined) carries none.
     /// </summary>
-    private static HelixErrorKind ClassifyMySql(DbException exception)
+    private HelixErrorKind ClassifyMySql(DbException exception)
     {
         if (exception.IsTransient || ReadProperty<int>(exception, "Number") is { } number && MySqlFaultNumbers.Contains(number))
         {
             return HelixErrorKind.StrandFault;
         }
 
-        return exception.SqlState is { Length: 5 } state && state[..2] is not ("08" or "40" or "70")
-            ? HelixErrorKind.StatementError
-            : HelixErrorKind.StrandFault;
+        if (exception.SqlState is { Length: 5 } state)
+        {
+            return state[..2] is "08" or "40" or "70" ? HelixErrorKind.StrandFault : HelixErrorKind.StatementError;
+        }
+
+        return exception.InnerException is { } cause ? Classify(cause) : HelixErrorKind.StatementError;
     }
 
     private static T? ReadProperty<T>(object instance, string name)

@@ -13,6 +13,7 @@ public enum Dialect
 {
     Sqlite,
     PostgreSql,
+    MySql,
 }
 
 /// <summary>Whether Helix runs with two strands or in single-strand mode (a pure pass-through) in a comparison.</summary>

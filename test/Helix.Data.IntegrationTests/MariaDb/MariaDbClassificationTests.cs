@@ -35,6 +35,30 @@ public class MariaDbClassificationTests : MariaDbTestBase
     }
 
     [Test]
+    public async Task A_parameter_MySqlConnector_refuses_before_sending_is_a_statement_error()
+    {
+        var e = await FailOnPrimaryAsync("SELECT @missing");
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.SqlState, Is.Null, "raised by the client library");
+            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StatementError), e.Message);
+        });
+    }
+
+    [Test]
+    public async Task MySqlConnector_s_command_timeout_is_a_strand_fault()
+    {
+        await using var connection = await OpenDirectAsync(HelixStrand.Primary);
+        await using var command = new MySqlCommand("SELECT SLEEP(5)", connection) { CommandTimeout = 1 };
+        var e = Assert.CatchAsync<MySqlException>(() => command.ExecuteScalarAsync());
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.CommandTimeoutExpired), e.Message);
+            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
+        });
+    }
+
+    [Test]
     public async Task A_deadlock_is_a_strand_fault()
     {
         await ExecuteAsync(HelixStrand.Primary, "INSERT INTO t VALUES (1, 0, NULL), (2, 0, NULL)");
@@ -80,6 +104,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         var id = victim.ServerThread;
         await ExecuteAsync(HelixStrand.Primary, $"KILL CONNECTION {id}");
         var e = Assert.CatchAsync<MySqlException>(() => new MySqlCommand("SELECT 1", victim).ExecuteScalarAsync());
+        Describe(e!);
         Assert.That(Classify(e!), Is.EqualTo(HelixErrorKind.StrandFault), $"{e!.ErrorCode} (SQLSTATE {e.SqlState}): {e.Message}");
     }
 
@@ -91,19 +116,13 @@ public class MariaDbClassificationTests : MariaDbTestBase
         var running = new MySqlCommand("SELECT SLEEP(30)", victim).ExecuteScalarAsync();
         await Eventually.ThatAsync(async () => await IsSleepingAsync(id), "the query runs");
         await ExecuteAsync(HelixStrand.Primary, $"KILL QUERY {id}");
-        object? result = null;
-        Exception? error = null;
-        try
+        var e = Assert.CatchAsync<MySqlException>(() => running);
+        Describe(e!);
+        Assert.Multiple(() =>
         {
-            result = await running;
-        }
-        catch (MySqlException e)
-        {
-            error = e;
-        }
-
-        // MariaDB answers a killed SLEEP() with 1 (interrupted) rather than an error; a killed statement raises 1317.
-        Assert.That(error is null ? Convert.ToInt32(result, System.Globalization.CultureInfo.InvariantCulture) == 1 : Classify(error) == HelixErrorKind.StrandFault, error?.Message ?? "SLEEP was interrupted");
+            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.QueryInterrupted), e.Message);
+            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
+        });
     }
 
     [Test]
@@ -113,6 +132,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         await using var connection = await OpenDirectAsync(HelixStrand.Primary);
         await MariaDbServers.Primary.KillAsync();
         var e = Assert.CatchAsync<MySqlException>(() => new MySqlCommand("SELECT 1", connection).ExecuteScalarAsync());
+        Describe(e!);
         Assert.That(Classify(e!), Is.EqualTo(HelixErrorKind.StrandFault), $"{e!.ErrorCode} (SQLSTATE {e.SqlState}): {e.Message}");
     }
 
@@ -136,9 +156,14 @@ public class MariaDbClassificationTests : MariaDbTestBase
         await using var connection = await OpenDirectAsync(HelixStrand.Primary);
         await using var other = await OpenDirectAsync(HelixStrand.Primary);
         await new MySqlCommand("SHUTDOWN", connection).ExecuteNonQueryAsync();
+        await MariaDbServers.Primary.WaitUntilStoppedAsync(); // SHUTDOWN answers before the server closes the other sessions
         var e = Assert.CatchAsync(() => new MySqlCommand("SELECT 1", other).ExecuteScalarAsync());
+        Describe(e!);
         Assert.That(Classify(e!), Is.EqualTo(HelixErrorKind.StrandFault), $"{e!.GetType().Name}: {e.Message}");
     }
+
+    private static void Describe(Exception e) =>
+        TestContext.Out.WriteLine($"{TestContext.CurrentContext.Test.Name}: {e.GetType().Name} {(e as MySqlException)?.ErrorCode} SQLSTATE {(e as MySqlException)?.SqlState ?? "none"}, cause {e.InnerException?.GetType().Name ?? "none"}: {e.Message}");
 
     private async Task<MySqlException> FailOnPrimaryAsync(string sql)
     {

@@ -128,6 +128,14 @@ public sealed class MariaDbServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits (bounded) until the server process has ended, after a test asked it to shut down.</summary>
+    public async Task WaitUntilStoppedAsync()
+    {
+        RequireLocal();
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await _process!.WaitForExitAsync(bounded.Token);
+    }
+
     /// <summary>Returns the server to running, whatever a test did to it.</summary>
     public async Task EnsureRunningAsync()
     {
