@@ -638,6 +638,31 @@ public static class AdoNetChecks
         ? "SELECT 1::int AS a, 2::bigint AS b, 'three'::text AS c, 4.5::float8 AS d, NULL::text AS e"
         : "SELECT 1 AS a, 2 AS b, 'three' AS c, 4.5 AS d, NULL AS e";
 
+    /// <summary>
+    /// Runs one check against both targets: <see langword="null"/> when Helix behaves as the plain provider (or differs
+    /// where a known difference says it does), else what is wrong.
+    /// </summary>
+    public static string? Mismatch(string check, ConformanceTarget plain, ConformanceTarget helix, IReadOnlyDictionary<string, string> knownDifferences)
+    {
+        var (a, b) = (Run(check, plain), Run(check, helix));
+        return knownDifferences.TryGetValue(check, out var reason)
+            ? a == b ? $"listed as a known difference ({reason}) but now behaves the same: remove it from the test and from docs/compatibility.md" : null
+            : a == b ? null : $"plain: {a}; Helix: {b}";
+    }
+
+    /// <summary>The comparison as a Markdown table, also written to <c>HELIX_CONFORMANCE_REPORT</c>/<paramref name="fileName"/> when that folder is set.</summary>
+    public static string SaveReport(ConformanceTarget plain, ConformanceTarget helix, IReadOnlyDictionary<string, string> knownDifferences, string fileName)
+    {
+        var report = Report(plain, helix, knownDifferences);
+        if (Environment.GetEnvironmentVariable("HELIX_CONFORMANCE_REPORT") is { Length: > 0 } folder)
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, fileName), report);
+        }
+
+        return report;
+    }
+
     /// <summary>Renders a comparison as a Markdown table: every check, what each target did, and whether they differ.</summary>
     public static string Report(ConformanceTarget plain, ConformanceTarget helix, IReadOnlyDictionary<string, string> knownDifferences)
     {
