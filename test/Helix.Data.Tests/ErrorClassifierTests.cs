@@ -49,16 +49,6 @@ public class ErrorClassifierTests
     public void SQLite_errors_by_result_code(int code, HelixErrorKind expected) =>
         Assert.That(Classifier.Classify(new SqliteException("msg", code)), Is.EqualTo(expected));
 
-    [TestCase(-2, 11, HelixErrorKind.StrandFault)] // timeout
-    [TestCase(1205, 13, HelixErrorKind.StrandFault)] // deadlock victim
-    [TestCase(40613, 16, HelixErrorKind.StrandFault)] // database unavailable
-    [TestCase(0, 20, HelixErrorKind.StrandFault)] // fatal severity
-    [TestCase(2627, 14, HelixErrorKind.StatementError)] // unique key violation
-    [TestCase(547, 16, HelixErrorKind.StatementError)] // constraint conflict
-    [TestCase(102, 15, HelixErrorKind.StatementError)] // syntax error
-    public void SQL_Server_errors_by_number_and_severity(int number, byte severity, HelixErrorKind expected) =>
-        Assert.That(Classifier.Classify(new Microsoft.Data.SqlClient.SqlException(number, severity)), Is.EqualTo(expected));
-
     [Test]
     public void Other_providers_are_classified_by_IsTransient_and_SqlState()
     {
