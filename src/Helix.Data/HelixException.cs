@@ -54,6 +54,13 @@ public class HelixException : DbException
     public Exception? SecondaryException { get; }
 
     /// <summary>
+    /// Gets a value indicating whether the write may have been applied although no strand acknowledged it: a strand's
+    /// connection was lost after the statement was sent (contract section 5). Helix then replays the write on every
+    /// strand, so that they agree it was applied; retry it only if it is idempotent (the <c>helix_ts</c> upsert is).
+    /// </summary>
+    public bool IsOutcomeUnknown { get; init; }
+
+    /// <summary>
     /// Gets a value that says whether retrying may succeed: <see langword="true"/> when the strands could not be reached
     /// (they may come back), <see langword="false"/> for errors that a retry cannot fix.
     /// </summary>

@@ -217,6 +217,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.Message, Does.Contain("outcome is unknown").And.Contain("no answer to the commit"));
+            Assert.That(thrown.IsOutcomeUnknown, Is.True);
             Assert.That(thrown.IsTransient, Is.True);
             Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1));
             Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1));

@@ -148,6 +148,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(thrown.SecondaryException, Is.InstanceOf<TimeoutException>());
             Assert.That(thrown.IsTransient, Is.True);
             Assert.That(thrown.Message, Does.Contain("outcome is unknown").And.Contain("database is locked").And.Contain("secondary timed out"));
+            Assert.That(thrown.IsOutcomeUnknown, Is.True);
             Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1), "the primary may have applied it, or not: it gets it by replay");
             Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1));
         });
@@ -202,6 +203,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.Message, Does.Contain("applied on no strand").And.Contain("database is locked"));
+            Assert.That(thrown.IsOutcomeUnknown, Is.False);
             Assert.That(thrown.IsTransient, Is.True);
             Assert.That(status[HelixStrand.Primary].Backlog + status[HelixStrand.Secondary].Backlog, Is.Zero, "nothing to replay");
         });

@@ -125,6 +125,19 @@ public class MariaDbClassificationTests : MariaDbTestBase
         });
     }
 
+    /// <summary>MySQL's "server has gone away": the server closed an idle session (its wait_timeout passed), and the client writes to it.</summary>
+    [Test]
+    public async Task A_session_the_server_closed_as_idle_is_a_strand_fault()
+    {
+        await using var idle = await OpenDirectAsync(HelixStrand.Primary);
+        var id = idle.ServerThread;
+        await new MySqlCommand("SET SESSION wait_timeout = 1", idle).ExecuteNonQueryAsync();
+        await Eventually.ThatAsync(async () => !await IsConnectedAsync(id), "the server closed the idle session");
+        var e = Assert.CatchAsync(() => new MySqlCommand("SELECT 1", idle).ExecuteScalarAsync()); // MySqlConnector lets the socket's error through
+        Describe(e!);
+        Assert.That(Classify(e!), Is.EqualTo(HelixErrorKind.StrandFault), $"{e!.GetType().Name}: {e.Message}");
+    }
+
     [Test]
     public async Task A_server_that_crashed_under_an_open_connection_is_a_strand_fault()
     {
@@ -176,6 +189,12 @@ public class MariaDbClassificationTests : MariaDbTestBase
     {
         await using var connection = await OpenDirectAsync(HelixStrand.Primary);
         return Convert.ToInt64(await new MySqlCommand("SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS", connection).ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<bool> IsConnectedAsync(int id)
+    {
+        await using var connection = await OpenDirectAsync(HelixStrand.Primary);
+        return Convert.ToInt64(await new MySqlCommand($"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}", connection).ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     private async Task<bool> IsSleepingAsync(int id)

@@ -38,6 +38,7 @@ public sealed class Workload
 
     private readonly HelixDataSource _dataSource;
     private readonly ConcurrentDictionary<Guid, long> _acknowledged = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentBag<long>> _unknown = new();
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly ConcurrentDictionary<int, ConcurrentBag<double>> _latencies = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -63,11 +64,16 @@ public sealed class Workload
     /// <summary>Per second since the start: operations completed and their latencies in milliseconds.</summary>
     public IReadOnlyDictionary<int, ConcurrentBag<double>> Latencies => _latencies;
 
-    /// <summary>How many acknowledged rows a strand's rows (<see cref="Everything"/>) miss, or hold with another value.</summary>
+    /// <summary>
+    /// How many acknowledged rows a strand's rows (<see cref="Everything"/>) miss, or hold with another value than the last
+    /// one acknowledged; a later write whose outcome the caller was told is unknown (<see cref="HelixException.IsOutcomeUnknown"/>)
+    /// may have been applied, so its value counts as kept too.
+    /// </summary>
     public int LostIn(IEnumerable<string> rows)
     {
         var stored = rows.Select(r => r.Split('|')).ToDictionary(p => Guid.Parse(p[0]), p => long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture));
-        return _acknowledged.Count(a => !stored.TryGetValue(a.Key, out var v) || v != a.Value);
+        return _acknowledged.Count(a => !stored.TryGetValue(a.Key, out var v)
+            || v != a.Value && !(v > a.Value && _unknown.TryGetValue(a.Key, out var unknown) && unknown.Contains(v)));
     }
 
     public Task RunAsync(int workers, CancellationToken stop) =>
@@ -83,7 +89,7 @@ public sealed class Workload
             // Two writes (a new row, an update of an older one) and a read of the row just written.
             var id = rows.Count < 20 || next % 3 == 0 ? Guid.CreateVersion7() : rows[(int)(next % rows.Count)];
             var value = ++next;
-            if (await TimedAsync(() => WriteAsync(id, worker, value)))
+            if (await TimedAsync(() => WriteAsync(id, worker, value), onOutcomeUnknown: () => _unknown.GetOrAdd(id, _ => []).Add(value)))
             {
                 if (!values.ContainsKey(id))
                 {
@@ -114,7 +120,7 @@ public sealed class Workload
         return await connection.ExecuteScalarAsync<long>("SELECT v FROM events WHERE id = @id", new { id });
     }
 
-    private async Task<bool> TimedAsync(Func<Task> operation)
+    private async Task<bool> TimedAsync(Func<Task> operation, Action? onOutcomeUnknown = null)
     {
         var started = _clock.Elapsed;
         try
@@ -129,6 +135,11 @@ public sealed class Workload
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            if (e is HelixException { IsOutcomeUnknown: true })
+            {
+                onOutcomeUnknown?.Invoke();
+            }
+
             _errors.Enqueue($"{started.TotalSeconds:0.0}s {e.GetType().Name}: {e.Message}");
             return false;
         }

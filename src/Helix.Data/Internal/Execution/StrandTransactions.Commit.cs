@@ -121,7 +121,10 @@ internal sealed partial class StrandTransactions
                     + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
                 ErrorOf(committing, errors, HelixStrand.Primary),
                 ErrorOf(committing, errors, HelixStrand.Secondary),
-                isTransient: true);
+                isTransient: true)
+            {
+                IsOutcomeUnknown = true,
+            };
         }
 
         HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);

@@ -306,7 +306,10 @@ internal static class WritePath
             $"The write's outcome is unknown: a strand's connection was lost after the statement was sent, so it may have been applied. It is replayed on every strand so that they agree; retry it only if it is idempotent. {describe}",
             results[0]?.Error,
             results.Length > 1 ? results[1]?.Error : null,
-            isTransient: true);
+            isTransient: true)
+        {
+            IsOutcomeUnknown = true,
+        };
     }
 
     /// <summary>The exception for a write no strand applied: a statement error unchanged, else a <see cref="HelixException"/>.</summary>
