@@ -88,6 +88,26 @@ internal sealed partial class StrandTransactions
             return;
         }
 
+        MarkFailedCommits(committing, errors);
+        foreach (var side in _sides.Where(s => s.Mode is Mode.Recording or Mode.Refused))
+        {
+            await SettleAsync(side, routes[side.Strand.Index], committing.Contains(side), io).ConfigureAwait(false);
+        }
+
+        Complete();
+        if (inDoubt)
+        {
+            // Every commit was sent and lost its connection: any strand may have committed. Each got the transaction by
+            // replay (above), so that they agree; the caller learns that the outcome is unknown.
+            throw OutcomeUnknown(committing, errors);
+        }
+
+        HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);
+    }
+
+    /// <summary>A strand whose commit failed gets the transaction as a dead letter (it refused) or by replay (it faulted).</summary>
+    private void MarkFailedCommits(List<Side> committing, Exception?[] errors)
+    {
         for (var i = 0; i < committing.Count; i++)
         {
             if (errors[i] is { } error)
@@ -105,30 +125,17 @@ internal sealed partial class StrandTransactions
                 committing[i].Error = error;
             }
         }
-
-        foreach (var side in _sides.Where(s => s.Mode is Mode.Recording or Mode.Refused))
-        {
-            await SettleAsync(side, routes[side.Strand.Index], committing.Contains(side), io).ConfigureAwait(false);
-        }
-
-        Complete();
-        if (inDoubt)
-        {
-            // Every commit was sent and lost its connection: any strand may have committed. Each gets the transaction by
-            // replay (above), so that they agree; the caller learns that the outcome is unknown.
-            throw new HelixException(
-                "The transaction's outcome is unknown: every strand's connection was lost during the commit, so it may have committed. It is replayed on every strand so that they agree; retry it only if it is idempotent. "
-                    + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
-                ErrorOf(committing, errors, HelixStrand.Primary),
-                ErrorOf(committing, errors, HelixStrand.Secondary),
-                isTransient: true)
-            {
-                IsOutcomeUnknown = true,
-            };
-        }
-
-        HelixMetrics.Writes.Add(1, committing.First(s => s.Mode == Mode.Active).Strand.MetricTags);
     }
+
+    private static HelixException OutcomeUnknown(List<Side> committing, Exception?[] errors) => new(
+        "The transaction's outcome is unknown: every strand's connection was lost during the commit, so it may have committed. It is replayed on every strand so that they agree; retry it only if it is idempotent. "
+            + string.Join(" ", committing.Select((s, i) => $"{s.Strand.Name}: {errors[i]!.Message}")),
+        ErrorOf(committing, errors, HelixStrand.Primary),
+        ErrorOf(committing, errors, HelixStrand.Secondary),
+        isTransient: true)
+    {
+        IsOutcomeUnknown = true,
+    };
 
     private static Exception? ErrorOf(List<Side> committing, Exception?[] errors, HelixStrand strand) =>
         committing.FindIndex(s => s.Strand.Id == strand) is var i and >= 0 ? errors[i] : null;
