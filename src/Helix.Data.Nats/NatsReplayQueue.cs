@@ -80,10 +80,6 @@ public sealed partial class NatsReplayQueue : HelixDurableReplayQueue
         return GetBacklog(strand);
     }
 
-    /// <summary>Publishes an entry and waits for JetStream's acknowledgment, blocking the calling thread: NATS has no synchronous API.</summary>
-    /// <param name="entry">The entry.</param>
-    public override void Enqueue(HelixReplayEntry entry) => EnqueueAsync(entry).AsTask().GetAwaiter().GetResult();
-
     /// <inheritdoc />
     /// <exception cref="TimeoutException">The entry was not stored within the publish timeout.</exception>
     public override async ValueTask EnqueueAsync(HelixReplayEntry entry, CancellationToken cancellationToken = default)

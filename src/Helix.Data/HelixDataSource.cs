@@ -180,6 +180,9 @@ public sealed partial class HelixDataSource : DbDataSource
     {
         if (disposing)
         {
+            // Disposal waits for the background loops (worker, prober, drain watch) to end, and they run on the thread
+            // pool; nothing in it resumes on the caller's synchronization context (ConfigureAwait(false) throughout), so
+            // waiting here cannot deadlock a UI or request thread (HazardTests: disposing on a context never pumped).
             DisposeAsyncCore().AsTask().GetAwaiter().GetResult();
         }
 

@@ -200,10 +200,57 @@ public class NatsReplayTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(await RowsAsync(HelixStrand.Primary, "SELECT id FROM t ORDER BY id")).And.Count.GreaterThan(10));
     }
 
+    /// <summary>
+    /// NATS has no synchronous API, so a synchronous enqueue waits for the asynchronous publish: on a thread whose
+    /// synchronization context is never pumped (a UI thread blocked in the call), nothing it waits for may need that
+    /// context.
+    /// </summary>
+    [Test]
+    public async Task A_synchronous_enqueue_on_a_single_threaded_synchronization_context_completes()
+    {
+        await using var queue = await QueueAsync(Isolated());
+        var context = new NeverPumpedContext();
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            try
+            {
+                queue.Enqueue(Entry("INSERT INTO t VALUES (@v)"));
+            }
+#pragma warning disable CA1031 // reported by the assertion below
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(thread.Join(TimeSpan.FromSeconds(30)), Is.True, "Enqueue did not return within 30 s: it waits for something that needs the blocked thread's context");
+            Assert.That(failure, Is.Null);
+            Assert.That(context.Posted, Is.Zero, "nothing was posted back to the blocked thread's context");
+            Assert.That(await queue.GetBacklogAsync(HelixStrand.Secondary), Is.EqualTo(1));
+        });
+    }
+
     [Test]
     public async Task Replay_nats_in_the_connection_string_makes_the_queue()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString($"Replay={await NatsServer.UrlAsync()};Replay Worker=false"));
         Assert.That(dataSource.ReplayQueue, Is.InstanceOf<NatsReplayQueue>());
+    }
+
+    /// <summary>A synchronization context whose posted work never runs: the thread that owns it is blocked.</summary>
+    private sealed class NeverPumpedContext : SynchronizationContext
+    {
+        private int _posted;
+
+        public int Posted => Volatile.Read(ref _posted);
+
+        public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
+
+        public override void Send(SendOrPostCallback d, object? state) => throw new InvalidOperationException("Send on a blocked thread's context");
     }
 }

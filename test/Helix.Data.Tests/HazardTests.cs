@@ -165,6 +165,62 @@ public class HazardTests
         }
     }
 
+    /// <summary>
+    /// Synchronous disposal waits for the data source's background loops (replay worker, prober) to end; on a thread whose
+    /// synchronization context runs only what that thread pumps (a UI thread, classic ASP.NET), nothing it waits for may
+    /// need that context, or it would wait forever.
+    /// </summary>
+    [Test]
+    public void Disposing_synchronously_on_a_single_threaded_synchronization_context_completes_with_the_worker_busy()
+    {
+        var strands = new FaultyStrands();
+        strands.Files.ExecuteOnBoth("CREATE TABLE t (id TEXT PRIMARY KEY)");
+        strands.Secondary.FailExecutions(FaultPlan.Busy); // probes fail too: the worker keeps probing and backing off
+        using (var connection = strands.DataSource.OpenConnection())
+        using (var command = new HelixCommand("INSERT INTO t VALUES ('a')", connection))
+        {
+            command.ExecuteNonQuery();
+        }
+
+        Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(1), "the worker has work");
+        var context = new NeverPumpedContext();
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+            try
+            {
+                strands.DataSource.Dispose();
+            }
+#pragma warning disable CA1031 // reported by the assertion below
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        Assert.Multiple(() =>
+        {
+            Assert.That(thread.Join(Wait.Default), Is.True, $"Dispose did not return within {Wait.Default.TotalSeconds} s: it waits for something that needs the blocked thread's context");
+            Assert.That(failure, Is.Null);
+            Assert.That(context.Posted, Is.Zero, "nothing was posted back to the disposing thread's context");
+        });
+        strands.Files.Dispose();
+    }
+
+    /// <summary>A synchronization context whose posted work never runs: the thread that owns it is blocked.</summary>
+    private sealed class NeverPumpedContext : SynchronizationContext
+    {
+        private int _posted;
+
+        public int Posted => Volatile.Read(ref _posted);
+
+        public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
+
+        public override void Send(SendOrPostCallback d, object? state) => throw new InvalidOperationException("Send on a blocked thread's context");
+    }
+
     /// <summary>A durable-looking queue with intents that records which of its methods Helix calls.</summary>
     private sealed class SynchronousOnlyQueue : Helix.Data.Replay.HelixReplayQueue
     {

@@ -78,9 +78,13 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <returns><see langword="true"/> when the queue can store it.</returns>
     public virtual bool CanStore(object? value) => true;
 
-    /// <summary>Stores an entry at the tail of its strand's backlog, synchronously.</summary>
+    /// <summary>
+    /// Stores an entry at the tail of its strand's backlog, for a synchronous write. The default waits for
+    /// <see cref="EnqueueAsync"/>, run without the caller's synchronization context: override it in a queue that can
+    /// store without asynchronous I/O.
+    /// </summary>
     /// <param name="entry">The entry.</param>
-    public abstract void Enqueue(HelixReplayEntry entry);
+    public virtual void Enqueue(HelixReplayEntry entry) => Wait(() => EnqueueAsync(entry));
 
     /// <summary>Stores an entry at the tail of its strand's backlog.</summary>
     /// <param name="entry">The entry.</param>
@@ -130,14 +134,14 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// </summary>
     /// <param name="intentId">The intent's id.</param>
     /// <param name="entries">One entry per strand.</param>
-    public virtual void RecordIntent(Guid intentId, IReadOnlyList<HelixReplayEntry> entries) => Wait(RecordIntentAsync(intentId, entries));
+    public virtual void RecordIntent(Guid intentId, IReadOnlyList<HelixReplayEntry> entries) => Wait(() => RecordIntentAsync(intentId, entries));
 
     /// <summary>
     /// Forgets an intent (see <see cref="ForgetIntentAsync"/>) for a synchronous write. The default waits for
     /// <see cref="ForgetIntentAsync"/>: override it in a queue that can do it without asynchronous I/O.
     /// </summary>
     /// <param name="intentId">The intent's id.</param>
-    public virtual void ForgetIntent(Guid intentId) => Wait(ForgetIntentAsync(intentId));
+    public virtual void ForgetIntent(Guid intentId) => Wait(() => ForgetIntentAsync(intentId));
 
     /// <summary>
     /// Sets an entry aside (see <see cref="DeadLetterAsync"/>) for a synchronous write. The default waits for
@@ -145,7 +149,7 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// </summary>
     /// <param name="entry">The entry.</param>
     /// <param name="reason">Why, without secrets.</param>
-    public virtual void DeadLetter(HelixReplayEntry entry, string reason) => Wait(DeadLetterAsync(entry, reason));
+    public virtual void DeadLetter(HelixReplayEntry entry, string reason) => Wait(() => DeadLetterAsync(entry, reason));
 
     /// <summary>Forgets an intent whose write has settled.</summary>
     /// <param name="intentId">The intent's id.</param>
@@ -191,16 +195,30 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <returns>A task that completes when the entry is set aside.</returns>
     public abstract ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default);
 
-    /// <summary>Waits for an operation of a queue that has only an asynchronous form of it (NATS has no synchronous API).</summary>
-    private static void Wait(ValueTask operation)
+    /// <summary>
+    /// Runs an operation of a queue that has only an asynchronous form of it (NATS has no synchronous API) and waits for
+    /// it. It starts without the caller's synchronization context: a thread that blocks here (a UI thread, a classic
+    /// ASP.NET request) could not also run the continuations of what it waits for, and would wait forever.
+    /// </summary>
+    private static void Wait(Func<ValueTask> operation)
     {
-        if (operation.IsCompleted)
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
         {
-            operation.GetAwaiter().GetResult();
-            return;
-        }
+            var running = operation();
+            if (running.IsCompleted)
+            {
+                running.GetAwaiter().GetResult();
+                return;
+            }
 
-        operation.AsTask().GetAwaiter().GetResult();
+            running.AsTask().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
     }
 
     /// <inheritdoc />
