@@ -1,221 +1,52 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Sockets;
 using MySqlConnector;
 
 namespace Helix.Data.IntegrationTests.MariaDb;
 
-/// <summary>
-/// One MariaDB server used as a strand: a throwaway <c>mariadbd</c> made from the installed Debian package (its own data
-/// directory from <c>mariadb-install-db</c>, its own port on 127.0.0.1 below the ephemeral range, run with
-/// <c>--user=mysql</c> when the tests run as root), or a server named by an environment variable, which faults cannot
-/// be injected into.
-/// </summary>
-public sealed class MariaDbServer : IAsyncDisposable
+/// <summary>One MariaDB (or MySQL) server used as a strand, and the faults a test can inject into it.</summary>
+public abstract class MariaDbServer(string name) : IAsyncDisposable
 {
-    private readonly string? _root;
-    private readonly int _port;
-    private readonly string? _external;
-    private Process? _process;
-
-    private MariaDbServer(string name, string? root, int port, string? external)
-    {
-        Name = name;
-        _root = root;
-        _port = port;
-        _external = external;
-    }
-
-    public string Name { get; }
+    public string Name { get; } = name;
 
     /// <summary>Gets why faults cannot be injected, or <see langword="null"/> when they can.</summary>
-    public string? FaultsUnavailableReason => _external is null ? null : "the server was given by an environment variable";
+    public virtual string? FaultsUnavailableReason => null;
 
     /// <summary>Gets the connection string of the server as its administrator, without a database.</summary>
-    public string AdminConnectionString => _external ?? $"Server=127.0.0.1;Port={_port};User ID=root;Connection Timeout=3;Default Command Timeout=10";
-
-    public static MariaDbServer External(string name, string connectionString) => new(name, null, 0, connectionString);
-
-    /// <summary>The <c>mariadbd</c> and <c>mariadb-install-db</c> of the installed package, or <see langword="null"/>.</summary>
-    public static (string Server, string Install)? FindBinaries()
-    {
-        string[] servers = ["/usr/sbin/mariadbd", "/usr/bin/mariadbd", "/usr/local/bin/mariadbd"];
-        string[] installers = ["/usr/bin/mariadb-install-db", "/usr/local/bin/mariadb-install-db", "/usr/scripts/mariadb-install-db"];
-        var server = servers.FirstOrDefault(File.Exists);
-        var install = installers.FirstOrDefault(File.Exists);
-        return server is null || install is null ? null : (server, install);
-    }
-
-    public static async Task<MariaDbServer> CreateAsync(string name, (string Server, string Install) binaries)
-    {
-        var root = Path.Combine(Path.GetTempPath(), $"helix-maria-{name}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..50]);
-        Directory.CreateDirectory(root);
-        if (IsRoot)
-        {
-            await RunAsync("chown", ["mysql:mysql", root]);
-        }
-
-        var server = new MariaDbServer(name, root, Testing.Ports.FreeBelowEphemeral(), null) { Binaries = binaries };
-        string[] install = ["--no-defaults", $"--datadir={server.DataDirectory}", $"--tmpdir={root}", "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"];
-        await RunAsync(binaries.Install, IsRoot ? ["--user=mysql", .. install] : install);
-        await server.StartAsync();
-        return server;
-    }
-
-    private static bool IsRoot => Environment.UserName == "root";
-
-    private (string Server, string Install) Binaries { get; init; }
-
-    private string DataDirectory => Path.Combine(_root!, "data");
+    public abstract string AdminConnectionString { get; }
 
     /// <summary>The connection string of one database on this server.</summary>
     public string ConnectionString(string database) => new MySqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
 
     /// <summary>Starts the server (stopped or never started) and waits until it accepts connections.</summary>
-    public async Task StartAsync()
-    {
-        RequireLocal();
-        var start = new ProcessStartInfo(Binaries.Server)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _root,
-        };
-        foreach (var argument in (string[])
-        [
-            "--no-defaults", $"--datadir={DataDirectory}", $"--tmpdir={_root}", $"--port={_port}", "--bind-address=127.0.0.1",
-            $"--socket={Path.Combine(_root!, "mysqld.sock")}", $"--pid-file={Path.Combine(_root!, "mysqld.pid")}",
-            $"--log-error={Path.Combine(_root!, "server.log")}", "--skip-name-resolve", "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--max-connections=300",
+    public abstract Task StartAsync();
 
-            // throwaway servers: a crash (what the tests inject) must not lose a commit, but nothing needs to reach the disk
-            "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0",
-            "--innodb-lock-wait-timeout=2",
-        ])
-        {
-            start.ArgumentList.Add(argument);
-        }
+    /// <summary>Stops the server at once, as a crash would, and waits until it is gone.</summary>
+    public abstract Task KillAsync();
 
-        if (IsRoot)
-        {
-            start.ArgumentList.Add("--user=mysql");
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"mariadbd of {Name} did not start.");
-        _ = _process.StandardOutput.ReadToEndAsync(); // the server writes to its log file; these stay empty
-        _ = _process.StandardError.ReadToEndAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!await AcceptsAsync())
-        {
-            if (_process.HasExited || DateTime.UtcNow > deadline)
-            {
-                var log = Path.Combine(_root!, "server.log");
-                throw new InvalidOperationException($"MariaDB server {Name} did not start on port {_port}: {(File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(10)) : "no log")}");
-            }
-
-            await Task.Delay(50); // polling the port, bounded by the deadline above
-        }
-    }
-
-    /// <summary>Stops the server at once, as a crash would (SIGKILL), and waits until it is gone.</summary>
-    public async Task KillAsync()
-    {
-        RequireLocal();
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
-    }
-
-    /// <summary>Waits (bounded) until the server process has ended, after a test asked it to shut down.</summary>
-    public async Task WaitUntilStoppedAsync()
-    {
-        RequireLocal();
-        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await _process!.WaitForExitAsync(bounded.Token);
-    }
+    /// <summary>Waits (bounded) until the server has stopped, after a test asked it to shut down.</summary>
+    public abstract Task WaitUntilStoppedAsync();
 
     /// <summary>Returns the server to running, whatever a test did to it.</summary>
-    public async Task EnsureRunningAsync()
-    {
-        if (_external is not null)
-        {
-            return;
-        }
+    public abstract Task EnsureRunningAsync();
 
-        if (_process is { HasExited: false } process && !await AcceptsAsync())
-        {
-            // Shutting down (a test asked it to): let it finish, then start it again.
-            using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(exited.Token);
-        }
+    public abstract ValueTask DisposeAsync();
+}
 
-        if (_process is not { HasExited: false })
-        {
-            await StartAsync();
-        }
-    }
+/// <summary>A server named by an environment variable: used as it is; faults cannot be injected into it.</summary>
+public sealed class ExternalMariaDbServer(string name, string connectionString) : MariaDbServer(name)
+{
+    public override string? FaultsUnavailableReason => "the server was given by an environment variable";
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_external is not null)
-        {
-            return;
-        }
+    public override string AdminConnectionString => connectionString;
 
-        await KillAsync();
-        try
-        {
-            Directory.Delete(_root!, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
+    public override Task StartAsync() => throw Refused();
 
-    private async Task<bool> AcceptsAsync()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", _port);
-            await using var connection = new MySqlConnection(AdminConnectionString + ";Pooling=false");
-            await connection.OpenAsync();
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or MySqlException)
-        {
-            return false;
-        }
-    }
+    public override Task KillAsync() => throw Refused();
 
-    private void RequireLocal()
-    {
-        if (_external is not null)
-        {
-            throw new InvalidOperationException($"MariaDB server {Name} was given by an environment variable; it cannot be stopped or started.");
-        }
-    }
+    public override Task WaitUntilStoppedAsync() => throw Refused();
 
-    private static async Task RunAsync(string program, string[] arguments)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    public override Task EnsureRunningAsync() => Task.CompletedTask;
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode.ToString(CultureInfo.InvariantCulture)}: {await error}{await output}");
-        }
-    }
+    public override ValueTask DisposeAsync() => default;
+
+    private InvalidOperationException Refused() => new($"MariaDB server {Name} was given by an environment variable; it cannot be stopped or started.");
 }

@@ -4,9 +4,8 @@ namespace Helix.Data.IntegrationTests.MariaDb;
 
 /// <summary>
 /// The two independent MariaDB servers of the MariaDB tests (this namespace), started once: from
-/// <c>HELIX_TEST_MARIADB_PRIMARY</c> and <c>HELIX_TEST_MARIADB_SECONDARY</c> when given, otherwise throwaway servers from
-/// the installed <c>mariadb-server</c> package (eng/test.sh installs it). No Testcontainers module for MariaDB is served
-/// here; a machine with Docker can run two containers and name them with the variables.
+/// <c>HELIX_TEST_MARIADB_PRIMARY</c> and <c>HELIX_TEST_MARIADB_SECONDARY</c> when given; containers when a Docker engine
+/// answers; otherwise throwaway servers from the installed <c>mariadb-server</c> package (eng/test.sh installs it).
 /// </summary>
 [SetUpFixture]
 public sealed class MariaDbServers
@@ -32,16 +31,20 @@ public sealed class MariaDbServers
             var secondary = Environment.GetEnvironmentVariable("HELIX_TEST_MARIADB_SECONDARY");
             if (!string.IsNullOrEmpty(primary) && !string.IsNullOrEmpty(secondary))
             {
-                (_primary, _secondary, Source) = (MariaDbServer.External("primary", primary), MariaDbServer.External("secondary", secondary), "environment");
+                (_primary, _secondary, Source) = (new ExternalMariaDbServer("primary", primary), new ExternalMariaDbServer("secondary", secondary), "environment");
             }
-            else if (MariaDbServer.FindBinaries() is { } binaries)
+            else if (await Support.ContainerPostgresServer.IsDockerAvailableAsync())
             {
-                var servers = await Task.WhenAll(MariaDbServer.CreateAsync("primary", binaries), MariaDbServer.CreateAsync("secondary", binaries));
+                (_primary, _secondary, Source) = (await ContainerMariaDbServer.CreateAsync("primary"), await ContainerMariaDbServer.CreateAsync("secondary"), "Testcontainers");
+            }
+            else if (LocalMariaDbServer.FindBinaries() is { } binaries)
+            {
+                var servers = await Task.WhenAll(LocalMariaDbServer.CreateAsync("primary", binaries), LocalMariaDbServer.CreateAsync("secondary", binaries));
                 (_primary, _secondary, Source) = (servers[0], servers[1], $"local {binaries.Server}");
             }
             else
             {
-                _failure = "no MariaDB: HELIX_TEST_MARIADB_PRIMARY/SECONDARY are not set and no mariadbd/mariadb-install-db was found. Run eng/test.sh, which installs mariadb-server.";
+                _failure = "no MariaDB: HELIX_TEST_MARIADB_PRIMARY/SECONDARY are not set, no Docker engine answers, and no mariadbd/mariadb-install-db was found. Run eng/test.sh, which installs mariadb-server.";
             }
         }
 #pragma warning disable CA1031 // reported by every test that needs the servers, with the reason
