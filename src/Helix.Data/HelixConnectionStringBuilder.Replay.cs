@@ -83,6 +83,21 @@ public sealed partial class HelixConnectionStringBuilder
         set => this[HelixKeywords.ReplayBatchSize] = value;
     }
 
+    /// <summary>
+    /// Gets or sets how many entries per second the replay worker applies to each strand at most, or <see langword="null"/>
+    /// for no limit (key <c>Replay Rate</c>): a strand back from a long outage then gets its backlog at that pace while it
+    /// also serves reads, and heals later.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    [Category("Replay")]
+    [DisplayName(HelixKeywords.ReplayRate)]
+    [DefaultValue(null)]
+    public int? ReplayRate
+    {
+        get => TryGetValue(HelixKeywords.ReplayRate, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : null;
+        set => SetOrRemove(HelixKeywords.ReplayRate, value?.ToString(CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Gets or sets after how many statement errors a replay entry is dead-lettered (key <c>Replay Max Attempts</c>).</summary>
     /// <value>The default value is 5.</value>
     [Category("Replay")]

@@ -285,6 +285,7 @@ public sealed class HelixDataSourceBuilder
         var options = new HelixReplayOptions
         {
             BatchSize = csb.ReplayBatchSize,
+            Rate = csb.ReplayRate,
             MaxAttempts = csb.ReplayMaxAttempts,
             BackoffInitial = TimeSpan.FromMilliseconds(csb.ReplayBackoff),
             BackoffMax = TimeSpan.FromMilliseconds(Math.Max(csb.ReplayBackoffMax, csb.ReplayBackoff)),

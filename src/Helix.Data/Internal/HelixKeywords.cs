@@ -36,6 +36,7 @@ internal static class HelixKeywords
     public const string AdaptiveFloor = "Adaptive Floor";
     public const string AdaptiveRecovery = "Adaptive Recovery";
     public const string ReplayBatchSize = "Replay Batch Size";
+    public const string ReplayRate = "Replay Rate";
     public const string ReplayMaxAttempts = "Replay Max Attempts";
     public const string ReplayBackoff = "Replay Backoff";
     public const string ReplayBackoffMax = "Replay Backoff Max";
@@ -54,7 +55,7 @@ internal static class HelixKeywords
         Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
         ReadStrategy, PreferredStrand, StickyCooldown, Failback, StaleReads, Failover, CircuitThreshold, CircuitReset, LatencyCap,
         WriteStrategy, WriteOrder, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
-        Replay, ReplayMemoryLimit, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayMaxAttempts, ReplayBackoff,
+        Replay, ReplayMemoryLimit, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayRate, ReplayMaxAttempts, ReplayBackoff,
         ReplayBackoffMax, ReplayPollInterval, HealingWait, InDoubtTimeout, ProbeCommand, ReplayPriorityRatio,
         ReplayStrictPriority, DrainWatch, DrainBucket,
     ];
@@ -117,6 +118,8 @@ internal static class HelixKeywords
                 return ParseInt(key, text, 1, "a whole number of milliseconds, 1 or more").ToString(CultureInfo.InvariantCulture);
             case AdaptiveFloor or HealingWait:
                 return ParseInt(key, text, 0, "a whole number of milliseconds, 0 or more").ToString(CultureInfo.InvariantCulture);
+            case ReplayRate:
+                return ParseInt(key, text, 1, "a whole number of entries per second, 1 or more (leave the key out for no limit)").ToString(CultureInfo.InvariantCulture);
             case CircuitThreshold or ReplayCapacity or AdaptiveStrikes or AdaptiveRecovery or ReplayBatchSize or ReplayMaxAttempts or ReplayPriorityRatio:
                 return ParseInt(key, text, 1, "a whole number, 1 or more").ToString(CultureInfo.InvariantCulture);
             case ReplayWorker or ReplayStrictPriority:

@@ -11,6 +11,13 @@ public sealed class HelixReplayOptions
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = HelixDefaults.ReplayBatchSize;
 
+    /// <summary>
+    /// Gets or sets how many entries per second the worker applies to each strand at most, or <see langword="null"/> for
+    /// no limit: a strand back from a long outage gets its backlog at that pace while it also serves reads.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (no limit).</value>
+    public int? Rate { get; set; }
+
     /// <summary>Gets or sets after how many statement errors an entry is dead-lettered. Strand faults never count.</summary>
     /// <value>The default value is 5.</value>
     [Range(1, 1_000)]
@@ -59,6 +66,11 @@ public sealed class HelixReplayOptions
             throw new ArgumentException($"Replay options need BatchSize ≥ 1 and MaxAttempts ≥ 1 (got {BatchSize} and {MaxAttempts}).");
         }
 
+        if (Rate < 1)
+        {
+            throw new ArgumentException($"Replay options need Rate ≥ 1 entry per second, or null for no limit (got {Rate}).");
+        }
+
         if (BackoffInitial <= TimeSpan.Zero || BackoffMax < BackoffInitial)
         {
             throw new ArgumentException($"Replay options need 0 < BackoffInitial ≤ BackoffMax (got {BackoffInitial} and {BackoffMax}).");
@@ -72,6 +84,7 @@ public sealed class HelixReplayOptions
         return new()
         {
             BatchSize = BatchSize,
+            Rate = Rate,
             MaxAttempts = MaxAttempts,
             BackoffInitial = BackoffInitial,
             BackoffMax = BackoffMax,

@@ -11,6 +11,7 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
 {
     private readonly ReplayApplier _applier = new(environment);
     private readonly Backoff _backoff = new(environment.Options.BackoffInitial, environment.Options.BackoffMax);
+    private readonly ReplayPace? _pace = environment.Options.Rate is { } rate ? new ReplayPace(rate, environment.TimeProvider) : null;
 
     private StrandController Controller => strand.Controller;
 
@@ -59,7 +60,12 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
     /// <summary>A healthy strand of a shared queue: apply what other processes left for it.</summary>
     private async Task<TimeSpan?> ApplySharedAsync(CancellationToken stopping)
     {
-        var batch = await environment.Queue!.ReadAsync(strand.Id, Options.BatchSize, stopping).ConfigureAwait(false);
+        if (await PacedBatchSizeAsync(stopping).ConfigureAwait(false) is not { } size)
+        {
+            return null;
+        }
+
+        var batch = await ReadPacedAsync(size, stopping).ConfigureAwait(false);
         if (batch.Count == 0)
         {
             return await IdleAsync(Options.PollInterval, stopping).ConfigureAwait(false);
@@ -98,7 +104,12 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
         await using var session = new ReplaySession(strand);
         while (!stopping.IsCancellationRequested && Controller.State is HelixStrandState.Failed or HelixStrandState.CatchingUp)
         {
-            var batch = environment.Queue is null ? [] : await environment.Queue.ReadAsync(strand.Id, Options.BatchSize, stopping).ConfigureAwait(false);
+            if (await PacedBatchSizeAsync(stopping).ConfigureAwait(false) is not { } size)
+            {
+                continue;
+            }
+
+            var batch = environment.Queue is null ? [] : await ReadPacedAsync(size, stopping).ConfigureAwait(false);
             var delay = batch.Count > 0
                 ? await _applier.ApplyBatchAsync(session, batch, _backoff, stopping).ConfigureAwait(false)
                 : await NothingToApplyAsync(session, stopping).ConfigureAwait(false);
@@ -109,6 +120,33 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// How many entries the next batch may hold under <c>Replay Rate</c>: the batch size when there is no limit; otherwise
+    /// what the rate allows now, or <see langword="null"/> after waiting (on the data source's clock) for the next entry.
+    /// </summary>
+    private async Task<int?> PacedBatchSizeAsync(CancellationToken stopping)
+    {
+        if (_pace is null)
+        {
+            return Options.BatchSize;
+        }
+
+        if (_pace.Allowed(Options.BatchSize) is > 0 and var allowed)
+        {
+            return allowed;
+        }
+
+        await Task.Delay(_pace.UntilNext(), environment.TimeProvider, stopping).ConfigureAwait(false);
+        return null;
+    }
+
+    private async Task<IReadOnlyList<HelixReplayEntry>> ReadPacedAsync(int size, CancellationToken stopping)
+    {
+        var batch = await environment.Queue!.ReadAsync(strand.Id, size, stopping).ConfigureAwait(false);
+        _pace?.Spend(batch.Count);
+        return batch;
     }
 
     /// <summary>
