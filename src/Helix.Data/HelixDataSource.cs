@@ -60,7 +60,7 @@ public sealed partial class HelixDataSource : DbDataSource
 
             var context = new HelixReplayContext([.. Strands.Select(s => s.Name)], [.. Strands.Select(s => s.Factory)], configuration.TimeProvider, configuration.LoggerFactory, configuration.ReplayWorker);
             _worker = new ReplayWorker(
-                new ReplayEnvironment(Strands, configuration.ReplayQueue, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker, configuration.WriteStrategy, StrandView),
+                new ReplayEnvironment(Strands, configuration.ReplayQueue, configuration.ReplayOptions, configuration.ErrorClassifier, configuration.TimeProvider, Logger, Reporter, configuration.ReplayWorker, configuration.WriteStrategy, StrandView, configuration.ReplayHooks),
                 context);
         }
 

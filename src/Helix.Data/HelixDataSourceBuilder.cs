@@ -19,7 +19,7 @@ namespace Helix.Data;
 ///     .Build();
 /// </code>
 /// </example>
-public sealed class HelixDataSourceBuilder
+public sealed partial class HelixDataSourceBuilder
 {
     private DbDataSource? _primary;
     private DbDataSource? _secondary;
@@ -28,7 +28,6 @@ public sealed class HelixDataSourceBuilder
     private HelixErrorClassifier? _classifier;
     private HelixReplayQueue? _replayQueue;
     private Func<long>? _timestamps;
-    private Action<HelixDivergence>? _onDivergence;
     private readonly List<Action<HelixReplayOptions>> _configureReplay = [];
     private IHelixReadStrategy? _readStrategy;
     private IHelixWriteStrategy? _writeStrategy;
@@ -189,15 +188,6 @@ public sealed class HelixDataSourceBuilder
         return this;
     }
 
-    /// <summary>Registers a callback for every divergence: the strands differ and replay cannot fix it on its own.</summary>
-    /// <param name="callback">Called on the thread that saw the divergence; it should return quickly. Its exceptions are ignored.</param>
-    /// <returns>This builder, so that method calls can be chained.</returns>
-    public HelixDataSourceBuilder OnDivergence(Action<HelixDivergence> callback)
-    {
-        _onDivergence += callback ?? throw new ArgumentNullException(nameof(callback));
-        return this;
-    }
-
     /// <summary>Validates the configuration and builds the data source; its replay worker starts at once.</summary>
     /// <returns>The data source; dispose it when the application stops.</returns>
     /// <exception cref="ArgumentException">A setting is missing or invalid; the message names it.</exception>
@@ -254,7 +244,8 @@ public sealed class HelixDataSourceBuilder
             ErrorClassifier: _classifier ?? HelixErrorClassifier.Default,
             WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
             OnDivergence: _onDivergence,
-            DrainWatch: drainWatch));
+            DrainWatch: drainWatch,
+            ReplayHooks: new(_onReplayed, _onReplayFailed, _onDeadLettered)));
     }
 
     /// <summary>Refuses keys that need a secondary strand when there is none (single-strand mode).</summary>

@@ -23,7 +23,8 @@ internal sealed record HelixDataSourceConfiguration(
     HelixErrorClassifier ErrorClassifier,
     Func<long> WriteTimestamps,
     Action<HelixDivergence>? OnDivergence,
-    HelixDrainWatch? DrainWatch);
+    HelixDrainWatch? DrainWatch,
+    Replay.ReplayHooks ReplayHooks);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
 internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);

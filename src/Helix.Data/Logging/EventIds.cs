@@ -38,4 +38,5 @@ internal static class EventIds
     public const int CallbackFailed = 3004;
     public const int RollbackFailed = 3005;
     public const int IntentsPromoted = 5006;
+    public const int ReplayHookFailed = 5007;
 }

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
     public static partial void WriteRejected(ILogger logger, string reason);
 
+    [LoggerMessage(EventIds.ReplayHookFailed, LogLevel.Warning, "The {Hook} hook threw for strand {Strand}; the replay goes on as if it had returned")]
+    public static partial void ReplayHookFailed(ILogger logger, Exception exception, string hook, string strand);
+
     [LoggerMessage(EventIds.CallbackFailed, LogLevel.Warning, "The OnDivergence callback threw while it was told of a {Kind} divergence on strand {Strand}; Helix goes on, the divergence stands")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, HelixDivergenceKind kind, string strand);
 

@@ -26,13 +26,14 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
             if (error is null)
             {
                 await Queue.CompleteAsync(batch, stopping).ConfigureAwait(false);
-                RecordApplied(strand, batch.Count, environment.TimeProvider.GetElapsedTime(started), backoff);
+                RecordApplied(strand, batch, environment.TimeProvider.GetElapsedTime(started), backoff);
                 return null;
             }
 
             if (environment.Classifier.Classify(error) == HelixErrorKind.StrandFault)
             {
                 await Queue.ReleaseAsync(batch, stopping).ConfigureAwait(false);
+                Failed(strand, batch, started, error, isStrandFault: true);
                 return Retry(strand, backoff, error);
             }
         }
@@ -72,13 +73,15 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
         if (error is null)
         {
             await Queue.CompleteAsync(entry, stopping).ConfigureAwait(false);
-            RecordApplied(strand, 1, environment.TimeProvider.GetElapsedTime(started), backoff);
+            RecordApplied(strand, [entry], environment.TimeProvider.GetElapsedTime(started), backoff);
             return null;
         }
 
         if (environment.Classifier.Classify(error) == HelixErrorKind.StrandFault)
         {
-            await Queue.ReleaseAsync([.. batch.Skip(index)], stopping).ConfigureAwait(false);
+            var givenBack = batch.Skip(index).ToList();
+            await Queue.ReleaseAsync(givenBack, stopping).ConfigureAwait(false);
+            Failed(strand, givenBack, started, error, isStrandFault: true);
             return Retry(strand, backoff, error);
         }
 
@@ -86,6 +89,7 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
         HelixMetrics.ReplayFailed.Add(1, strand.MetricTags);
         Log.ReplayStatementError(environment.Logger, entry.Id, strand.Name, entry.Attempts, options.MaxAttempts, error.Message);
         strand.Controller.ReportReachable(); // the strand answered: it is reachable
+        Failed(strand, [entry], started, error, isStrandFault: false);
         if (entry.Attempts < options.MaxAttempts)
         {
             // The entry may depend on something not there yet: it is tried again after the backoff, in its place.
@@ -96,11 +100,17 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
         var reason = $"failed {entry.Attempts} times with a statement error; last: {error.GetType().Name}: {error.Message}";
         await Queue.DeadLetterAsync(entry, reason, stopping).ConfigureAwait(false);
         environment.Reporter.DeadLettered(strand, entry, reason);
+        environment.Hooks.OnDeadLettered(environment.Logger, () => new(strand.Id, strand.Name, [entry], environment.TimeProvider.GetElapsedTime(started), error, reason: reason));
         return null;
     }
 
-    private void RecordApplied(Strand strand, int count, TimeSpan elapsed, Backoff backoff)
+    private void Failed(Strand strand, IReadOnlyList<HelixReplayEntry> entries, long started, Exception error, bool isStrandFault) =>
+        environment.Hooks.OnFailed(environment.Logger, () => new(strand.Id, strand.Name, entries, environment.TimeProvider.GetElapsedTime(started), error, isStrandFault));
+
+    private void RecordApplied(Strand strand, IReadOnlyList<HelixReplayEntry> entries, TimeSpan elapsed, Backoff backoff)
     {
+        var count = entries.Count;
+        environment.Hooks.OnReplayed(environment.Logger, () => new(strand.Id, strand.Name, entries, elapsed));
         environment.CountApplied(count);
         HelixMetrics.ReplayApplied.Add(count, strand.MetricTags);
         HelixMetrics.ReplayDuration.Record(elapsed.TotalSeconds, strand.MetricTags);

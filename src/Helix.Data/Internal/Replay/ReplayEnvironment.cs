@@ -19,7 +19,8 @@ internal sealed record ReplayEnvironment(
     DivergenceReporter Reporter,
     bool ApplyEntries,
     IHelixWriteStrategy WriteStrategy,
-    IHelixWriteControl Control)
+    IHelixWriteControl Control,
+    ReplayHooks Hooks)
 {
     private long _applied;
 
