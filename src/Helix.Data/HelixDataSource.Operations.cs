@@ -56,6 +56,36 @@ public sealed partial class HelixDataSource
         }
     }
 
+    /// <summary>
+    /// Defers a healthy strand by hand, as the Adaptive write strategy does by itself with a slow strand: its writes are
+    /// queued and the worker applies them as they come, so callers stop waiting for it; reads avoid it; it stays
+    /// <see cref="HelixStrandState.CatchingUp"/> until <see cref="Undefer"/> (the write strategy cannot end it). The
+    /// deferral ends by itself when the other strand leaves Healthy: one strand always takes writes directly.
+    /// </summary>
+    /// <param name="strand">The strand to defer.</param>
+    /// <param name="reason">Why, for logs and the status.</param>
+    /// <exception cref="InvalidOperationException">The strand cannot be deferred: it or the other strand is not healthy, the other is deferred, there is no replay queue, or there is no other strand.</exception>
+    public void Defer(HelixStrand strand, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var target = GetStrand(strand);
+        if (StrandView is null || !StrandView.Defer(strand, reason, byOperator: true))
+        {
+            var other = Strands.Length < 2 ? null : Strands[1 - target.Index];
+            throw new InvalidOperationException(other is null
+                ? $"Strand {target.Name} cannot be deferred: there is no other strand to take the writes directly."
+                : $"Strand {target.Name} cannot be deferred: it is {target.State}, strand {other.Name} is {other.State}{(other.Controller.IsDeferred ? " and deferred" : string.Empty)}; a deferral needs both healthy, the other not deferred, and a replay queue.");
+        }
+    }
+
+    /// <summary>Ends a deferral (an operator's or the write strategy's): the strand heals once the worker has applied its backlog.</summary>
+    /// <param name="strand">The strand.</param>
+    public void Undefer(HelixStrand strand)
+    {
+        _ = GetStrand(strand);
+        StrandView?.Resume(strand, "an operator ended the deferral");
+    }
+
     /// <summary>Returns a drained strand to service: the worker applies what it missed, then it is healthy again.</summary>
     /// <param name="strand">The strand.</param>
     /// <remarks>A resynchronisation is not ended by an undrain: see <see cref="CompleteResync"/>.</remarks>

@@ -121,6 +121,7 @@ internal sealed partial class StrandController
         _resyncing = false;
         _drainReason = null;
         _deferred = false;
+        _deferredByOperator = false;
         SetState(HelixStrandState.OutOfSync, reason);
         WorkerSignal.Set();
         return true;

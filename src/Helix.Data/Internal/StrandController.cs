@@ -23,6 +23,7 @@ internal sealed partial class StrandController
     private double _applyRate;
     private long _nextAdmission;
     private volatile bool _deferred;
+    private bool _deferredByOperator;
     private string? _deferReason;
 
     public StrandController(
@@ -257,46 +258,6 @@ internal sealed partial class StrandController
                 _healing = true;
             }
         }
-    }
-
-    /// <summary>
-    /// The write strategy defers a healthy strand: it goes CatchingUp and stays there (no healing, no flow control) until
-    /// <see cref="Resume"/>. Returns false when the strand is not healthy or there is no queue to hold its writes.
-    /// </summary>
-    public bool Defer(string reason)
-    {
-        lock (_lock)
-        {
-            if (_state != HelixStrandState.Healthy || _queue is null || _deferred)
-            {
-                return false;
-            }
-
-            _deferred = true;
-            _deferReason = reason;
-            SetState(HelixStrandState.CatchingUp, "deferred by the write strategy: " + reason);
-        }
-
-        WorkerSignal.Set();
-        return true;
-    }
-
-    /// <summary>Ends a deferral: the strand heals as any strand does once its backlog is applied.</summary>
-    public bool Resume()
-    {
-        lock (_lock)
-        {
-            if (!_deferred)
-            {
-                return false;
-            }
-
-            _deferred = false;
-            _deferReason = null;
-        }
-
-        WorkerSignal.Set();
-        return true;
     }
 
     /// <summary>An operator drains the strand; returns false for a strand out of sync or being resynchronised, which stays as it is.</summary>

@@ -36,7 +36,10 @@ internal sealed class StrandSet : IHelixWriteControl
 
     public bool CanRead(HelixStrand strand) => Get(strand).IsHealthy && _policy.AllowsReads(strand);
 
-    public bool Defer(HelixStrand strand, string reason)
+    public bool Defer(HelixStrand strand, string reason) => Defer(strand, reason, byOperator: false);
+
+    /// <summary>Defers a healthy strand for the write strategy or for an operator; false when it cannot be deferred.</summary>
+    public bool Defer(HelixStrand strand, string reason, bool byOperator)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         var target = Get(strand);
@@ -44,7 +47,7 @@ internal sealed class StrandSet : IHelixWriteControl
         lock (_deferLock)
         {
             // One strand always takes writes synchronously: never defer when the other is not healthy or is deferred.
-            if (!other.IsHealthy || other.Controller.IsDeferred || !target.Controller.Defer(reason))
+            if (!other.IsHealthy || other.Controller.IsDeferred || !target.Controller.Defer(reason, byOperator))
             {
                 return false;
             }
@@ -62,12 +65,13 @@ internal sealed class StrandSet : IHelixWriteControl
         return true;
     }
 
-    public void Undefer(HelixStrand strand) => Resume(strand, "the write strategy resumed it");
+    public void Undefer(HelixStrand strand) => Resume(strand, "the write strategy resumed it", byStrategy: true);
 
-    public void Resume(HelixStrand strand, string reason)
+    /// <summary>Ends a deferral; the write strategy cannot end an operator's.</summary>
+    public void Resume(HelixStrand strand, string reason, bool byStrategy = false)
     {
         var target = Get(strand);
-        if (target.Controller.Resume())
+        if (target.Controller.Resume(byStrategy))
         {
             Log.StrandResumed(_logger, target.Name, reason);
         }
