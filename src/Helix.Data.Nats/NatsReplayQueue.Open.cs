@@ -61,6 +61,11 @@ public sealed partial class NatsReplayQueue
                     MaxDeliver = -1,
                     DeliverPolicy = ConsumerConfigDeliverPolicy.All,
                 };
+                if (_options.MaxAckPending is { } pending)
+                {
+                    config.MaxAckPending = pending;
+                }
+
                 var consumer = await js.CreateOrUpdateConsumerAsync(_options.StreamName, config, cancellationToken).ConfigureAwait(false);
                 if (runsWorker && consumer.Info.NumAckPending > 0)
                 {

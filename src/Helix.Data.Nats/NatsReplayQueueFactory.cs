@@ -75,9 +75,12 @@ public sealed class NatsReplayQueueFactory : IHelixReplayQueueFactory
                 case "PUBLISHTIMEOUT":
                     options.PublishTimeout = TimeSpan.FromSeconds(Number(name, value, 1));
                     break;
+                case "MAXACKPENDING":
+                    options.MaxAckPending = (int)Math.Min(Number(name, value, 1), int.MaxValue);
+                    break;
                 default:
                     throw new ArgumentException(
-                        $"Connection-string key 'Replay' has the NATS option '{name}', which is not one; use stream, subject-prefix, consumer-prefix, max-age, max-messages, max-bytes, replicas, duplicate-window, ack-wait or publish-timeout.",
+                        $"Connection-string key 'Replay' has the NATS option '{name}', which is not one; use stream, subject-prefix, consumer-prefix, max-age, max-messages, max-bytes, replicas, duplicate-window, ack-wait, publish-timeout or max-ack-pending.",
                         ReplayKey);
             }
         }

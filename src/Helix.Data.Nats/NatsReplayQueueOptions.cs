@@ -44,6 +44,14 @@ public sealed class NatsReplayQueueOptions
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan AckWait { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Gets or sets how many entries the server hands a strand's consumer before they are acknowledged, or
+    /// <see langword="null"/> for the server's default (1,000): back-pressure for workers that read faster than they apply.
+    /// Entries are never dropped for being delivered often (<c>MaxDeliver</c> is unlimited): a strand fault gives them back.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public int? MaxAckPending { get; set; }
+
     /// <summary>Gets or sets how many high-priority batches are read in a row before a waiting low-priority batch gets its turn.</summary>
     /// <value>The default value is 10.</value>
     public int PriorityRatio { get; set; } = HelixDefaults.ReplayPriorityRatio;
@@ -61,6 +69,11 @@ public sealed class NatsReplayQueueOptions
         if (string.IsNullOrWhiteSpace(StreamName) || string.IsNullOrWhiteSpace(SubjectPrefix) || string.IsNullOrWhiteSpace(ConsumerPrefix))
         {
             throw new ArgumentException("NATS replay options need a stream name, a subject prefix and a consumer prefix.");
+        }
+
+        if (MaxAckPending < 1)
+        {
+            throw new ArgumentException($"NATS replay options need MaxAckPending ≥ 1, or null for the server's default (got {MaxAckPending}).");
         }
 
         if (PriorityRatio < 1 || Replicas < 1 || AckWait <= TimeSpan.Zero || PublishTimeout <= TimeSpan.Zero)

@@ -235,6 +235,35 @@ public class NatsReplayTests : PostgresTestBase
         });
     }
 
+    /// <summary>Back-pressure: every consumer of the queue takes the configured limit of unacknowledged entries, and never drops one for being delivered often.</summary>
+    [Test]
+    public async Task Max_ack_pending_from_the_Replay_URL_reaches_every_consumer()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N")[..10];
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString($"Replay={await NatsServer.UrlAsync()}?stream={name}&subject-prefix={name}&consumer-prefix={name}&max-ack-pending=50"));
+        await using var connection = await dataSource.OpenConnectionAsync(); // the worker has opened the queue once the data source serves
+        await using var nats = new NatsConnection(new NatsOpts { Url = await NatsServer.UrlAsync() });
+        var js = new NatsJSContext(nats);
+        var configs = new List<NATS.Client.JetStream.Models.ConsumerConfig>();
+        await Eventually.ThatAsync(
+            async () =>
+            {
+                configs.Clear();
+                await foreach (var consumer in js.ListConsumersAsync(name))
+                {
+                    configs.Add(consumer.Info.Config);
+                }
+
+                return configs.Count == 4;
+            },
+            "the queue made its four consumers (two strands, two priorities)");
+        Assert.Multiple(() =>
+        {
+            Assert.That(configs.Select(c => c.MaxAckPending), Is.All.EqualTo(50));
+            Assert.That(configs.Select(c => c.MaxDeliver), Is.All.EqualTo(-1), "never dropped for redeliveries");
+        });
+    }
+
     [Test]
     public async Task Replay_nats_in_the_connection_string_makes_the_queue()
     {
