@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -23,34 +24,13 @@ internal sealed partial class StrandTransactions
 
     private async ValueTask CommitSingleAsync(IOBehavior io, CancellationToken cancellationToken)
     {
-        var inner = Only.Inner;
-        try
+        // Committed or not, the transaction is over, as the provider's own would be after its commit threw; the
+        // provider's exception reaches the caller unchanged.
+        var error = Only.Inner is null ? null : await CommitSideAsync(Only, io, cancellationToken).ConfigureAwait(false);
+        Complete();
+        if (error is not null)
         {
-            if (inner is not null)
-            {
-                if (io == IOBehavior.Synchronous)
-                {
-                    inner.Commit();
-                }
-                else
-                {
-                    await inner.CommitAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                KeepsConnection |= inner.Connection is not null;
-                Only.Strand.NoteTransactionCompleted(inner);
-            }
-        }
-        finally
-        {
-            // Committed or not, the transaction is over, as the provider's own would be after its commit threw.
-            Only.Inner = null;
-            if (inner is not null)
-            {
-                await DisposeInnerAsync(inner, io).ConfigureAwait(false);
-            }
-
-            Complete();
+            ExceptionDispatchInfo.Capture(error).Throw();
         }
     }
 }

@@ -301,9 +301,8 @@ internal static class WritePath
             }
         }
 
-        var describe = string.Join(" ", strands.Select(s => $"{s.Name}: {results[s.Index]?.Error!.Message ?? $"not attempted ({s.State})."}"));
         return new HelixException(
-            $"The write's outcome is unknown: a strand's connection was lost after the statement was sent, so it may have been applied. It is replayed on every strand so that they agree; retry it only if it is idempotent. {describe}",
+            $"The write's outcome is unknown: a strand's connection was lost after the statement was sent, so it may have been applied. It is replayed on every strand so that they agree; retry it only if it is idempotent. {Describe(strands, results)}",
             results[0]?.Error,
             results.Length > 1 ? results[1]?.Error : null,
             isTransient: true)
@@ -332,11 +331,14 @@ internal static class WritePath
             }
         }
 
-        var primary = results[0]?.Error;
-        var secondary = results.Length > 1 ? results[1]?.Error : null;
-        var describe = string.Join(" ", dataSource.Strands.Select(s => results[s.Index] is { } r
-            ? $"{s.Name}: {r.Error!.Message}"
-            : $"{s.Name}: not attempted ({s.State})."));
-        return new HelixException($"The write was applied on no strand. {describe}", primary, secondary, isTransient: true);
+        return new HelixException(
+            $"The write was applied on no strand. {Describe(dataSource.Strands, results)}",
+            results[0]?.Error,
+            results.Length > 1 ? results[1]?.Error : null,
+            isTransient: true);
     }
+
+    /// <summary>What each strand did with a write none acknowledged, for the caller's exception.</summary>
+    private static string Describe(Strand[] strands, StrandResult?[] results) =>
+        string.Join(" ", strands.Select(s => results[s.Index] is { } r ? $"{s.Name}: {r.Error!.Message}" : $"{s.Name}: not attempted ({s.State})."));
 }
