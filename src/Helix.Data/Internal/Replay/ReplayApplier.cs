@@ -100,17 +100,17 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
         var reason = $"failed {entry.Attempts} times with a statement error; last: {error.GetType().Name}: {error.Message}";
         await Queue.DeadLetterAsync(entry, reason, stopping).ConfigureAwait(false);
         environment.Reporter.DeadLettered(strand, entry, reason);
-        environment.Hooks.OnDeadLettered(environment.Logger, () => new(strand.Id, strand.Name, [entry], environment.TimeProvider.GetElapsedTime(started), error, reason: reason));
+        environment.Hooks.OnDeadLettered(environment.Logger, strand, entry, environment.TimeProvider.GetElapsedTime(started), error, reason);
         return null;
     }
 
     private void Failed(Strand strand, IReadOnlyList<HelixReplayEntry> entries, long started, Exception error, bool isStrandFault) =>
-        environment.Hooks.OnFailed(environment.Logger, () => new(strand.Id, strand.Name, entries, environment.TimeProvider.GetElapsedTime(started), error, isStrandFault));
+        environment.Hooks.OnFailed(environment.Logger, strand, entries, environment.TimeProvider.GetElapsedTime(started), error, isStrandFault);
 
     private void RecordApplied(Strand strand, IReadOnlyList<HelixReplayEntry> entries, TimeSpan elapsed, Backoff backoff)
     {
         var count = entries.Count;
-        environment.Hooks.OnReplayed(environment.Logger, () => new(strand.Id, strand.Name, entries, elapsed));
+        environment.Hooks.OnReplayed(environment.Logger, strand, entries, elapsed);
         environment.CountApplied(count);
         HelixMetrics.ReplayApplied.Add(count, strand.MetricTags);
         HelixMetrics.ReplayDuration.Record(elapsed.TotalSeconds, strand.MetricTags);

@@ -12,20 +12,32 @@ internal sealed record ReplayHooks(Action<HelixReplayEvent>? Replayed, Action<He
 {
     public static readonly ReplayHooks None = new(null, null, null);
 
-    public void OnReplayed(ILogger logger, Func<HelixReplayEvent> replayed) => Raise(Replayed, nameof(HelixDataSourceBuilder.OnReplayed), logger, replayed);
-
-    public void OnFailed(ILogger logger, Func<HelixReplayEvent> failed) => Raise(Failed, nameof(HelixDataSourceBuilder.OnReplayFailed), logger, failed);
-
-    public void OnDeadLettered(ILogger logger, Func<HelixReplayEvent> deadLettered) => Raise(DeadLettered, nameof(HelixDataSourceBuilder.OnDeadLettered), logger, deadLettered);
-
-    private static void Raise(Action<HelixReplayEvent>? hook, string name, ILogger logger, Func<HelixReplayEvent> make)
+    public void OnReplayed(ILogger logger, Strand strand, IReadOnlyList<HelixReplayEntry> entries, TimeSpan elapsed)
     {
-        if (hook is null)
+        if (Replayed is { } hook)
         {
-            return;
+            Raise(hook, nameof(HelixDataSourceBuilder.OnReplayed), logger, new(strand.Id, strand.Name, entries, elapsed));
         }
+    }
 
-        var replayEvent = make();
+    public void OnFailed(ILogger logger, Strand strand, IReadOnlyList<HelixReplayEntry> entries, TimeSpan elapsed, Exception error, bool isStrandFault)
+    {
+        if (Failed is { } hook)
+        {
+            Raise(hook, nameof(HelixDataSourceBuilder.OnReplayFailed), logger, new(strand.Id, strand.Name, entries, elapsed, error, isStrandFault));
+        }
+    }
+
+    public void OnDeadLettered(ILogger logger, Strand strand, HelixReplayEntry entry, TimeSpan elapsed, Exception error, string reason)
+    {
+        if (DeadLettered is { } hook)
+        {
+            Raise(hook, nameof(HelixDataSourceBuilder.OnDeadLettered), logger, new(strand.Id, strand.Name, [entry], elapsed, error, reason: reason));
+        }
+    }
+
+    private static void Raise(Action<HelixReplayEvent> hook, string name, ILogger logger, HelixReplayEvent replayEvent)
+    {
         try
         {
             hook(replayEvent);

@@ -60,12 +60,11 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
     /// <summary>A healthy strand of a shared queue: apply what other processes left for it.</summary>
     private async Task<TimeSpan?> ApplySharedAsync(CancellationToken stopping)
     {
-        if (await PacedBatchSizeAsync(stopping).ConfigureAwait(false) is not { } size)
+        if (await ReadBatchAsync(stopping).ConfigureAwait(false) is not { } batch)
         {
             return null;
         }
 
-        var batch = await ReadPacedAsync(size, stopping).ConfigureAwait(false);
         if (batch.Count == 0)
         {
             return await IdleAsync(Options.PollInterval, stopping).ConfigureAwait(false);
@@ -104,12 +103,12 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
         await using var session = new ReplaySession(strand);
         while (!stopping.IsCancellationRequested && Controller.State is HelixStrandState.Failed or HelixStrandState.CatchingUp)
         {
-            if (await PacedBatchSizeAsync(stopping).ConfigureAwait(false) is not { } size)
+            IReadOnlyList<HelixReplayEntry>? batch = environment.Queue is null ? [] : await ReadBatchAsync(stopping).ConfigureAwait(false);
+            if (batch is null)
             {
-                continue;
+                continue; // waited for Replay Rate
             }
 
-            var batch = environment.Queue is null ? [] : await ReadPacedAsync(size, stopping).ConfigureAwait(false);
             var delay = batch.Count > 0
                 ? await _applier.ApplyBatchAsync(session, batch, _backoff, stopping).ConfigureAwait(false)
                 : await NothingToApplyAsync(session, stopping).ConfigureAwait(false);
@@ -123,27 +122,18 @@ internal sealed class StrandReplayLoop(Strand strand, ReplayEnvironment environm
     }
 
     /// <summary>
-    /// How many entries the next batch may hold under <c>Replay Rate</c>: the batch size when there is no limit; otherwise
-    /// what the rate allows now, or <see langword="null"/> after waiting (on the data source's clock) for the next entry.
+    /// Reads the next batch of the strand's backlog: up to the batch size, or under <c>Replay Rate</c> what the rate
+    /// allows now; <see langword="null"/> after waiting (on the data source's clock) until the rate allows an entry.
     /// </summary>
-    private async Task<int?> PacedBatchSizeAsync(CancellationToken stopping)
+    private async Task<IReadOnlyList<HelixReplayEntry>?> ReadBatchAsync(CancellationToken stopping)
     {
-        if (_pace is null)
+        var size = _pace is null ? Options.BatchSize : _pace.Allowed(Options.BatchSize);
+        if (size == 0)
         {
-            return Options.BatchSize;
+            await Task.Delay(_pace!.UntilNext(), environment.TimeProvider, stopping).ConfigureAwait(false);
+            return null;
         }
 
-        if (_pace.Allowed(Options.BatchSize) is > 0 and var allowed)
-        {
-            return allowed;
-        }
-
-        await Task.Delay(_pace.UntilNext(), environment.TimeProvider, stopping).ConfigureAwait(false);
-        return null;
-    }
-
-    private async Task<IReadOnlyList<HelixReplayEntry>> ReadPacedAsync(int size, CancellationToken stopping)
-    {
         var batch = await environment.Queue!.ReadAsync(strand.Id, size, stopping).ConfigureAwait(false);
         _pace?.Spend(batch.Count);
         return batch;
