@@ -46,7 +46,7 @@ public sealed partial class HelixConnectionStringBuilder
     [DefaultValue(null)]
     public int? ReplayCapacity
     {
-        get => TryGetValue(HelixKeywords.ReplayCapacity, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : null;
+        get => GetIntOrNull(HelixKeywords.ReplayCapacity);
         set => SetOrRemove(HelixKeywords.ReplayCapacity, value?.ToString(CultureInfo.InvariantCulture));
     }
 
@@ -94,7 +94,7 @@ public sealed partial class HelixConnectionStringBuilder
     [DefaultValue(null)]
     public int? ReplayRate
     {
-        get => TryGetValue(HelixKeywords.ReplayRate, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : null;
+        get => GetIntOrNull(HelixKeywords.ReplayRate);
         set => SetOrRemove(HelixKeywords.ReplayRate, value?.ToString(CultureInfo.InvariantCulture));
     }
 

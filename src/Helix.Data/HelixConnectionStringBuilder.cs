@@ -244,7 +244,9 @@ public sealed partial class HelixConnectionStringBuilder : DbConnectionStringBui
 
     private string? GetString(string key) => TryGetValue(key, out var value) ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;
 
-    private int GetInt(string key, int fallback) => TryGetValue(key, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : fallback;
+    private int GetInt(string key, int fallback) => GetIntOrNull(key) ?? fallback;
+
+    private int? GetIntOrNull(string key) => TryGetValue(key, out var value) ? int.Parse((string)value, CultureInfo.InvariantCulture) : null;
 
     private TEnum GetEnum<TEnum>(string key, TEnum fallback)
         where TEnum : struct, Enum => TryGetValue(key, out var value) ? Enum.Parse<TEnum>((string)value) : fallback;

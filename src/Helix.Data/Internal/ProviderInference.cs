@@ -71,8 +71,9 @@ internal static class ProviderInference
         var candidates = FromKeys(connectionString, sharedKeys);
         if (candidates.Count == 1)
         {
+            // The candidates are well-known names: usable holds those the application can use.
             var provider = candidates[0];
-            return usable.Contains(provider) || available.Contains(provider, StringComparer.OrdinalIgnoreCase)
+            return usable.Contains(provider)
                 ? provider
                 : throw new ArgumentException(
                     $"The {Strand(key)} strand's connection string has keys of {provider}, which this application does not reference. Reference the {provider} package, or name the provider with 'Provider=' (available here: {Describe(available)}).",
