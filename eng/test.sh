@@ -5,39 +5,33 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# The integration tests start their own PostgreSQL servers from the installed binaries (unless HELIX_TEST_PG_PRIMARY
-# and HELIX_TEST_PG_SECONDARY name servers, or a Docker engine runs Testcontainers). Install them on a fresh machine.
-have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
-if [ -z "${HELIX_TEST_PG_PRIMARY:-}" ] && ! have_postgres; then
-  echo "eng/test.sh: installing PostgreSQL (Debian package postgresql) for the integration tests"
+# Installs a Debian package the tests need when it is missing (and no server was named instead): the package lists are
+# updated once, however many packages a fresh machine needs.
+apt_updated=""
+install_if_missing() { # package, what it is for, the check that says it is there
+  local package="$1" purpose="$2" check="$3"
+  "$check" && return 0
+  echo "eng/test.sh: installing $package (Debian package) for $purpose"
   if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq postgresql >/dev/null
-  have_postgres || { echo "eng/test.sh: PostgreSQL could not be installed"; exit 1; }
-fi
+  if [ -z "$apt_updated" ]; then $sudo_cmd apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$package" >/dev/null
+  "$check" || { echo "eng/test.sh: $package could not be installed"; exit 1; }
+}
 
-# The NATS replay tests start a nats-server with JetStream on 127.0.0.1 themselves (unless HELIX_TEST_NATS_URL names
-# one). Install the Debian package nats-server on a fresh machine.
+# The integration tests start their own PostgreSQL servers from the installed binaries (unless HELIX_TEST_PG_PRIMARY
+# and HELIX_TEST_PG_SECONDARY name servers, or a Docker engine runs Testcontainers).
+have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+[ -n "${HELIX_TEST_PG_PRIMARY:-}" ] || install_if_missing postgresql "the integration tests" have_postgres
+
+# The NATS replay tests start a nats-server with JetStream on 127.0.0.1 themselves (unless HELIX_TEST_NATS_URL names one).
 have_nats() { command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; }
-if [ -z "${HELIX_TEST_NATS_URL:-}" ] && ! have_nats; then
-  echo "eng/test.sh: installing nats-server (Debian package nats-server) for the replay tests"
-  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nats-server >/dev/null
-  have_nats || { echo "eng/test.sh: nats-server could not be installed"; exit 1; }
-fi
+[ -n "${HELIX_TEST_NATS_URL:-}" ] || install_if_missing nats-server "the replay tests" have_nats
 
 # The MariaDB tests start two throwaway mariadbd servers on 127.0.0.1 themselves (unless HELIX_TEST_MARIADB_PRIMARY and
-# HELIX_TEST_MARIADB_SECONDARY name servers). Install the Debian package mariadb-server on a fresh machine; its own
-# service is not used (the test servers have their own data directories and ports, so it may run or not).
+# HELIX_TEST_MARIADB_SECONDARY name servers); the package's own service is not used (the test servers have their own
+# data directories and ports, so it may run or not).
 have_mariadb() { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1; }
-if [ -z "${HELIX_TEST_MARIADB_PRIMARY:-}" ] && ! have_mariadb; then
-  echo "eng/test.sh: installing MariaDB (Debian package mariadb-server) for the MariaDB tests"
-  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=""; else sudo_cmd="sudo"; fi
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq mariadb-server >/dev/null
-  have_mariadb || { echo "eng/test.sh: MariaDB could not be installed"; exit 1; }
-fi
+[ -n "${HELIX_TEST_MARIADB_PRIMARY:-}" ] || install_if_missing mariadb-server "the MariaDB tests" have_mariadb
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
