@@ -209,28 +209,12 @@ public class NatsReplayTests : PostgresTestBase
     public async Task A_synchronous_enqueue_on_a_single_threaded_synchronization_context_completes()
     {
         await using var queue = await QueueAsync(Isolated());
-        var context = new NeverPumpedContext();
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-            try
-            {
-                queue.Enqueue(Entry("INSERT INTO t VALUES (@v)"));
-            }
-#pragma warning disable CA1031 // reported by the assertion below
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
+        var (returned, failure, posted) = NeverPumpedContext.Run(() => queue.Enqueue(Entry("INSERT INTO t VALUES (@v)")), TimeSpan.FromSeconds(30));
         Assert.Multiple(async () =>
         {
-            Assert.That(thread.Join(TimeSpan.FromSeconds(30)), Is.True, "Enqueue did not return within 30 s: it waits for something that needs the blocked thread's context");
+            Assert.That(returned, Is.True, "Enqueue did not return within 30 s: it waits for something that needs the blocked thread's context");
             Assert.That(failure, Is.Null);
-            Assert.That(context.Posted, Is.Zero, "nothing was posted back to the blocked thread's context");
+            Assert.That(posted, Is.Zero, "nothing was posted back to the blocked thread's context");
             Assert.That(await queue.GetBacklogAsync(HelixStrand.Secondary), Is.EqualTo(1));
         });
     }
@@ -269,17 +253,5 @@ public class NatsReplayTests : PostgresTestBase
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString($"Replay={await NatsServer.UrlAsync()};Replay Worker=false"));
         Assert.That(dataSource.ReplayQueue, Is.InstanceOf<NatsReplayQueue>());
-    }
-
-    /// <summary>A synchronization context whose posted work never runs: the thread that owns it is blocked.</summary>
-    private sealed class NeverPumpedContext : SynchronizationContext
-    {
-        private int _posted;
-
-        public int Posted => Volatile.Read(ref _posted);
-
-        public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
-
-        public override void Send(SendOrPostCallback d, object? state) => throw new InvalidOperationException("Send on a blocked thread's context");
     }
 }

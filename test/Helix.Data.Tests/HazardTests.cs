@@ -183,42 +183,14 @@ public class HazardTests
         }
 
         Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(1), "the worker has work");
-        var context = new NeverPumpedContext();
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-            try
-            {
-                strands.DataSource.Dispose();
-            }
-#pragma warning disable CA1031 // reported by the assertion below
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
+        var (returned, failure, posted) = Helix.Data.Testing.NeverPumpedContext.Run(() => strands.DataSource.Dispose(), Wait.Default);
         Assert.Multiple(() =>
         {
-            Assert.That(thread.Join(Wait.Default), Is.True, $"Dispose did not return within {Wait.Default.TotalSeconds} s: it waits for something that needs the blocked thread's context");
+            Assert.That(returned, Is.True, $"Dispose did not return within {Wait.Default.TotalSeconds} s: it waits for something that needs the blocked thread's context");
             Assert.That(failure, Is.Null);
-            Assert.That(context.Posted, Is.Zero, "nothing was posted back to the disposing thread's context");
+            Assert.That(posted, Is.Zero, "nothing was posted back to the disposing thread's context");
         });
         strands.Files.Dispose();
-    }
-
-    /// <summary>A synchronization context whose posted work never runs: the thread that owns it is blocked.</summary>
-    private sealed class NeverPumpedContext : SynchronizationContext
-    {
-        private int _posted;
-
-        public int Posted => Volatile.Read(ref _posted);
-
-        public override void Post(SendOrPostCallback d, object? state) => Interlocked.Increment(ref _posted);
-
-        public override void Send(SendOrPostCallback d, object? state) => throw new InvalidOperationException("Send on a blocked thread's context");
     }
 
     /// <summary>A durable-looking queue with intents that records which of its methods Helix calls.</summary>

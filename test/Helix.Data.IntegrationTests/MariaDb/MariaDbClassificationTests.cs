@@ -51,11 +51,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         await using var connection = await OpenDirectAsync(HelixStrand.Primary);
         await using var command = new MySqlCommand("SELECT SLEEP(5)", connection) { CommandTimeout = 1 };
         var e = Assert.CatchAsync<MySqlException>(() => command.ExecuteScalarAsync());
-        Assert.Multiple(() =>
-        {
-            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.CommandTimeoutExpired), e.Message);
-            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
-        });
+        AssertFault(e!, MySqlErrorCode.CommandTimeoutExpired);
     }
 
     [Test]
@@ -75,11 +71,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
             await new MySqlCommand("UPDATE t SET v = 2 WHERE id = 1", b, tb).ExecuteNonQueryAsync(); // closes the cycle
             await first;
         });
-        Assert.Multiple(() =>
-        {
-            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.LockDeadlock), e.Message);
-            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
-        });
+        AssertFault(e!, MySqlErrorCode.LockDeadlock);
     }
 
     [Test]
@@ -90,11 +82,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         await using var held = await holder.BeginTransactionAsync();
         await new MySqlCommand("UPDATE t SET v = 1 WHERE id = 1", holder, held).ExecuteNonQueryAsync();
         var e = await FailOnPrimaryAsync("UPDATE t SET v = 2 WHERE id = 1"); // innodb_lock_wait_timeout is 2 s on the test servers
-        Assert.Multiple(() =>
-        {
-            Assert.That(e.ErrorCode, Is.EqualTo(MySqlErrorCode.LockWaitTimeout), e.Message);
-            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
-        });
+        AssertFault(e!, MySqlErrorCode.LockWaitTimeout);
     }
 
     [Test]
@@ -118,11 +106,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         await ExecuteAsync(HelixStrand.Primary, $"KILL QUERY {id}");
         var e = Assert.CatchAsync<MySqlException>(() => running);
         Describe(e!);
-        Assert.Multiple(() =>
-        {
-            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.QueryInterrupted), e.Message);
-            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
-        });
+        AssertFault(e!, MySqlErrorCode.QueryInterrupted);
     }
 
     /// <summary>MySQL's "server has gone away": the server closed an idle session (its wait_timeout passed), and the client writes to it.</summary>
@@ -155,11 +139,7 @@ public class MariaDbClassificationTests : MariaDbTestBase
         MariaDbServers.RequireFaultControl();
         await MariaDbServers.Primary.KillAsync();
         var e = Assert.CatchAsync<MySqlException>(() => OpenDirectAsync(HelixStrand.Primary));
-        Assert.Multiple(() =>
-        {
-            Assert.That(e!.ErrorCode, Is.EqualTo(MySqlErrorCode.UnableToConnectToHost), e.Message);
-            Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
-        });
+        AssertFault(e!, MySqlErrorCode.UnableToConnectToHost);
     }
 
     [Test]
@@ -174,6 +154,13 @@ public class MariaDbClassificationTests : MariaDbTestBase
         Describe(e!);
         Assert.That(Classify(e!), Is.EqualTo(HelixErrorKind.StrandFault), $"{e!.GetType().Name}: {e.Message}");
     }
+
+    /// <summary>The error is the one expected, and a strand fault.</summary>
+    private static void AssertFault(MySqlException e, MySqlErrorCode expected) => Assert.Multiple(() =>
+    {
+        Assert.That(e.ErrorCode, Is.EqualTo(expected), e.Message);
+        Assert.That(Classify(e), Is.EqualTo(HelixErrorKind.StrandFault));
+    });
 
     private static void Describe(Exception e) =>
         TestContext.Out.WriteLine($"{TestContext.CurrentContext.Test.Name}: {e.GetType().Name} {(e as MySqlException)?.ErrorCode} SQLSTATE {(e as MySqlException)?.SqlState ?? "none"}, cause {e.InnerException?.GetType().Name ?? "none"}: {e.Message}");
