@@ -100,10 +100,19 @@ public sealed partial class HelixConnection
         return connection;
     }
 
-    /// <summary>Drops a strand's inner connection after a strand fault; a later command opens a fresh one.</summary>
-    internal void Discard(Strand strand)
+    /// <summary>
+    /// Drops a strand's inner connection after a strand fault; a later command opens a fresh one. With
+    /// <paramref name="failed"/> given, only when that is still the strand's inner connection: one a hedged read detached
+    /// (or opened for itself) belongs to the read, and the connection may hold a new one by now.
+    /// </summary>
+    internal void Discard(Strand strand, DbConnection? failed = null)
     {
         var inner = _inner[strand.Index];
+        if (failed is not null && inner != failed)
+        {
+            return;
+        }
+
         _inner[strand.Index] = null;
         try
         {
@@ -114,6 +123,44 @@ public sealed partial class HelixConnection
 #pragma warning restore CA1031
         {
         }
+    }
+
+    /// <summary>Whether this connection holds an open inner connection to the strand.</summary>
+    internal bool HasInner(Strand strand) => _inner[strand.Index] is not null;
+
+    /// <summary>
+    /// Opens a connection to the strand for one hedged attempt alone, on this connection's database: never this
+    /// connection's inner connection (the race may leave the attempt running after the read returned); the read closes it.
+    /// </summary>
+    internal async Task<DbConnection> OpenOwnInnerAsync(Strand strand, CancellationToken cancellationToken)
+    {
+        var connection = strand.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (_database is not null)
+            {
+                await connection.ChangeDatabaseAsync(_database, cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes a strand's inner connection away from this connection, still open: a hedged read whose losing attempt still
+    /// runs on it closes it once that attempt ends, and this connection opens a fresh one when it needs the strand again.
+    /// </summary>
+    internal DbConnection? Detach(Strand strand)
+    {
+        var inner = _inner[strand.Index];
+        _inner[strand.Index] = null;
+        return inner;
     }
 
     /// <remarks>

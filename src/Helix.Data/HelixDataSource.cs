@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
 using Helix.Data.Internal.Replay;
 using Helix.Data.Logging;
 using Helix.Data.Replay;
@@ -44,6 +45,8 @@ public sealed partial class HelixDataSource : DbDataSource
             new StrandController(spec.Id, configuration.ReplayQueue, configuration.TimeProvider, OnStrandStateChanged, configuration.ReplayFull),
             configuration.Name))];
         Log.DataSourceCreated(Logger, configuration.ConnectionString);
+        Hedging = ReadHedging.From(configuration.HedgeAfter, Strands.Length);
+        Retry = new StrandRetry(Strands.Length == 2 ? configuration.StrandRetries : 0, configuration.StrandRetryDelay, configuration.TimeProvider, configuration.ErrorClassifier, Logger);
         if (Strands.Length == 2)
         {
             if (configuration.ReplayQueue is null)
@@ -52,7 +55,7 @@ public sealed partial class HelixDataSource : DbDataSource
             }
 
             StrandView = new StrandSet(Strands, configuration.FailoverPolicy, configuration.TimeProvider, Logger);
-            Reads = new ReadCoordinator(Strands, configuration.ReadStrategy, configuration.FailoverPolicy, StrandView, Logger);
+            Reads = new ReadCoordinator(Strands, configuration.ReadStrategy, configuration.FailoverPolicy, StrandView, Logger, Hedging);
             if (configuration.FailoverPolicy.HasCircuits)
             {
                 _prober = new CircuitProber(Strands, Reads, configuration.ReplayOptions.ProbeCommandText, configuration.TimeProvider, Logger);
@@ -105,6 +108,12 @@ public sealed partial class HelixDataSource : DbDataSource
     internal StrandSet? StrandView { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>Gets <c>Hedge After</c>: when a read also goes to the other strand, or <see langword="null"/> when reads are not hedged.</summary>
+    internal ReadHedging? Hedging { get; }
+
+    /// <summary>Gets <c>Strand Retry</c>: what runs a strand fault again before the strand counts as failed (off in single-strand mode).</summary>
+    internal StrandRetry Retry { get; }
 
     internal DivergenceReporter Reporter { get; }
 

@@ -245,7 +245,10 @@ public sealed partial class HelixDataSourceBuilder
             WriteTimestamps: _timestamps ?? WriteTimestampSource.FromTimeProvider(timeProvider),
             OnDivergence: _onDivergence,
             DrainWatch: drainWatch,
-            ReplayHooks: new(_onReplayed, _onReplayFailed, _onDeadLettered)));
+            ReplayHooks: new(_onReplayed, _onReplayFailed, _onDeadLettered),
+            StrandRetries: csb.StrandRetry,
+            StrandRetryDelay: TimeSpan.FromMilliseconds(csb.StrandRetryDelay),
+            HedgeAfter: csb.HedgeAfter));
     }
 
     /// <summary>Refuses keys that need a secondary strand when there is none (single-strand mode).</summary>

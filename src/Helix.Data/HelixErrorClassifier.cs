@@ -80,6 +80,43 @@ public class HelixErrorClassifier
         };
     }
 
+    /// <summary>
+    /// Says whether a strand fault proves that the strand did not apply the statement, so that a write outside a
+    /// transaction may run again on the same strand (<c>Strand Retry</c>): the server rolled the statement back
+    /// (a deadlock, a serialization failure, a lock wait that timed out) or refused the session before running it (too
+    /// many connections, starting up, shutting down). A connection lost while the statement ran proves nothing: the
+    /// strand may have applied it, and a retry could apply it twice.
+    /// </summary>
+    /// <param name="exception">The strand fault.</param>
+    /// <returns><see langword="true"/> when the statement certainly had no effect on the strand.</returns>
+    /// <remarks>
+    /// The default knows PostgreSQL (SQLSTATE 40001, 40P01, 55P03, 53300, 57P03), SQLite (busy, locked), SQL Server
+    /// (1205, 1222, 10928, 10929, 40501) and MySQL/MariaDB (1040, 1205, 1213). Override to add more; a write that is
+    /// not retried is not lost: it is queued for the strand as any missed write is.
+    /// </remarks>
+    public virtual bool IsSafeToRetry(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception is AggregateException { InnerExceptions.Count: 1 } aggregate)
+        {
+            return IsSafeToRetry(aggregate.InnerExceptions[0]);
+        }
+
+        if (exception is not DbException db)
+        {
+            return false;
+        }
+
+        return db.GetType().FullName switch
+        {
+            "Npgsql.PostgresException" => db.SqlState is "40001" or "40P01" or "55P03" or "53300" or "57P03",
+            "Microsoft.Data.Sqlite.SqliteException" => ReadProperty<int>(db, "SqliteErrorCode") is 5 or 6,
+            "Microsoft.Data.SqlClient.SqlException" or "System.Data.SqlClient.SqlException" => ReadProperty<int>(db, "Number") is 1205 or 1222 or 10928 or 10929 or 40501,
+            "MySqlConnector.MySqlException" or "MySql.Data.MySqlClient.MySqlException" => ReadProperty<int>(db, "Number") is 1040 or 1205 or 1213,
+            _ => false,
+        };
+    }
+
     private HelixErrorKind ClassifyDbException(DbException exception)
     {
         switch (exception.GetType().FullName)

@@ -24,7 +24,10 @@ internal sealed record HelixDataSourceConfiguration(
     Func<long> WriteTimestamps,
     Action<HelixDivergence>? OnDivergence,
     HelixDrainWatch? DrainWatch,
-    Replay.ReplayHooks ReplayHooks);
+    Replay.ReplayHooks ReplayHooks,
+    int StrandRetries,
+    TimeSpan StrandRetryDelay,
+    string HedgeAfter);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
 internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);

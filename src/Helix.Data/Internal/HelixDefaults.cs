@@ -30,6 +30,11 @@ internal static class HelixDefaults
     public const int InDoubtTimeoutSeconds = 120;
     public const int ReplayPriorityRatio = 10;
     public const string DrainBucket = "helix-drain";
+    public const int StrandRetry = 1;
+
+    /// <summary>The least wait before a strand retry; each wait is drawn between it and 2.5 times it (20 to 50 ms).</summary>
+    public const int StrandRetryDelayMilliseconds = 20;
+    public const string HedgeAfter = "Off";
 
     /// <summary>
     /// The write time below which a concurrent write's second strand is not offered to another thread: waking a pool

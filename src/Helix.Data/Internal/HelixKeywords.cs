@@ -48,12 +48,16 @@ internal static class HelixKeywords
     public const string ReplayStrictPriority = "Replay Strict Priority";
     public const string DrainWatch = "Drain Watch";
     public const string DrainBucket = "Drain Bucket";
+    public const string StrandRetry = "Strand Retry";
+    public const string StrandRetryDelay = "Strand Retry Delay";
+    public const string HedgeAfter = "Hedge After";
 
     /// <summary>Every canonical key, in the order the reference documents them.</summary>
     public static readonly string[] All =
     [
         Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
         ReadStrategy, PreferredStrand, StickyCooldown, Failback, StaleReads, Failover, CircuitThreshold, CircuitReset, LatencyCap,
+        StrandRetry, StrandRetryDelay, HedgeAfter,
         WriteStrategy, WriteOrder, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
         Replay, ReplayMemoryLimit, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayRate, ReplayMaxAttempts, ReplayBackoff,
         ReplayBackoffMax, ReplayPollInterval, HealingWait, InDoubtTimeout, ProbeCommand, ReplayPriorityRatio,
@@ -110,11 +114,15 @@ internal static class HelixKeywords
                 return ParseEnum<Strategies.HelixWriteOrder>(key, text) is var order and not Strategies.HelixWriteOrder.Concurrent
                     ? order.ToString()
                     : throw Invalid(key, text, "PrimaryFirst (primary-first) or SecondaryFirst (secondary-first)");
+            case StrandRetry:
+                return ParseInt(key, text, 0, "a whole number of retries, 0 (none) or more").ToString(CultureInfo.InvariantCulture);
+            case HedgeAfter:
+                return ParseHedgeAfter(text);
             case StickyCooldown:
                 return ParseInt(key, text, 0, "a whole number of seconds, 0 or more").ToString(CultureInfo.InvariantCulture);
             case CircuitReset or InDoubtTimeout:
                 return ParseInt(key, text, 1, "a whole number of seconds, 1 or more").ToString(CultureInfo.InvariantCulture);
-            case LatencyCap or AdaptiveDelta or AdaptiveCap or ReplayBackoff or ReplayBackoffMax or ReplayPollInterval:
+            case LatencyCap or StrandRetryDelay or AdaptiveDelta or AdaptiveCap or ReplayBackoff or ReplayBackoffMax or ReplayPollInterval:
                 return ParseInt(key, text, 1, "a whole number of milliseconds, 1 or more").ToString(CultureInfo.InvariantCulture);
             case AdaptiveFloor or HealingWait:
                 return ParseInt(key, text, 0, "a whole number of milliseconds, 0 or more").ToString(CultureInfo.InvariantCulture);
@@ -145,6 +153,14 @@ internal static class HelixKeywords
                 throw new ArgumentException($"'{key}' is not a Helix connection-string key.", nameof(key));
         }
     }
+
+    /// <summary>Parses <c>Hedge After</c>: <c>Off</c>, <c>Auto</c> or a whole number of milliseconds (1 or more).</summary>
+    public static string ParseHedgeAfter(string text) => text.ToUpperInvariant() switch
+    {
+        "OFF" or "" => "Off",
+        "AUTO" => "Auto",
+        _ => ParseInt(HedgeAfter, text, 1, "Off, Auto (the strand's recent 95th-percentile read time) or a whole number of milliseconds, 1 or more").ToString(CultureInfo.InvariantCulture),
+    };
 
     public static int ParseInt(string key, string text, int minimum, string allowed) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= minimum

@@ -27,6 +27,9 @@ internal static class HelixMetrics
     public static readonly Counter<long> Reads = Meter.CreateCounter<long>("helix.reads", "{read}", "Reads served by a strand.");
     public static readonly Counter<long> StaleReads = Meter.CreateCounter<long>("helix.reads.stale", "{read}", "Reads served by a strand that was not healthy.");
     public static readonly Counter<long> Failovers = Meter.CreateCounter<long>("helix.failovers", "{failover}", "Reads retried on the other strand after a strand fault; tagged with the strand that faulted.");
+    public static readonly Counter<long> StrandRetries = Meter.CreateCounter<long>("helix.strand.retries", "{retry}", "Statements run again on the same strand after a strand fault (Strand Retry).");
+    public static readonly Counter<long> HedgesStarted = Meter.CreateCounter<long>("helix.reads.hedged", "{hedge}", "Reads also sent to the other strand because the first had not answered in time (Hedge After); tagged with the strand that was slow.");
+    public static readonly Counter<long> HedgesWon = Meter.CreateCounter<long>("helix.reads.hedge_won", "{hedge}", "Hedged reads the other strand answered first; tagged with the strand that won.");
     public static readonly Counter<long> Divergences = Meter.CreateCounter<long>("helix.divergences", "{divergence}", "Times the strands were seen to differ.");
     public static readonly Counter<long> ReplayEnqueued = Meter.CreateCounter<long>("helix.replay.enqueued", "{entry}", "Replay entries enqueued.");
     public static readonly Counter<long> ReplayApplied = Meter.CreateCounter<long>("helix.replay.applied", "{entry}", "Replay entries applied.");

@@ -21,8 +21,12 @@ internal sealed class ReadCoordinator
     private readonly bool _policyTakesSuccesses;
     private readonly bool _strategyTakesSuccesses;
 
-    public ReadCoordinator(Strand[] strands, IHelixReadStrategy strategy, IHelixFailoverPolicy policy, StrandSet view, ILogger logger)
+    // Hedge After=Auto: the hedging that learns each strand's read times from the reads it answers.
+    private readonly Execution.ReadHedging? _hedging;
+
+    public ReadCoordinator(Strand[] strands, IHelixReadStrategy strategy, IHelixFailoverPolicy policy, StrandSet view, ILogger logger, Execution.ReadHedging? hedging = null)
     {
+        _hedging = hedging is { IsAuto: true } ? hedging : null;
         _strands = strands;
         Strategy = strategy;
         Policy = policy;
@@ -32,12 +36,12 @@ internal sealed class ReadCoordinator
         _policyTakesSuccesses = policy.ObservesSuccesses;
         _strategyTakesSuccesses = strategy.ObservesSuccesses;
         _circuits = new int[strands.Length];
-        UsesElapsed = _strategyTakesSuccesses || (_policyTakesSuccesses && policy.UsesReadLatency);
+        UsesElapsed = _strategyTakesSuccesses || (_policyTakesSuccesses && policy.UsesReadLatency) || _hedging is not null;
     }
 
     /// <summary>
     /// Gets whether the strategy or the policy may use how long a read took: a custom one, or a circuit breaker with a
-    /// latency cap. When neither does, reads are not timed (two clock reads per read) unless a meter listens.
+    /// latency cap; or <c>Hedge After=Auto</c>, which learns each strand's read times. When neither does, reads are not timed (two clock reads per read) unless a meter listens.
     /// </summary>
     public bool UsesElapsed { get; }
 
@@ -104,6 +108,7 @@ internal sealed class ReadCoordinator
             Strategy.OnSuccess(strand.Id, elapsed);
         }
 
+        _hedging?.Observe(strand, elapsed);
         NoteCircuit(strand);
     }
 

@@ -27,6 +27,8 @@ internal static class EventIds
     public const int ReadFailover = 4000;
     public const int StaleRead = 4001;
     public const int ReadWaitsForFreshStrand = 4002;
+    public const int StrandRetry = 4003;
+    public const int HedgeStarted = 4004;
 
     public const int ReplayApplied = 5000;
     public const int ReplayStatementError = 5001;

@@ -65,6 +65,12 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReadFailover, LogLevel.Warning, "Read failed on strand {From} with a strand fault; trying strand {To}: {Error}")]
     public static partial void ReadFailover(ILogger logger, string from, string to, string error);
 
+    [LoggerMessage(EventIds.StrandRetry, LogLevel.Information, "Strand {Strand} met a strand fault; retry {Attempt} of {Retries} on the same strand in {DelayMs:0} ms: {Error}")]
+    public static partial void StrandRetry(ILogger logger, string strand, int attempt, int retries, double delayMs, string error);
+
+    [LoggerMessage(EventIds.HedgeStarted, LogLevel.Debug, "A read on strand {Strand} had no answer after {DelayMs:0.#} ms; hedged on strand {Other}")]
+    public static partial void ReadHedged(ILogger logger, string strand, double delayMs, string other);
+
     [LoggerMessage(EventIds.StaleRead, LogLevel.Warning, "No healthy strand can serve a read; reading from strand {Strand}, which is {State} and may lag behind")]
     public static partial void StaleRead(ILogger logger, string strand, HelixStrandState state);
 

@@ -8,7 +8,9 @@ internal sealed class FaultyStrands : IAsyncDisposable
     public FaultyStrands(string extra = "", Action<HelixDataSourceBuilder>? configure = null, string? name = null)
     {
         Files = new SqliteStrands(name ?? "faulty");
-        var builder = new HelixDataSourceBuilder("Helix" + (extra.Length > 0 ? ";" + extra : string.Empty))
+        // Strand Retry off unless a test asks for it: these tests are about what a fault does, which a retry would hide.
+        var retry = extra.Contains("Strand Retry", StringComparison.OrdinalIgnoreCase) ? string.Empty : ";Strand Retry=0";
+        var builder = new HelixDataSourceBuilder("Helix" + retry + (extra.Length > 0 ? ";" + extra : string.Empty))
             .UsePrimary(new FaultySqliteDataSource(Files.Inner(HelixStrand.Primary), Primary))
             .UseSecondary(new FaultySqliteDataSource(Files.Inner(HelixStrand.Secondary), Secondary))
             .ConfigureReplay(o =>

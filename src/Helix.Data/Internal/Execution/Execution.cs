@@ -49,4 +49,8 @@ internal readonly struct Execution(
     public long? Started { get; } = started;
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>The same execution under another token: one attempt of a hedged read, which the race may cancel alone.</summary>
+    public Execution WithCancellation(CancellationToken token) =>
+        new(Statement, Connection, DataSource, Operation, Behavior, Text, IsWrite, Timestamp, Io, Activity, Started, token);
 }

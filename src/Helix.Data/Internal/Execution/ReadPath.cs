@@ -20,6 +20,11 @@ internal static class ReadPath
             return WithoutHealthyAsync(execution, fault: null);
         }
 
+        if (execution.DataSource.Hedging is { } hedging && Hedgeable(in execution, hedging, first, out var delay, out var second))
+        {
+            return ReadHedging.ReadAsync(execution, first, second, delay);
+        }
+
         var running = StrandRunner.RunAsync(in execution, first);
         if (!running.IsCompletedSuccessfully)
         {
@@ -29,6 +34,22 @@ internal static class ReadPath
         var result = running.Result;
         return Answered(reads, in result) ? new(CommandEngine.Finish(in result, in execution, isRead: true)) : FailoverAsync(execution, result);
     }
+
+    /// <summary>
+    /// Whether a read may be hedged: asynchronous, the other strand healthy, the first strand's inner connection open
+    /// (an attempt then never opens it from inside the race) and, with <c>Hedge After=Auto</c>, enough recent reads to
+    /// know the strand's 95th percentile.
+    /// </summary>
+    private static bool Hedgeable(in Execution execution, ReadHedging hedging, Strand first, out TimeSpan delay, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Strand? second)
+    {
+        second = execution.DataSource.Reads!.Other(first);
+        delay = hedging.DelayFor(first) ?? default;
+        return execution.Io == IOBehavior.Asynchronous && second is { IsHealthy: true } && delay > TimeSpan.Zero && execution.Connection.HasInner(first);
+    }
+
+    /// <summary>The rest of a read whose first strand has given its result: served, or failed over.</summary>
+    public static ValueTask<object?> ContinueAsync(in Execution execution, in StrandResult result) =>
+        Answered(execution.DataSource.Reads!, in result) ? new(CommandEngine.Finish(in result, in execution, isRead: true)) : FailoverAsync(execution, result);
 
     /// <summary>The rest of a read whose first strand did not answer at once.</summary>
     // Out of line: inlined, an async method's state machine (with its copy of the execution) would sit in the
@@ -42,11 +63,20 @@ internal static class ReadPath
             : await FailoverAsync(execution, result).ConfigureAwait(false);
     }
 
-    /// <summary>A read met a strand fault on its first strand: the policy decides whether it moves to the other.</summary>
+    /// <summary>
+    /// A read met a strand fault on its first strand: retried there first (<c>Strand Retry</c>), then the policy decides
+    /// whether it moves to the other.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
     private static async ValueTask<object?> FailoverAsync(Execution execution, StrandResult result)
     {
         var (dataSource, reads, first) = (execution.DataSource, execution.DataSource.Reads!, result.Strand);
+        result = await dataSource.Retry.AfterAsync(in execution, result).ConfigureAwait(false);
+        if (Answered(reads, result))
+        {
+            return CommandEngine.Finish(in result, in execution, isRead: true);
+        }
+
         if (reads.Faulted(first, result.Error!) is not { } second)
         {
             return CommandEngine.Finish(in result, in execution, isRead: true);
@@ -61,6 +91,7 @@ internal static class ReadPath
         }
 
         var retry = await StrandRunner.RunAsync(in execution, second).ConfigureAwait(false);
+        retry = await dataSource.Retry.AfterAsync(in execution, retry).ConfigureAwait(false);
         if (Answered(reads, retry))
         {
             return CommandEngine.Finish(in retry, in execution, isRead: true);
@@ -108,6 +139,12 @@ internal static class ReadPath
                     return await FailoverAsync(execution, result).ConfigureAwait(false);
                 }
 
+                result = await dataSource.Retry.AfterAsync(in execution, result).ConfigureAwait(false);
+                if (Answered(reads, result))
+                {
+                    return CommandEngine.Finish(in result, in execution, isRead: true);
+                }
+
                 reads.Faulted(strand, result.Error!);
                 throw BothFaulted(dataSource, fault.Value, result);
             }
@@ -124,7 +161,7 @@ internal static class ReadPath
     }
 
     /// <summary>Whether the strand answered (a result, or a refusal of the statement), or the caller cancelled: no failover.</summary>
-    private static bool Answered(ReadCoordinator reads, in StrandResult result)
+    public static bool Answered(ReadCoordinator reads, in StrandResult result)
     {
         if (result.Succeeded || result.Kind == HelixErrorKind.StatementError)
         {
@@ -136,7 +173,7 @@ internal static class ReadPath
     }
 
     /// <summary>The exception for a read that met strand faults on both strands.</summary>
-    private static HelixException BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
+    public static HelixException BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
     {
         var (primaryError, secondaryError) = first.Strand.Id == HelixStrand.Primary ? (first.Error, second.Error) : (second.Error, first.Error);
         return new HelixException(

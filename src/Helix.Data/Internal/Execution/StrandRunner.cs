@@ -17,7 +17,11 @@ namespace Helix.Data.Internal.Execution;
 /// </remarks>
 internal static class StrandRunner
 {
-    public static ValueTask<StrandResult> RunAsync(in Execution execution, Strand strand, bool useOriginals = true, DbTransaction? transaction = null, DbParameter[]? copies = null)
+    /// <summary>
+    /// Runs the statement on <paramref name="strand"/>, on the connection's inner connection to it, or on
+    /// <paramref name="connection"/> when given (a hedged read's own pooled connection).
+    /// </summary>
+    public static ValueTask<StrandResult> RunAsync(in Execution execution, Strand strand, bool useOriginals = true, DbTransaction? transaction = null, DbParameter[]? copies = null, DbConnection? connection = null)
     {
         DbCommand? inner = null;
         var detach = false;
@@ -25,7 +29,7 @@ internal static class StrandRunner
         var run = new StrandRun(in execution, strand);
         try
         {
-            var opening = execution.Connection.GetInnerAsync(strand, execution.Io, execution.CancellationToken);
+            var opening = connection is null ? execution.Connection.GetInnerAsync(strand, execution.Io, execution.CancellationToken) : new(connection);
             if (!opening.IsCompletedSuccessfully || (execution.Statement.Prepared && execution.Io == IOBehavior.Asynchronous))
             {
                 handedOver = true;
@@ -188,7 +192,7 @@ internal static class StrandRunner
         run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
         if (kind == HelixErrorKind.StrandFault && !execution.DataSource.IsSingleStrand)
         {
-            execution.Connection.Discard(strand);
+            execution.Connection.Discard(strand, inner?.Connection);
         }
 
         return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null);

@@ -29,10 +29,8 @@ internal static class WriteFanOut
             NoteCompletion(in execution, targets[0], first.IsCompleted);
             results[0] = await first.ConfigureAwait(false);
             results[1] = await offloaded.JoinAsync().ConfigureAwait(false);
-            return results;
         }
-
-        if (execution.Io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && targets.Length > 1)
+        else if (execution.Io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && targets.Length > 1)
         {
             // Each ValueTask is awaited exactly once, below; storing them is what lets the strands run concurrently.
 #pragma warning disable CA2012
@@ -48,13 +46,20 @@ internal static class WriteFanOut
                 results[i] = await running[i].ConfigureAwait(false);
             }
 #pragma warning restore CA2012
-            return results;
+        }
+        else
+        {
+            for (var n = 0; n < targets.Length; n++)
+            {
+                var i = order == HelixWriteOrder.SecondaryFirst ? targets.Length - 1 - n : n;
+                results[i] = await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
+            }
         }
 
-        for (var n = 0; n < targets.Length; n++)
+        if (transactions is null)
         {
-            var i = order == HelixWriteOrder.SecondaryFirst ? targets.Length - 1 - n : n;
-            results[i] = await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
+            // Strand Retry: a fault that provably left the strand untouched runs again before the strand counts as failed.
+            await execution.DataSource.Retry.RetryFaultsAsync(execution, results).ConfigureAwait(false);
         }
 
         return results;
