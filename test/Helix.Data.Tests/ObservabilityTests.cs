@@ -33,7 +33,7 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     [Test]
     public async Task Writes_and_reads_are_counted_and_timed_per_strand()
     {
-        using var metrics = new Metrics("obs_rw");
+        using var metrics = new MetricsCollector("obs_rw");
         await using var strands = Strands("obs_rw");
         await WriteAsync(strands.DataSource, 1);
         await ReadAsync(strands.DataSource);
@@ -53,7 +53,7 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     [Test]
     public async Task A_failover_a_replay_and_the_gauges_tell_what_happened()
     {
-        using var metrics = new Metrics("obs_replay");
+        using var metrics = new MetricsCollector("obs_replay");
         await using var strands = Strands("obs_replay");
         strands.Secondary.FailExecutions(FaultPlan.Busy);
         strands.Secondary.FailOpens(FaultPlan.Busy);
@@ -88,7 +88,7 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     [Test]
     public async Task Circuit_changes_are_counted_and_the_circuit_gauge_shows_the_state()
     {
-        using var metrics = new Metrics("obs_circuit");
+        using var metrics = new MetricsCollector("obs_circuit");
         var clock = Wait.Clock();
         await using var strands = Strands("obs_circuit", "Failover=CircuitBreaker;Circuit Threshold=1", b => b.UseTimeProvider(clock));
         strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
@@ -177,60 +177,6 @@ public class ObservabilityTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(replay.GetTagItem("helix.replay.entries"), Is.EqualTo(2));
             Assert.That(replay.Parent, Is.Null);
         });
-    }
-
-    /// <summary>Collects the Helix.Data meter's measurements of one data source (by its name).</summary>
-    private sealed class Metrics : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly string _dataSource;
-        private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
-
-        public Metrics(string dataSource)
-        {
-            _dataSource = dataSource;
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Helix.Data")
-                {
-                    Units[instrument.Name] = instrument.Unit;
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((i, v, t, _) => Add(i, v, t));
-            _listener.SetMeasurementEventCallback<int>((i, v, t, _) => Add(i, v, t));
-            _listener.SetMeasurementEventCallback<double>((i, v, t, _) => Add(i, v, t));
-            _listener.Start();
-        }
-
-        public ConcurrentDictionary<string, string?> Units { get; } = new();
-
-        public void Observe() => _listener.RecordObservableInstruments();
-
-        public double Sum(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Sum(m => m.Value);
-
-        public int Count(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Count();
-
-        public double Last(string instrument, string strand, params (string Key, object Value)[] tags) => Matching(instrument, strand, tags).Last().Value;
-
-        public void Dispose() => _listener.Dispose();
-
-        private IEnumerable<(string Instrument, double Value, Dictionary<string, object?> Tags)> Matching(string instrument, string strand, (string Key, object Value)[] tags) =>
-            _measurements.Where(m => m.Instrument == instrument && Equals(m.Tags.GetValueOrDefault("helix.strand"), strand) && tags.All(t => Equals(m.Tags.GetValueOrDefault(t.Key), t.Value)));
-
-        private void Add(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var map = new Dictionary<string, object?>();
-            foreach (var tag in tags)
-            {
-                map[tag.Key] = tag.Value;
-            }
-
-            if (Equals(map.GetValueOrDefault("helix.data_source"), _dataSource))
-            {
-                _measurements.Enqueue((instrument.Name, value, map));
-            }
-        }
     }
 
     /// <summary>Collects the Helix.Data activities started while it lives.</summary>

@@ -11,6 +11,11 @@ internal sealed class FaultPlan
     private volatile Func<Exception>? _open;
     private volatile Func<string, Exception?>? _execute;
     private volatile Action<string>? _before;
+    private volatile Func<string, bool>? _hold;
+    private volatile TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile TaskCompletionSource _cancellationsAnswered = Answered();
+    private int _heldNow;
+    private int _heldCancelled;
     private int _executions;
     private int _connectionsMade;
     private int _connectionsDisposed;
@@ -67,6 +72,71 @@ internal sealed class FaultPlan
 
     /// <summary>Runs before every execution (after the fault check passes): to make a strand slow on a fake clock, or to record order.</summary>
     public void BeforeExecute(Action<string>? action) => _before = action;
+
+    /// <summary>
+    /// Holds asynchronous reader executions whose text the filter accepts until <see cref="ReleaseHeld"/>, as a strand
+    /// that turned slow: each waits on its command's cancellation token, as a provider waiting on the network does.
+    /// </summary>
+    public void Hold(Func<string, bool> filter)
+    {
+        _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hold = filter;
+    }
+
+    /// <summary>Makes a held execution that is cancelled end only at <see cref="AnswerCancellations"/>, as one whose server is slow to answer a cancel request.</summary>
+    public void DelayCancellations() => _cancellationsAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the cancelled executions end.</summary>
+    public void AnswerCancellations() => _cancellationsAnswered.TrySetResult();
+
+    /// <summary>Lets the held executions, and the ones that come later, run.</summary>
+    public void ReleaseHeld()
+    {
+        _hold = null;
+        _released.TrySetResult();
+    }
+
+    /// <summary>Gets how many executions are being held now.</summary>
+    public int HeldNow => Volatile.Read(ref _heldNow);
+
+    /// <summary>Gets how many held executions ended because their command was cancelled.</summary>
+    public int HeldCancelled => Volatile.Read(ref _heldCancelled);
+
+    private static TaskCompletionSource Answered()
+    {
+        var answered = new TaskCompletionSource();
+        answered.SetResult();
+        return answered;
+    }
+
+    public bool Holds(string text) => _hold?.Invoke(text) == true;
+
+    public async Task WaitWhileHeldAsync(string text, CancellationToken cancellationToken)
+    {
+        if (!Holds(text))
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _heldNow);
+        try
+        {
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // As a provider's cancellation does, which asks the server and waits for its answer: the execution ends
+            // after the cancelling call has returned, not inside it; with DelayCancellations, once the test says so.
+            Interlocked.Increment(ref _heldCancelled);
+            await Task.Yield();
+            await _cancellationsAnswered.Task;
+            throw;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _heldNow);
+        }
+    }
 
     public void Heal()
     {
@@ -268,11 +338,12 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
             return Task.FromResult(ExecuteDbDataReader(behavior));
         }
 
-        return plan.AsyncExecutionsYield ? ExecuteLaterAsync() : base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
+        return plan.AsyncExecutionsYield || plan.Holds(CommandText) ? ExecuteLaterAsync() : base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
 
         async Task<DbDataReader> ExecuteLaterAsync()
         {
             await Task.Yield();
+            await plan.WaitWhileHeldAsync(CommandText, cancellationToken);
             return await base.ExecuteDbDataReaderAsync(behavior, cancellationToken);
         }
     }

@@ -57,10 +57,12 @@ internal sealed class ReadHedging
     public static async ValueTask<object?> ReadAsync(Execution execution, Strand first, Strand second, TimeSpan delay)
     {
         var dataSource = execution.DataSource;
-        var one = Attempt.Start(in execution, first, ownConnection: false);
+        Attempt one;
         using (var timer = CancellationTokenSource.CreateLinkedTokenSource(execution.CancellationToken))
         {
-            await Task.WhenAny(one.Running, Task.Delay(delay, dataSource.TimeProvider, timer.Token)).ConfigureAwait(false);
+            var due = Task.Delay(delay, dataSource.TimeProvider, timer.Token); // set before the read starts: it counts from there
+            one = Attempt.Start(in execution, first, ownConnection: false);
+            await Task.WhenAny(one.Running, due).ConfigureAwait(false);
             await timer.CancelAsync().ConfigureAwait(false);
         }
 
@@ -134,6 +136,13 @@ internal sealed class ReadHedging
         public object? Deliver(in StrandResult result, in Execution execution)
         {
             _cancel.Dispose();
+            if (result.Cancelled && execution.CancellationToken.IsCancellationRequested)
+            {
+                // The attempt saw its own token; the caller gets a cancellation of theirs, as from an unhedged read.
+                _own?.Dispose();
+                throw new OperationCanceledException(result.Error!.Message, result.Error, execution.CancellationToken);
+            }
+
             if (_own is not { } own)
             {
                 return CommandEngine.Finish(in result, in execution, isRead: true);
