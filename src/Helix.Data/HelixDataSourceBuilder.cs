@@ -198,6 +198,10 @@ public sealed partial class HelixDataSourceBuilder
         var (primaryName, secondaryName) = HelixKeywords.ParseStrandNames(csb.StrandNames);
         var hasSecondary = _secondary is not null || csb.Secondary is not null;
         ThrowIfSingleStrandKeys(csb, hasSecondary);
+        if (!hasSecondary && _strandPipelines[1] is not null)
+        {
+            throw new InvalidOperationException("UseStrandPipeline was given a pipeline for the secondary strand, but there is no secondary strand (single-strand mode).");
+        }
         var shared = csb.PassThroughEntries().ToList();
         var strands = new List<StrandSpec>
         {
@@ -248,7 +252,8 @@ public sealed partial class HelixDataSourceBuilder
             ReplayHooks: new(_onReplayed, _onReplayFailed, _onDeadLettered),
             StrandRetries: csb.StrandRetry,
             StrandRetryDelay: TimeSpan.FromMilliseconds(csb.StrandRetryDelay),
-            HedgeAfter: csb.HedgeAfter));
+            HedgeAfter: csb.HedgeAfter,
+            StrandPipelines: [.. _strandPipelines]));
     }
 
     /// <summary>Refuses keys that need a secondary strand when there is none (single-strand mode).</summary>

@@ -27,7 +27,8 @@ internal sealed record HelixDataSourceConfiguration(
     Replay.ReplayHooks ReplayHooks,
     int StrandRetries,
     TimeSpan StrandRetryDelay,
-    string HedgeAfter);
+    string HedgeAfter,
+    Polly.ResiliencePipeline?[] StrandPipelines);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
 internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);

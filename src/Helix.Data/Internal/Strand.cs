@@ -30,6 +30,9 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
 
     public StrandController Controller { get; } = controller;
 
+    /// <summary>Gets the application's Polly pipeline around the statements this strand runs (<c>UseStrandPipeline</c>), if any.</summary>
+    public Polly.ResiliencePipeline? Pipeline { get; init; }
+
     public HelixStrandState State => Controller.State;
 
     /// <summary>Gets a value indicating whether the strand's provider supports <see cref="DbBatch"/> (asked of a new connection object, once).</summary>

@@ -21,7 +21,13 @@ internal static class StrandRunner
     /// Runs the statement on <paramref name="strand"/>, on the connection's inner connection to it, or on
     /// <paramref name="connection"/> when given (a hedged read's own pooled connection).
     /// </summary>
-    public static ValueTask<StrandResult> RunAsync(in Execution execution, Strand strand, bool useOriginals = true, DbTransaction? transaction = null, DbParameter[]? copies = null, DbConnection? connection = null)
+    public static ValueTask<StrandResult> RunAsync(in Execution execution, Strand strand, bool useOriginals = true, DbTransaction? transaction = null, DbParameter[]? copies = null, DbConnection? connection = null) =>
+        strand.Pipeline is null
+            ? RunOnce(in execution, strand, useOriginals, transaction, copies, connection)
+            : StrandPipeline.RunAsync(new(execution, strand, useOriginals, transaction, copies, connection));
+
+    /// <summary>One run of the statement on the strand, outside any pipeline of the application's.</summary>
+    public static ValueTask<StrandResult> RunOnce(in Execution execution, Strand strand, bool useOriginals, DbTransaction? transaction, DbParameter[]? copies, DbConnection? connection)
     {
         DbCommand? inner = null;
         var detach = false;
