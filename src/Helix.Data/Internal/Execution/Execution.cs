@@ -20,7 +20,8 @@ internal readonly struct Execution(
     IOBehavior io,
     Activity? activity,
     long? started,
-    CancellationToken cancellationToken)
+    CancellationToken cancellationToken,
+    bool insidePipeline = false)
 {
     public IStatement Statement { get; } = statement;
 
@@ -50,7 +51,14 @@ internal readonly struct Execution(
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
+    /// <summary>Gets a value indicating whether this run is the strand pipeline's own call (<see cref="StrandPipeline"/>), which runs the statement itself.</summary>
+    public bool InsidePipeline { get; } = insidePipeline;
+
     /// <summary>The same execution under another token: one attempt of a hedged read, which the race may cancel alone.</summary>
     public Execution WithCancellation(CancellationToken token) =>
-        new(Statement, Connection, DataSource, Operation, Behavior, Text, IsWrite, Timestamp, Io, Activity, Started, token);
+        new(Statement, Connection, DataSource, Operation, Behavior, Text, IsWrite, Timestamp, Io, Activity, Started, token, InsidePipeline);
+
+    /// <summary>The same execution as the strand pipeline runs it: under the pipeline's token, and not through the pipeline again.</summary>
+    public Execution EnteringPipeline(CancellationToken token) =>
+        new(Statement, Connection, DataSource, Operation, Behavior, Text, IsWrite, Timestamp, Io, Activity, Started, token, insidePipeline: true);
 }

@@ -20,9 +20,9 @@ internal static class ReadPath
             return WithoutHealthyAsync(execution, fault: null);
         }
 
-        if (execution.DataSource.Hedging is { } hedging && Hedgeable(in execution, hedging, first, out var delay, out var second))
+        if (execution.DataSource.Hedging is not null && execution.Io == IOBehavior.Asynchronous)
         {
-            return ReadHedging.ReadAsync(execution, first, second, delay);
+            return MaybeHedged(in execution, first);
         }
 
         var running = StrandRunner.RunAsync(in execution, first);
@@ -36,15 +36,21 @@ internal static class ReadPath
     }
 
     /// <summary>
-    /// Whether a read may be hedged: asynchronous, the other strand healthy, the first strand's inner connection open
-    /// (an attempt then never opens it from inside the race) and, with <c>Hedge After=Auto</c>, enough recent reads to
-    /// know the strand's 95th percentile.
+    /// An asynchronous read under <c>Hedge After</c>: hedged when the other strand is healthy, the first strand's inner
+    /// connection is open (an attempt then never opens it from inside the race) and, with <c>Auto</c>, enough recent
+    /// reads are known to tell the strand's 95th percentile; else run as any read.
     /// </summary>
-    private static bool Hedgeable(in Execution execution, ReadHedging hedging, Strand first, out TimeSpan delay, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Strand? second)
+    [MethodImpl(MethodImplOptions.NoInlining)] // its locals stay out of the frame of every unhedged read
+    private static ValueTask<object?> MaybeHedged(in Execution execution, Strand first)
     {
-        second = execution.DataSource.Reads!.Other(first);
-        delay = hedging.DelayFor(first) ?? default;
-        return execution.Io == IOBehavior.Asynchronous && second is { IsHealthy: true } && delay > TimeSpan.Zero && execution.Connection.HasInner(first);
+        var second = execution.DataSource.Reads!.Other(first);
+        if (second is { IsHealthy: true } && execution.DataSource.Hedging!.DelayFor(first) is { } delay && execution.Connection.HasInner(first))
+        {
+            return ReadHedging.ReadAsync(execution, first, second, delay);
+        }
+
+        var running = StrandRunner.RunAsync(in execution, first);
+        return running.IsCompletedSuccessfully ? ContinueAsync(in execution, running.Result) : AfterAsync(execution, running);
     }
 
     /// <summary>The rest of a read whose first strand has given its result: served, or failed over.</summary>

@@ -59,7 +59,7 @@ internal static class StrandPipeline
         public ValueTask<StrandResult> Once(ResilienceContext context)
         {
             Started = true;
-            var running = StrandRunner.RunOnce(Execution.WithCancellation(context.CancellationToken), Strand, useOriginals, transaction, copies, connection);
+            var running = StrandRunner.RunAsync(Execution.EnteringPipeline(context.CancellationToken), Strand, useOriginals, transaction, copies, connection);
             return running.IsCompletedSuccessfully ? new(Settle(running.Result)) : SettleAsync(running);
         }
 
