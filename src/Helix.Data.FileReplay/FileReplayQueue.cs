@@ -80,7 +80,7 @@ public sealed class FileReplayQueue : HelixDurableReplayQueue
                     var rows = _store.Read(strand, priority, maxCount);
                     if (rows.Count > 0)
                     {
-                        _scheduler.Served(strand, priority);
+                        _scheduler.Read(strand, priority);
                         read = [.. rows.Select(r => WithAttempts(context.Deserialize(r.Data), r.Attempts))];
                         return;
                     }
@@ -108,6 +108,11 @@ public sealed class FileReplayQueue : HelixDurableReplayQueue
     public override ValueTask CompleteAsync(IReadOnlyList<HelixReplayEntry> entries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        foreach (var entry in entries)
+        {
+            _scheduler.Completed(entry);
+        }
+
         return LockedAsync(() => Stored(() => _store.Remove(entries)), cancellationToken);
     }
 

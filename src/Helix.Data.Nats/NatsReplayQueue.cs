@@ -133,7 +133,7 @@ public sealed partial class NatsReplayQueue : HelixDurableReplayQueue
 
             if (entries.Count > 0)
             {
-                _scheduler.Served(strand, priority);
+                _scheduler.Read(strand, priority);
                 return entries;
             }
         }
@@ -167,6 +167,7 @@ public sealed partial class NatsReplayQueue : HelixDurableReplayQueue
         var leased = new List<(HelixReplayEntry Entry, INatsJSMsg<byte[]> Message)>(entries.Count);
         foreach (var entry in entries)
         {
+            _scheduler.Completed(entry);
             if (_leased.TryRemove(entry.Id, out var message))
             {
                 leased.Add((entry, message));

@@ -236,7 +236,7 @@ public sealed partial class HelixCommand : IStatement
     /// <inheritdoc />
     IEnumerable<RecordedStatement> IStatement.Record(in Execution execution, IEnumerable<Strand> strands, int strandCount) =>
         _batch?.Record(execution.Timestamp, _commandTimeout, strands, strandCount)
-        ?? [RecordedStatement.Capture(_commandText, _commandType, _commandTimeout, _parameters.Items, TimestampTemplate(in execution), strands, strandCount)];
+        ?? [RecordedStatement.Capture(_commandText, _commandType, _commandTimeout, _parameters.Items, TimestampTemplate(in execution), strands, strandCount, ReplayPriority)];
 
     /// <summary>The <c>helix_ts</c> parameter for a strand, unless the text does not name it or the caller set it.</summary>
     private DbParameter? TimestampParameter(Strand strand, in Execution execution) =>

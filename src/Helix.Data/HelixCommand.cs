@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
+using Helix.Data.Replay;
 
 namespace Helix.Data;
 
@@ -60,6 +61,19 @@ public sealed partial class HelixCommand : DbCommand
             _prepared = false; // as with the inner providers, new text is no longer prepared
         }
     }
+
+    /// <summary>
+    /// Gets or sets the priority of the replay entry this command's write gets when a strand misses it. A strand coming
+    /// back gets high-priority entries first (by default ten batches of them for one low batch, <c>Replay Priority
+    /// Ratio</c>): mark bulk or background writes <see cref="HelixReplayPriority.Low"/> so that they do not delay the
+    /// writes users wait to see. Dapper code writes <c>/* helix:priority=low */</c> in the statement instead.
+    /// </summary>
+    /// <value>The default value is <see cref="HelixReplayPriority.High"/>.</value>
+    /// <remarks>
+    /// A low-priority entry may be applied to the strand after high-priority entries recorded later: give it only to a
+    /// write whose order against the others does not matter (an insert of its own rows, a <c>helix_ts</c> upsert).
+    /// </remarks>
+    public HelixReplayPriority ReplayPriority { get; set; }
 
     /// <summary>
     /// Gets or sets the time in seconds to wait for each strand, and for a strand to become writable; 0 waits forever.

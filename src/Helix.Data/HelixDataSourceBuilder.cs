@@ -359,7 +359,7 @@ public sealed partial class HelixDataSourceBuilder
         var target = ReplayTarget.Parse(csb.Replay);
         return target.Kind switch
         {
-            ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(new HelixMemoryReplayQueueOptions { MemoryLimit = csb.ReplayMemoryLimitBytes, Capacity = csb.ReplayCapacity }, timeProvider), true),
+            ReplayTargetKind.Memory => (new HelixMemoryReplayQueue(new HelixMemoryReplayQueueOptions { MemoryLimit = csb.ReplayMemoryLimitBytes, Capacity = csb.ReplayCapacity, PriorityRatio = csb.ReplayPriorityRatio, StrictPriority = csb.ReplayStrictPriority }, timeProvider), true),
             ReplayTargetKind.None => (null, false),
             ReplayTargetKind.Nats => (QueueFactory("Helix.Data.Nats.NatsReplayQueueFactory, Helix.Data.Nats", "Helix.Data.Nats", "nats://...").Create(target.Location!, csb), true),
             _ => (QueueFactory("Helix.Data.FileReplay.FileReplayQueueFactory, Helix.Data.FileReplay", "Helix.Data.FileReplay", "file:...").Create(target.Location!, csb), true),

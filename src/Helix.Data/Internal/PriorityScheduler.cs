@@ -6,10 +6,16 @@ namespace Helix.Data.Internal;
 /// Decides which priority a queue reads from next: high priority first, but after <c>ratio</c> high batches in a row a
 /// low batch gets its turn when one waits (strict mode: low only when no high entry waits).
 /// </summary>
+/// <remarks>
+/// A batch counts once an entry of it is completed, not when it is read: a strand that is down gets the same batch
+/// read again and again while the worker retries it, and counting those reads would hand the next turn to low priority
+/// the moment the strand returns.
+/// </remarks>
 internal sealed class PriorityScheduler(int ratio, bool strict)
 {
     private readonly Lock _lock = new();
     private readonly int[] _highInARow = new int[2];
+    private readonly HelixReplayPriority?[] _uncounted = new HelixReplayPriority?[2];
 
     /// <summary>The priorities to try, in order, for the next batch of a strand.</summary>
     public HelixReplayPriority[] Order(HelixStrand strand)
@@ -22,12 +28,26 @@ internal sealed class PriorityScheduler(int ratio, bool strict)
         }
     }
 
-    /// <summary>Records which priority the batch came from.</summary>
-    public void Served(HelixStrand strand, HelixReplayPriority priority)
+    /// <summary>Records which priority the batch just read came from; it counts when one of its entries completes.</summary>
+    public void Read(HelixStrand strand, HelixReplayPriority priority)
     {
         lock (_lock)
         {
-            _highInARow[(int)strand] = priority == HelixReplayPriority.High ? _highInARow[(int)strand] + 1 : 0;
+            _uncounted[(int)strand] = priority;
+        }
+    }
+
+    /// <summary>An entry was completed (applied, or set aside): the batch it came from counts, once.</summary>
+    public void Completed(HelixReplayEntry entry)
+    {
+        lock (_lock)
+        {
+            var strand = (int)entry.Strand;
+            if (_uncounted[strand] == entry.Priority)
+            {
+                _uncounted[strand] = null;
+                _highInARow[strand] = entry.Priority == HelixReplayPriority.High ? _highInARow[strand] + 1 : 0;
+            }
         }
     }
 }

@@ -12,8 +12,9 @@ internal sealed class RecordedStatement
 {
     private readonly IReadOnlyList<DbParameter>?[] _parameters;
 
-    private RecordedStatement(string commandText, CommandType commandType, int? commandTimeout, IReadOnlyList<DbParameter>?[] parameters)
+    private RecordedStatement(string commandText, CommandType commandType, int? commandTimeout, IReadOnlyList<DbParameter>?[] parameters, HelixReplayPriority priority)
     {
+        Priority = priority;
         CommandText = commandText;
         CommandType = commandType;
         CommandTimeout = commandTimeout;
@@ -26,6 +27,9 @@ internal sealed class RecordedStatement
 
     public int? CommandTimeout { get; }
 
+    /// <summary>Gets the replay priority the statement asked for (<see cref="HelixCommand.ReplayPriority"/>, or a <c>helix:priority</c> hint).</summary>
+    public HelixReplayPriority Priority { get; }
+
     /// <summary>Captures a write for the given strands.</summary>
     public static RecordedStatement Capture(
         string commandText,
@@ -34,7 +38,8 @@ internal sealed class RecordedStatement
         ReadOnlySpan<DbParameter> parameters,
         DbParameter? timestampTemplate,
         IEnumerable<Strand> strands,
-        int strandCount)
+        int strandCount,
+        HelixReplayPriority priority = HelixReplayPriority.High)
     {
         var byStrand = new IReadOnlyList<DbParameter>?[strandCount];
         foreach (var strand in strands)
@@ -53,13 +58,16 @@ internal sealed class RecordedStatement
             byStrand[strand.Index] = copies;
         }
 
-        return new RecordedStatement(commandText, commandType, commandTimeout, byStrand);
+        return new RecordedStatement(commandText, commandType, commandTimeout, byStrand, priority == HelixReplayPriority.Low ? priority : ReplayHint.PriorityOf(commandText));
     }
 
     public HelixReplayStatement For(Strand strand) =>
         new(CommandText, CommandType, _parameters[strand.Index] ?? throw new InvalidOperationException($"The statement was not captured for strand {strand.Name}."), CommandTimeout);
 
-    /// <summary>Makes the replay entry that brings these statements to a strand.</summary>
+    /// <summary>
+    /// Makes the replay entry that brings these statements to a strand. It is low priority only when every statement in
+    /// it asked to be: one that did not keeps the whole entry (a transaction, a batch) at high priority.
+    /// </summary>
     public static HelixReplayEntry Entry(HelixDataSource dataSource, Strand strand, long timestamp, IReadOnlyList<RecordedStatement> statements, bool isTransaction, Exception? error)
     {
         var now = dataSource.TimeProvider.GetUtcNow();
@@ -68,7 +76,7 @@ internal sealed class RecordedStatement
             strand.Id,
             timestamp,
             now,
-            HelixReplayPriority.High,
+            statements.Count > 0 && statements.All(s => s.Priority == HelixReplayPriority.Low) ? HelixReplayPriority.Low : HelixReplayPriority.High,
             [.. statements.Select(s => s.For(strand))],
             isTransaction,
             error is null ? null : $"{error.GetType().Name}: {error.Message}");

@@ -15,11 +15,13 @@ namespace Helix.Data.Replay;
 public sealed class HelixMemoryReplayQueue : HelixReplayQueue
 {
     private readonly Lock _lock = new();
-    private readonly Queue<(HelixReplayEntry Entry, long Bytes)>[] _backlogs = [new(), new()];
+    // Per strand, one queue per priority (index: the priority's value).
+    private readonly Queue<(HelixReplayEntry Entry, long Bytes)>[][] _backlogs = [[new(), new()], [new(), new()]];
     private readonly long[] _bytes = new long[2];
     private readonly Queue<HelixDeadLetter> _deadLetters = new();
     private readonly HelixMemoryReplayQueueOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly Internal.PriorityScheduler _scheduler;
     private long _enqueuedBytes;
     private long _enqueuedCount;
 
@@ -30,6 +32,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     {
         _options = (options ?? new HelixMemoryReplayQueueOptions()).Validated();
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _scheduler = new Internal.PriorityScheduler(_options.PriorityRatio, _options.StrictPriority);
     }
 
     /// <summary>Initializes a new instance of the <see cref="HelixMemoryReplayQueue"/> class with a count limit.</summary>
@@ -79,7 +82,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     {
         lock (_lock)
         {
-            return _backlogs[(int)strand].Count;
+            return Count(strand);
         }
     }
 
@@ -89,7 +92,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     {
         lock (_lock)
         {
-            var count = _backlogs[(int)strand].Count;
+            var count = Count(strand);
             var average = _enqueuedCount == 0 ? 0 : _enqueuedBytes / _enqueuedCount;
             return (Capacity is { } capacity && count + pending >= capacity) || _bytes[(int)strand] + (pending * average) >= MemoryLimit;
         }
@@ -103,7 +106,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         var bytes = ReplayEntrySize.Estimate(entry);
         lock (_lock)
         {
-            _backlogs[(int)entry.Strand].Enqueue((entry, bytes));
+            _backlogs[(int)entry.Strand][(int)entry.Priority].Enqueue((entry, bytes));
             _bytes[(int)entry.Strand] += bytes;
             _enqueuedBytes += bytes;
             _enqueuedCount++;
@@ -124,9 +127,17 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         lock (_lock)
         {
-            var backlog = _backlogs[(int)strand];
-            IReadOnlyList<HelixReplayEntry> batch = backlog.Count == 0 ? [] : [.. backlog.Take(maxCount).Select(e => e.Entry)];
-            return new(batch);
+            foreach (var priority in _scheduler.Order(strand))
+            {
+                var backlog = _backlogs[(int)strand][(int)priority];
+                if (backlog.Count > 0)
+                {
+                    _scheduler.Read(strand, priority);
+                    return new([.. backlog.Take(maxCount).Select(e => e.Entry)]);
+                }
+            }
+
+            return new([]);
         }
     }
 
@@ -173,13 +184,18 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     {
         lock (_lock)
         {
-            var backlog = _backlogs[(int)strand];
-            long count = backlog.Count;
-            backlog.Clear();
+            long count = Count(strand);
+            foreach (var backlog in _backlogs[(int)strand])
+            {
+                backlog.Clear();
+            }
+
             _bytes[(int)strand] = 0;
             return new(count);
         }
     }
+
+    private long Count(HelixStrand strand) => _backlogs[(int)strand][0].Count + _backlogs[(int)strand][1].Count;
 
     private static string FormatBytes(long bytes) => bytes switch
     {
@@ -191,21 +207,22 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
 
     private void Remove(HelixReplayEntry entry)
     {
+        _scheduler.Completed(entry);
         var strand = (int)entry.Strand;
-        var backlog = _backlogs[strand];
+        var backlog = _backlogs[strand][(int)entry.Priority];
         if (backlog.TryPeek(out var head) && head.Entry.Id == entry.Id)
         {
             _bytes[strand] -= backlog.Dequeue().Bytes;
             return;
         }
 
-        if (backlog.Any(e => e.Entry.Id == entry.Id))
+        if (backlog.FirstOrDefault(e => e.Entry.Id == entry.Id) is { Entry: not null } removed)
         {
             // Not at the head: rebuild without it (rare; the worker completes entries in order).
             var rest = backlog.Where(e => e.Entry.Id != entry.Id).ToList();
             backlog.Clear();
             rest.ForEach(backlog.Enqueue);
-            _bytes[strand] = rest.Sum(e => e.Bytes);
+            _bytes[strand] -= removed.Bytes;
         }
     }
 }

@@ -21,6 +21,17 @@ public sealed class HelixMemoryReplayQueueOptions
     /// <value>The default value is 1,000.</value>
     public int DeadLetterRetention { get; set; } = HelixDefaults.DeadLetterRetention;
 
+    /// <summary>
+    /// Gets or sets how many batches of high-priority entries a strand gets in a row, when low-priority ones wait too,
+    /// before a batch of low-priority ones (key <c>Replay Priority Ratio</c>).
+    /// </summary>
+    /// <value>The default value is 10.</value>
+    public int PriorityRatio { get; set; } = HelixDefaults.ReplayPriorityRatio;
+
+    /// <summary>Gets or sets whether low-priority entries wait until no high-priority one does (key <c>Replay Strict Priority</c>).</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool StrictPriority { get; set; }
+
     internal HelixMemoryReplayQueueOptions Validated()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MemoryLimit, 1, nameof(MemoryLimit));
@@ -30,6 +41,7 @@ public sealed class HelixMemoryReplayQueueOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(DeadLetterRetention, nameof(DeadLetterRetention));
-        return new() { MemoryLimit = MemoryLimit, Capacity = Capacity, DeadLetterRetention = DeadLetterRetention };
+        ArgumentOutOfRangeException.ThrowIfLessThan(PriorityRatio, 1, nameof(PriorityRatio));
+        return new() { MemoryLimit = MemoryLimit, Capacity = Capacity, DeadLetterRetention = DeadLetterRetention, PriorityRatio = PriorityRatio, StrictPriority = StrictPriority };
     }
 }
