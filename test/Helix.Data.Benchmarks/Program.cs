@@ -10,6 +10,8 @@
 //   (--isolated: each side with its own copies of Dapper and the provider, in a load context of its own)
 //   instructions one read executes, Helix.Data against the plain provider (valgrind's cachegrind; see eng/instructions.sh):
 //     eng/instructions.sh [Null] [Sqlite]
+//   tail latency of reads with one strand slow on 5 % of its reads, with and without Hedge After (PostgreSQL):
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --hedging [reads] [workers]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
 // HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
@@ -32,6 +34,12 @@ if (args is ["--paired", .. var paired])
     var isolated = paired.Contains("--isolated");
     paired = [.. paired.Where(a => a != "--isolated")];
     Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired, isolated);
+    return;
+}
+
+if (args is ["--hedging", .. var hedging])
+{
+    HedgingRun.Run(hedging.Length > 0 ? int.Parse(hedging[0], System.Globalization.CultureInfo.InvariantCulture) : 4000, hedging.Length > 1 ? int.Parse(hedging[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
     return;
 }
 

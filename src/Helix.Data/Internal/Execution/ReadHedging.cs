@@ -169,7 +169,9 @@ internal sealed class ReadHedging
         /// </summary>
         public void Abandon(HelixConnection connection)
         {
-            _cancel.Cancel();
+            // Its callbacks run on the thread pool: a provider's cancellation (Npgsql sends a cancel request to the
+            // server) must not hold up the answer the caller is waiting for.
+            _ = _cancel.CancelAsync();
             if (Running.IsCompleted)
             {
                 Release(Running.Result);
