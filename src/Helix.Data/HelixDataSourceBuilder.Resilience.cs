@@ -33,4 +33,13 @@ public sealed partial class HelixDataSourceBuilder
         _strandPipelines[(int)strand] = pipeline;
         return this;
     }
+
+    /// <summary>Refuses a pipeline for a secondary strand that does not exist (single-strand mode).</summary>
+    private void ThrowIfSecondaryPipelineAlone(bool hasSecondary)
+    {
+        if (!hasSecondary && _strandPipelines[1] is not null)
+        {
+            throw new InvalidOperationException("UseStrandPipeline was given a pipeline for the secondary strand, but there is no secondary strand (single-strand mode).");
+        }
+    }
 }

@@ -198,10 +198,7 @@ public sealed partial class HelixDataSourceBuilder
         var (primaryName, secondaryName) = HelixKeywords.ParseStrandNames(csb.StrandNames);
         var hasSecondary = _secondary is not null || csb.Secondary is not null;
         ThrowIfSingleStrandKeys(csb, hasSecondary);
-        if (!hasSecondary && _strandPipelines[1] is not null)
-        {
-            throw new InvalidOperationException("UseStrandPipeline was given a pipeline for the secondary strand, but there is no secondary strand (single-strand mode).");
-        }
+        ThrowIfSecondaryPipelineAlone(hasSecondary);
         var shared = csb.PassThroughEntries().ToList();
         var strands = new List<StrandSpec>
         {

@@ -68,7 +68,9 @@ internal sealed class ReadHedging
 
         if (one.Running.IsCompleted || !second.IsHealthy || execution.CancellationToken.IsCancellationRequested)
         {
-            return await ReadPath.ContinueAsync(execution, await one.EndAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            var result = await one.EndAsync().ConfigureAwait(false);
+            ThrowIfCallerCancelled(in result, in execution);
+            return await ReadPath.ContinueAsync(execution, result).ConfigureAwait(false);
         }
 
         Log.ReadHedged(dataSource.Logger, first.Name, delay.TotalMilliseconds, second.Name);
@@ -100,6 +102,15 @@ internal sealed class ReadHedging
         }
 
         return winner.Deliver(in won, in execution);
+    }
+
+    /// <summary>An attempt cancelled because the caller cancelled saw its own token: the caller gets a cancellation of theirs, as from an unhedged read.</summary>
+    private static void ThrowIfCallerCancelled(in StrandResult result, in Execution execution)
+    {
+        if (result.Cancelled && execution.CancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(result.Error!.Message, result.Error, execution.CancellationToken);
+        }
     }
 
     /// <summary>One strand's attempt at a hedged read, under a token of its own so that the race can cancel it alone.</summary>
@@ -136,11 +147,10 @@ internal sealed class ReadHedging
         public object? Deliver(in StrandResult result, in Execution execution)
         {
             _cancel.Dispose();
-            if (result.Cancelled && execution.CancellationToken.IsCancellationRequested)
+            if (result.Cancelled)
             {
-                // The attempt saw its own token; the caller gets a cancellation of theirs, as from an unhedged read.
                 _own?.Dispose();
-                throw new OperationCanceledException(result.Error!.Message, result.Error, execution.CancellationToken);
+                ThrowIfCallerCancelled(in result, in execution);
             }
 
             if (_own is not { } own)
