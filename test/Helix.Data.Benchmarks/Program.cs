@@ -12,6 +12,8 @@
 //     eng/instructions.sh [Null] [Sqlite]
 //   tail latency of reads with one strand slow on 5 % of its reads, with and without Hedge After (PostgreSQL):
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --hedging [reads] [workers]
+//   HelixVerifier on a million-row table that differs in 10 rows (PostgreSQL):
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --verify [rows]
 // Benchmarks that need nats-server or PostgreSQL start them from the Debian packages (HELIX_BENCH_NATS_URL,
 // HELIX_BENCH_PG_PRIMARY and HELIX_BENCH_PG_SECONDARY name running ones instead).
 using BenchmarkDotNet.Running;
@@ -40,6 +42,12 @@ if (args is ["--paired", .. var paired])
 if (args is ["--hedging", .. var hedging])
 {
     HedgingRun.Run(hedging.Length > 0 ? int.Parse(hedging[0], System.Globalization.CultureInfo.InvariantCulture) : 4000, hedging.Length > 1 ? int.Parse(hedging[1], System.Globalization.CultureInfo.InvariantCulture) : 4);
+    return;
+}
+
+if (args is ["--verify", .. var verify])
+{
+    VerifyRun.Run(verify.Length > 0 ? int.Parse(verify[0], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
     return;
 }
 
