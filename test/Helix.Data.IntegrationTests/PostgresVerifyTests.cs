@@ -43,5 +43,26 @@ public class PostgresVerifyTests : PostgresTestBase
         });
     }
 
+    [Test]
+    public async Task A_repair_from_the_primary_leaves_the_strands_identical()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE orders (id uuid PRIMARY KEY, customer text NOT NULL, total numeric(12,2), placed timestamptz NOT NULL, tags text[])");
+        await ExecuteOnBothAsync("INSERT INTO orders SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, 'customer ' || n, n * 1.5, timestamptz '2026-01-01' + n * interval '1 minute', ARRAY['a', n::text] FROM generate_series(0, 999) n");
+        await ExecuteAsync(HelixStrand.Secondary, "DELETE FROM orders WHERE customer IN ('customer 10', 'customer 11')");
+        await ExecuteAsync(HelixStrand.Secondary, "UPDATE orders SET total = NULL, tags = NULL WHERE customer = 'customer 500'");
+        await ExecuteAsync(HelixStrand.Secondary, "INSERT INTO orders VALUES ('00000000-0000-7000-8000-0000000fffff', 'stray', 1, now(), NULL)");
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+
+        var report = await HelixRepairer.RepairAsync(dataSource, new HelixRepairOptions { Verify = Options(), From = HelixStrand.Primary });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Before.Differences, Has.Count.EqualTo(4));
+            Assert.That(report.Actions.Select(a => a.Kind), Is.EqualTo(new[] { HelixRepairActionKind.Copy, HelixRepairActionKind.Copy, HelixRepairActionKind.Copy, HelixRepairActionKind.Delete }));
+            Assert.That(report.After!.Identical, Is.True, "a second verify is clean");
+        });
+        Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT total, tags FROM orders WHERE customer = 'customer 500'"), Is.EqualTo(await RowsAsync(HelixStrand.Primary, "SELECT total, tags FROM orders WHERE customer = 'customer 500'")));
+    }
+
     private static HelixVerifyOptions Options() => new() { Table = "orders", KeyColumn = "id", ChunkRows = 1000, Settle = TimeSpan.FromSeconds(2) };
 }
