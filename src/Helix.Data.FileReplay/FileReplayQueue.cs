@@ -179,6 +179,43 @@ public sealed class FileReplayQueue : HelixDurableReplayQueue
         return promoted;
     }
 
+    /// <inheritdoc />
+    public override bool ManagesDeadLetters => true;
+
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<HelixDeadLetter>> GetDeadLettersAsync(int maxCount = 1000, CancellationToken cancellationToken = default) =>
+        await ReadDeadLettersAsync(maxCount, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> RetryDeadLetterAsync(Guid entryId, CancellationToken cancellationToken = default)
+    {
+        var context = Context;
+        var found = false;
+        await LockedAsync(() => Stored(() => found = _store.RetryDeadLetter(entryId, data => context.Deserialize(data))), cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<bool> DiscardDeadLetterAsync(Guid entryId, string reason, string by, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        var found = false;
+        await LockedAsync(() => Stored(() => found = _store.DiscardDeadLetter(entryId, reason, by, Now())), cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask<IReadOnlyList<HelixDiscardedDeadLetter>> GetDiscardedAsync(int maxCount = 1000, CancellationToken cancellationToken = default)
+    {
+        var context = Context;
+        IReadOnlyList<HelixDiscardedDeadLetter> records = [];
+        await LockedAsync(
+            () => records = [.. _store.ReadDiscarded(maxCount).Select(r => new HelixDiscardedDeadLetter(new HelixDeadLetter(context.Deserialize(r.Data), r.Reason, r.At), r.Why, r.By, r.When))],
+            cancellationToken).ConfigureAwait(false);
+        return records;
+    }
+
     /// <summary>Reads the entries that were set aside because they cannot be applied, oldest first.</summary>
     /// <param name="maxCount">The largest number to return.</param>
     /// <param name="cancellationToken">A token to cancel the operation.</param>

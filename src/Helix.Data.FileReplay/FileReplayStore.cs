@@ -46,6 +46,9 @@ internal sealed class FileReplayStore(string path) : IDisposable
                 CREATE TABLE IF NOT EXISTS dead_letters (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL UNIQUE, strand INTEGER NOT NULL,
                     data BLOB NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS discarded (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL, strand INTEGER NOT NULL, data BLOB NOT NULL,
+                    reason TEXT NOT NULL, at TEXT NOT NULL, discard_reason TEXT NOT NULL, discarded_by TEXT NOT NULL, discarded_at TEXT NOT NULL);
                 """;
             setup.ExecuteNonQuery();
         }
@@ -153,6 +156,68 @@ internal sealed class FileReplayStore(string path) : IDisposable
         }
 
         return letters;
+    }
+
+    /// <summary>Moves a dead letter back into its strand's entries (after those waiting now), its attempts reset; false when there is none with that id.</summary>
+    public bool RetryDeadLetter(Guid id, Func<byte[], HelixReplayEntry> deserialize)
+    {
+        var found = false;
+        InTransaction(transaction =>
+        {
+            using var select = Command("SELECT data FROM dead_letters WHERE id = $id", transaction);
+            select.Parameters.AddWithValue("$id", id.ToByteArray());
+            if (select.ExecuteScalar() is not byte[] data)
+            {
+                return;
+            }
+
+            using var delete = Command("DELETE FROM dead_letters WHERE id = $id", transaction);
+            delete.Parameters.AddWithValue("$id", id.ToByteArray());
+            delete.ExecuteNonQuery();
+            var entry = deserialize(data);
+            entry.Attempts = 0;
+            InsertEntry(entry, data, transaction);
+            found = true;
+        });
+        return found;
+    }
+
+    /// <summary>Moves a dead letter to the audit table of discarded ones, with why, who and when; false when there is none with that id.</summary>
+    public bool DiscardDeadLetter(Guid id, string reason, string by, DateTimeOffset at)
+    {
+        var found = false;
+        InTransaction(transaction =>
+        {
+            using var move = Command(
+                "INSERT INTO discarded (id, strand, data, reason, at, discard_reason, discarded_by, discarded_at) SELECT id, strand, data, reason, at, $why, $by, $when FROM dead_letters WHERE id = $id",
+                transaction);
+            move.Parameters.AddWithValue("$id", id.ToByteArray());
+            move.Parameters.AddWithValue("$why", reason);
+            move.Parameters.AddWithValue("$by", by);
+            move.Parameters.AddWithValue("$when", at.ToString("O", CultureInfo.InvariantCulture));
+            found = move.ExecuteNonQuery() == 1;
+            using var delete = Command("DELETE FROM dead_letters WHERE id = $id", transaction);
+            delete.Parameters.AddWithValue("$id", id.ToByteArray());
+            delete.ExecuteNonQuery();
+        });
+        return found;
+    }
+
+    /// <summary>The audit records of discarded dead letters, oldest first.</summary>
+    public List<(byte[] Data, string Reason, DateTimeOffset At, string Why, string By, DateTimeOffset When)> ReadDiscarded(int maxCount)
+    {
+        using var command = Command("SELECT data, reason, at, discard_reason, discarded_by, discarded_at FROM discarded ORDER BY seq LIMIT $max");
+        command.Parameters.AddWithValue("$max", maxCount);
+        using var reader = command.ExecuteReader();
+        var records = new List<(byte[], string, DateTimeOffset, string, string, DateTimeOffset)>();
+        while (reader.Read())
+        {
+            records.Add(((byte[])reader.GetValue(0), reader.GetString(1), Parse(reader.GetString(2)), reader.GetString(3), reader.GetString(4), Parse(reader.GetString(5))));
+        }
+
+        return records;
+
+        static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
     }
 
     public void StoreIntent(Guid intentId, byte[] data, DateTimeOffset created)

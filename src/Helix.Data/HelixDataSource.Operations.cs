@@ -147,4 +147,27 @@ public sealed partial class HelixDataSource
         target.Controller.CompleteResync();
         Log.ResyncCompleted(Logger, target.Name);
     }
+
+    /// <summary>
+    /// Puts a dead letter of this data source's replay queue back in its strand's backlog, with its attempts reset, once
+    /// its cause is fixed (a missing column): the strand catches up (reads avoid it) until the worker has applied it.
+    /// </summary>
+    /// <param name="entryId">The dead letter's entry id (<see cref="Replay.HelixReplayQueue.GetDeadLettersAsync"/>).</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns><see langword="false"/> when the queue has no dead letter with that id.</returns>
+    /// <exception cref="InvalidOperationException">The data source has no replay queue.</exception>
+    /// <exception cref="NotSupportedException">Its queue does not keep dead letters an operator can manage.</exception>
+    public async ValueTask<bool> RetryDeadLetterAsync(Guid entryId, CancellationToken cancellationToken = default)
+    {
+        var queue = ReplayQueue ?? throw new InvalidOperationException("The data source has no replay queue (Replay=None, or single-strand mode): it has no dead letters.");
+        var letter = (await queue.GetDeadLettersAsync(int.MaxValue, cancellationToken).ConfigureAwait(false)).FirstOrDefault(l => l.Entry.Id == entryId);
+        if (letter is null || !await queue.RetryDeadLetterAsync(entryId, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        // A healthy strand must hold every acknowledged write: with an entry to apply, it is behind until it is applied.
+        GetStrand(letter.Entry.Strand).Controller.ReportBehind();
+        return true;
+    }
 }

@@ -19,6 +19,7 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
     private readonly Queue<(HelixReplayEntry Entry, long Bytes)>[][] _backlogs = [[new(), new()], [new(), new()]];
     private readonly long[] _bytes = new long[2];
     private readonly Queue<HelixDeadLetter> _deadLetters = new();
+    private readonly List<HelixDiscardedDeadLetter> _discarded = [];
     private readonly HelixMemoryReplayQueueOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly Internal.PriorityScheduler _scheduler;
@@ -193,6 +194,74 @@ public sealed class HelixMemoryReplayQueue : HelixReplayQueue
             _bytes[(int)strand] = 0;
             return new(count);
         }
+    }
+
+    /// <inheritdoc />
+    public override bool ManagesDeadLetters => true;
+
+    /// <inheritdoc />
+    public override ValueTask<IReadOnlyList<HelixDeadLetter>> GetDeadLettersAsync(int maxCount = 1000, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return new([.. _deadLetters.Take(maxCount)]);
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask<bool> RetryDeadLetterAsync(Guid entryId, CancellationToken cancellationToken = default)
+    {
+        HelixDeadLetter? letter;
+        lock (_lock)
+        {
+            letter = TakeDeadLetter(entryId);
+        }
+
+        if (letter is null)
+        {
+            return new(false);
+        }
+
+        letter.Entry.Attempts = 0;
+        Enqueue(letter.Entry);
+        return new(true);
+    }
+
+    /// <inheritdoc />
+    public override ValueTask<bool> DiscardDeadLetterAsync(Guid entryId, string reason, string by, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (TakeDeadLetter(entryId) is not { } letter)
+            {
+                return new(false);
+            }
+
+            _discarded.Add(new HelixDiscardedDeadLetter(letter, reason, by, _timeProvider.GetUtcNow()));
+            return new(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask<IReadOnlyList<HelixDiscardedDeadLetter>> GetDiscardedAsync(int maxCount = 1000, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return new([.. _discarded.Take(maxCount)]);
+        }
+    }
+
+    private HelixDeadLetter? TakeDeadLetter(Guid entryId)
+    {
+        var letter = _deadLetters.FirstOrDefault(l => l.Entry.Id == entryId);
+        if (letter is not null)
+        {
+            var rest = _deadLetters.Where(l => l != letter).ToList();
+            _deadLetters.Clear();
+            rest.ForEach(_deadLetters.Enqueue);
+        }
+
+        return letter;
     }
 
     private long Count(HelixStrand strand) => _backlogs[(int)strand][0].Count + _backlogs[(int)strand][1].Count;

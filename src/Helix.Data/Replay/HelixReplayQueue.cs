@@ -195,6 +195,48 @@ public abstract class HelixReplayQueue : IAsyncDisposable
     /// <returns>A task that completes when the entry is set aside.</returns>
     public abstract ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default);
 
+    /// <summary>Gets a value indicating whether an operator can list, retry and discard this queue's dead letters.</summary>
+    public virtual bool ManagesDeadLetters => false;
+
+    /// <summary>Lists the dead letters: entries set aside because they cannot be applied, oldest first.</summary>
+    /// <param name="maxCount">The largest number to return.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The dead letters.</returns>
+    /// <exception cref="NotSupportedException">The queue does not keep dead letters an operator can manage (<see cref="ManagesDeadLetters"/>).</exception>
+    public virtual ValueTask<IReadOnlyList<HelixDeadLetter>> GetDeadLettersAsync(int maxCount = 1000, CancellationToken cancellationToken = default) =>
+        throw NoDeadLetters();
+
+    /// <summary>
+    /// Puts a dead letter back in its strand's backlog, after the entries waiting now, with its attempts reset: once the
+    /// operator fixed its cause (a missing column), the worker applies it like any entry.
+    /// </summary>
+    /// <param name="entryId">The entry's id.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns><see langword="false"/> when no dead letter has that id.</returns>
+    /// <exception cref="NotSupportedException">The queue does not keep dead letters an operator can manage.</exception>
+    public virtual ValueTask<bool> RetryDeadLetterAsync(Guid entryId, CancellationToken cancellationToken = default) => throw NoDeadLetters();
+
+    /// <summary>
+    /// Gives up on a dead letter for good: it leaves the dead letters, and an audit record keeps it with who discarded it,
+    /// when and why (<see cref="GetDiscardedAsync"/>). The strands keep differing by it unless the operator repairs them.
+    /// </summary>
+    /// <param name="entryId">The entry's id.</param>
+    /// <param name="reason">Why, in the operator's words.</param>
+    /// <param name="by">Who.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns><see langword="false"/> when no dead letter has that id.</returns>
+    /// <exception cref="NotSupportedException">The queue does not keep dead letters an operator can manage.</exception>
+    public virtual ValueTask<bool> DiscardDeadLetterAsync(Guid entryId, string reason, string by, CancellationToken cancellationToken = default) => throw NoDeadLetters();
+
+    /// <summary>Lists the audit records of discarded dead letters, oldest first.</summary>
+    /// <param name="maxCount">The largest number to return.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>The records.</returns>
+    /// <exception cref="NotSupportedException">The queue does not keep dead letters an operator can manage.</exception>
+    public virtual ValueTask<IReadOnlyList<HelixDiscardedDeadLetter>> GetDiscardedAsync(int maxCount = 1000, CancellationToken cancellationToken = default) => throw NoDeadLetters();
+
+    private NotSupportedException NoDeadLetters() => new($"{GetType().Name} does not keep dead letters an operator can manage; the memory and file queues do.");
+
     /// <summary>
     /// Runs an operation of a queue that has only an asynchronous form of it (NATS has no synchronous API) and waits for
     /// it. It starts without the caller's synchronization context: a thread that blocks here (a UI thread, a classic
