@@ -46,8 +46,8 @@ public static class HelixVerifier
         var (table, key) = (Identifier.Quote(options.Table), Identifier.Quote(options.KeyColumn));
         var rowHash = dialect.RowHash([key, .. columns.Select(Identifier.Quote)]);
         var comparison = new TableComparison(
-            new StrandTable(primaryConnection, table, key, rowHash, dialect.SumOf(rowHash)),
-            new StrandTable(secondaryConnection, table, key, rowHash, dialect.SumOf(rowHash)),
+            new StrandTable(primaryConnection, table, key, rowHash, dialect.SumOf(rowHash), dataSource),
+            new StrandTable(secondaryConnection, table, key, rowHash, dialect.SumOf(rowHash), dataSource),
             options);
 
         var differences = await comparison.CompareAsync(cancellationToken);

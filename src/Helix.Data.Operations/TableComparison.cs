@@ -31,39 +31,60 @@ internal sealed class TableComparison(StrandTable primary, StrandTable secondary
     }
 
     /// <summary>
-    /// Compares the differing rows again until they agree or <see cref="HelixVerifyOptions.Settle"/> has passed, after
-    /// the data source's replay backlog is empty each time: only what stays different is reported.
+    /// Compares the differing rows again, after the data source's replay backlog is empty each time, until every row
+    /// that still differs has held still (the same row on each strand in two checks in a row) or
+    /// <see cref="HelixVerifyOptions.Settle"/> has passed. What a write in flight or a replay explains goes away or keeps
+    /// changing; only what holds still is reported.
     /// </summary>
     public async Task<List<HelixRowDifference>> SettleAsync(HelixDataSource dataSource, List<HelixRowDifference> differences, CancellationToken cancellationToken)
     {
-        var deadline = dataSource.TimeProvider.GetTimestamp() + (long)(options.Settle.TotalSeconds * dataSource.TimeProvider.TimestampFrequency);
-        while (differences.Count > 0 && dataSource.TimeProvider.GetTimestamp() < deadline)
+        var time = dataSource.TimeProvider;
+        var started = time.GetTimestamp();
+        var keys = differences.Select(d => d.Key).ToList();
+        Dictionary<object, (long? Primary, long? Secondary)>? previous = null;
+        var stable = new List<HelixRowDifference>();
+        while (time.GetElapsedTime(started) < options.Settle)
         {
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            if (!await ReplayedAsync(dataSource, options.Settle - time.GetElapsedTime(started), cancellationToken))
             {
-                wait.CancelAfter(options.Settle);
-                try
-                {
-                    await dataSource.WaitForReplayAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    return differences; // the backlog did not empty in time: what differs now is what is reported
-                }
+                break;
             }
 
-            var keys = differences.Select(d => d.Key).ToList();
-            var still = Diff(await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
-            if (still.Count == differences.Count)
+            var (onPrimary, onSecondary) = (await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
+            var current = keys.Select(k => (Key: k, Rows: (Primary: Hash(onPrimary, k), Secondary: Hash(onSecondary, k))))
+                .Where(k => k.Rows.Primary != k.Rows.Secondary)
+                .ToDictionary(k => k.Key, k => k.Rows);
+            stable = [.. Diff(Only(onPrimary, current), Only(onSecondary, current)).Where(d => previous is not null && previous.TryGetValue(d.Key, out var rows) && rows == current[d.Key])];
+            if (current.Count == 0 || stable.Count == current.Count)
             {
-                return still;
+                return stable;
             }
 
-            differences = still;
-            await Task.Delay(TimeSpan.FromMilliseconds(200), dataSource.TimeProvider, cancellationToken);
+            (previous, keys) = (current, [.. current.Keys]);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
         }
 
-        return differences;
+        return stable;
+
+        static long? Hash(Dictionary<object, long> hashes, object key) => hashes.TryGetValue(key, out var hash) ? hash : null;
+        static Dictionary<object, long> Only(Dictionary<object, long> hashes, Dictionary<object, (long?, long?)> keys) =>
+            hashes.Where(h => keys.ContainsKey(h.Key)).ToDictionary(h => h.Key, h => h.Value);
+    }
+
+    /// <summary>Waits for the data source's replay backlog to empty, up to <paramref name="limit"/>; false when it did not.</summary>
+    private static async Task<bool> ReplayedAsync(HelixDataSource dataSource, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(limit > TimeSpan.Zero ? limit : TimeSpan.FromMilliseconds(1));
+        try
+        {
+            await dataSource.WaitForReplayAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <summary>Compares a range; returns how many rows the primary holds in it.</summary>
