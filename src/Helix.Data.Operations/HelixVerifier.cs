@@ -42,7 +42,7 @@ public static class HelixVerifier
         var started = dataSource.TimeProvider.GetTimestamp();
         await using var primaryConnection = await OpenAsync(primary.DataSource, dialect, cancellationToken);
         await using var secondaryConnection = await OpenAsync(secondary.DataSource, dialect, cancellationToken);
-        var columns = options.Columns ?? await ColumnsAsync(primaryConnection, options, cancellationToken);
+        var columns = options.Columns ?? await StrandFaults.RetryAsync(dataSource, () => ColumnsAsync(primaryConnection, options, cancellationToken), cancellationToken);
         var (table, key) = (Identifier.Quote(options.Table), Identifier.Quote(options.KeyColumn));
         var rowHash = dialect.RowHash([key, .. columns.Select(Identifier.Quote)]);
         var comparison = new TableComparison(

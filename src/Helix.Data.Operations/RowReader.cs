@@ -6,7 +6,8 @@ namespace Helix.Data.Operations;
 internal sealed class RowReader(HelixDataSource dataSource, HelixVerifyOptions options)
 {
     public async Task<(IReadOnlyDictionary<string, object?>? Primary, IReadOnlyDictionary<string, object?>? Secondary)> ReadAsync(object key, CancellationToken cancellationToken) =>
-        (await ReadAsync(dataSource.Strands[0].DataSource, key, cancellationToken), await ReadAsync(dataSource.Strands[1].DataSource, key, cancellationToken));
+        (await StrandFaults.RetryAsync(dataSource, () => ReadAsync(dataSource.Strands[0].DataSource, key, cancellationToken), cancellationToken),
+         await StrandFaults.RetryAsync(dataSource, () => ReadAsync(dataSource.Strands[1].DataSource, key, cancellationToken), cancellationToken));
 
     private async Task<IReadOnlyDictionary<string, object?>?> ReadAsync(DbDataSource strand, object key, CancellationToken cancellationToken)
     {

@@ -12,7 +12,6 @@ internal readonly record struct KeyRange(object? After, object? UpTo);
 /// </summary>
 internal sealed class StrandTable(DbConnection connection, string table, string key, string rowHash, string sum, HelixDataSource dataSource)
 {
-    private const int Attempts = 5;
     private long _transferred;
 
     /// <summary>Gets how many values this strand sent to the client.</summary>
@@ -70,21 +69,7 @@ internal sealed class StrandTable(DbConnection connection, string table, string 
         return await ReadHashesAsync(command, cancellationToken);
     }
 
-    /// <summary>Runs a query, again after a short wait when it meets a strand fault, up to <see cref="Attempts"/> times.</summary>
-    private async Task<T> RetryingAsync<T>(Func<Task<T>> query, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await query();
-            }
-            catch (DbException e) when (attempt < Attempts && !cancellationToken.IsCancellationRequested && dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), dataSource.TimeProvider, cancellationToken);
-            }
-        }
-    }
+    private Task<T> RetryingAsync<T>(Func<Task<T>> query, CancellationToken cancellationToken) => StrandFaults.RetryAsync(dataSource, query, cancellationToken);
 
     private async Task<Dictionary<object, long>> ReadHashesAsync(DbCommand command, CancellationToken cancellationToken)
     {
@@ -123,5 +108,27 @@ internal sealed class StrandTable(DbConnection connection, string table, string 
         }
 
         return command;
+    }
+}
+
+/// <summary>How the operator tools ride out a strand's moment of trouble while the application runs beside them.</summary>
+internal static class StrandFaults
+{
+    private const int Attempts = 5;
+
+    /// <summary>Runs a query, again after a short wait (50, 100, ... ms) when it meets a strand fault, up to five times.</summary>
+    public static async Task<T> RetryAsync<T>(HelixDataSource dataSource, Func<Task<T>> query, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await query();
+            }
+            catch (DbException e) when (attempt < Attempts && !cancellationToken.IsCancellationRequested && dataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), dataSource.TimeProvider, cancellationToken);
+            }
+        }
     }
 }
