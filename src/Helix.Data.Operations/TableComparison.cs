@@ -50,25 +50,19 @@ internal sealed class TableComparison(StrandTable primary, StrandTable secondary
                 break;
             }
 
-            var (onPrimary, onSecondary) = (await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
-            var current = keys.Select(k => (Key: k, Rows: (Primary: Hash(onPrimary, k), Secondary: Hash(onSecondary, k))))
-                .Where(k => k.Rows.Primary != k.Rows.Secondary)
-                .ToDictionary(k => k.Key, k => k.Rows);
-            stable = [.. Diff(Only(onPrimary, current), Only(onSecondary, current)).Where(d => previous is not null && previous.TryGetValue(d.Key, out var rows) && rows == current[d.Key])];
+            var current = Differing(keys, await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
+            stable = [.. current.Where(d => previous is not null && previous.TryGetValue(d.Difference.Key, out var rows) && rows == d.Rows).Select(d => d.Difference)];
             if (current.Count == 0 || stable.Count == current.Count)
             {
                 return stable;
             }
 
-            (previous, keys) = (current, [.. current.Keys]);
+            previous = current.ToDictionary(d => d.Difference.Key, d => d.Rows);
+            keys = [.. previous.Keys];
             await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
         }
 
         return stable;
-
-        static long? Hash(Dictionary<object, long> hashes, object key) => hashes.TryGetValue(key, out var hash) ? hash : null;
-        static Dictionary<object, long> Only(Dictionary<object, long> hashes, Dictionary<object, (long?, long?)> keys) =>
-            hashes.Where(h => keys.ContainsKey(h.Key)).ToDictionary(h => h.Key, h => h.Value);
     }
 
     /// <summary>Waits for the data source's replay backlog to empty, up to <paramref name="limit"/>; false when it did not.</summary>
@@ -113,23 +107,24 @@ internal sealed class TableComparison(StrandTable primary, StrandTable secondary
     }
 
     /// <summary>The rows that differ between two sets of row hashes, in key order.</summary>
-    private static List<HelixRowDifference> Diff(Dictionary<object, long> onPrimary, Dictionary<object, long> onSecondary)
+    private static List<HelixRowDifference> Diff(Dictionary<object, long> onPrimary, Dictionary<object, long> onSecondary) =>
+        [.. Differing(onPrimary.Keys.Union(onSecondary.Keys), onPrimary, onSecondary).Select(d => d.Difference)];
+
+    /// <summary>The rows of the given keys that differ, in key order, with each strand's row hash (none: the strand lacks the row).</summary>
+    private static List<(HelixRowDifference Difference, (long? Primary, long? Secondary) Rows)> Differing(IEnumerable<object> keys, Dictionary<object, long> onPrimary, Dictionary<object, long> onSecondary)
     {
-        var differences = new List<HelixRowDifference>();
-        foreach (var (key, hash) in onPrimary)
+        var differing = new List<(HelixRowDifference, (long?, long?))>();
+        foreach (var key in keys)
         {
-            if (!onSecondary.TryGetValue(key, out var other))
+            (long? Primary, long? Secondary) rows = (onPrimary.TryGetValue(key, out var a) ? a : null, onSecondary.TryGetValue(key, out var b) ? b : null);
+            if (rows.Primary != rows.Secondary)
             {
-                differences.Add(new(key, HelixRowDifferenceKind.MissingOnSecondary));
-            }
-            else if (other != hash)
-            {
-                differences.Add(new(key, HelixRowDifferenceKind.Differs));
+                var kind = rows.Primary is null ? HelixRowDifferenceKind.MissingOnPrimary : rows.Secondary is null ? HelixRowDifferenceKind.MissingOnSecondary : HelixRowDifferenceKind.Differs;
+                differing.Add((new HelixRowDifference(key, kind), rows));
             }
         }
 
-        differences.AddRange(onSecondary.Keys.Where(k => !onPrimary.ContainsKey(k)).Select(k => new HelixRowDifference(k, HelixRowDifferenceKind.MissingOnPrimary)));
-        differences.Sort((x, y) => Comparer<object>.Default.Compare(x.Key, y.Key));
-        return differences;
+        differing.Sort((x, y) => Comparer<object>.Default.Compare(x.Item1.Key, y.Item1.Key));
+        return differing;
     }
 }

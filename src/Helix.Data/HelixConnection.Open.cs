@@ -60,16 +60,7 @@ public sealed partial class HelixConnection
     private ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
         var connection = strand.CreateConnection();
-        Task opening;
-        try
-        {
-            opening = connection.OpenAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            opening = Task.FromException(e);
-        }
-
+        var opening = StartOpening(connection, cancellationToken);
         if (!opening.IsCompletedSuccessfully || _database is not null)
         {
             return OpenInnerSlowAsync(strand, connection, opening);
@@ -82,6 +73,26 @@ public sealed partial class HelixConnection
     /// <summary>The rest of <see cref="OpenInnerAsync"/>: waits for the open, changes the database, disposes the connection on failure.</summary>
     private async ValueTask<DbConnection> OpenInnerSlowAsync(Strand strand, DbConnection connection, Task opening)
     {
+        _inner[strand.Index] = await ReadyAsync(connection, opening).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>Starts opening an inner connection; an open that throws at once comes back as a faulted task.</summary>
+    private static Task StartOpening(DbConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return connection.OpenAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    /// <summary>Waits for an inner connection to open and moves it to this connection's database; disposes it on failure.</summary>
+    private async ValueTask<DbConnection> ReadyAsync(DbConnection connection, Task opening)
+    {
         try
         {
             await opening.ConfigureAwait(false);
@@ -89,15 +100,14 @@ public sealed partial class HelixConnection
             {
                 connection.ChangeDatabase(_database);
             }
+
+            return connection;
         }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-
-        _inner[strand.Index] = connection;
-        return connection;
     }
 
     /// <summary>
@@ -135,21 +145,7 @@ public sealed partial class HelixConnection
     internal async Task<DbConnection> OpenOwnInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
         var connection = strand.CreateConnection();
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            if (_database is not null)
-            {
-                await connection.ChangeDatabaseAsync(_database, cancellationToken).ConfigureAwait(false);
-            }
-
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await ReadyAsync(connection, StartOpening(connection, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -70,7 +70,7 @@ public class DeadLetterTests(string queue)
     private HelixDataSource Create(SqliteStrands files)
     {
         var target = queue == "File" ? "file:" + Path.Combine(Path.GetTempPath(), "helix-tests", Guid.NewGuid().ToString("N"), "replay.db") : "Memory";
-        return new HelixDataSourceBuilder($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\";Secondary=\"{files.Inner(HelixStrand.Secondary)}\";Replay={target};Replay Max Attempts=1")
+        return new HelixDataSourceBuilder(files.ConnectionString($"Replay={target};Replay Max Attempts=1"))
             .ConfigureReplay(o => o.PollInterval = TimeSpan.FromMilliseconds(20))
             .Build();
     }

@@ -13,7 +13,7 @@ public class RepairTests
         files.Execute(HelixStrand.Secondary, "DELETE FROM t WHERE id = 3");
         files.Execute(HelixStrand.Primary, "UPDATE t SET name = 'fixed' WHERE id = 5");
         files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES (99, 'stray', 0)");
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var report = await HelixRepairer.RepairAsync(dataSource, new HelixRepairOptions { Verify = Verify(), From = HelixStrand.Primary });
 
@@ -39,7 +39,7 @@ public class RepairTests
         files.Execute(HelixStrand.Primary, "UPDATE t SET name = 'newer on the primary', version = 3 WHERE id = 2");
         files.Execute(HelixStrand.Primary, "DELETE FROM t WHERE id = 4");
         files.Execute(HelixStrand.Secondary, "UPDATE t SET name = 'same version, other name' WHERE id = 6");
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var byVersion = await HelixRepairer.RepairAsync(dataSource, new HelixRepairOptions { Verify = Verify(), VersionColumn = "version" });
 
@@ -67,7 +67,7 @@ public class RepairTests
     {
         using var files = Table("repair-dry");
         files.Execute(HelixStrand.Secondary, "DELETE FROM t WHERE id = 3");
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var report = await HelixRepairer.RepairAsync(dataSource, new HelixRepairOptions { Verify = Verify(), From = HelixStrand.Primary, DryRun = true });
 
@@ -86,7 +86,4 @@ public class RepairTests
         files.ExecuteOnBoth("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) INSERT INTO t SELECT i, 'row ' || i, 1 FROM n");
         return files;
     }
-
-    private static string ConnectionString(SqliteStrands files) =>
-        $"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\";Secondary=\"{files.Inner(HelixStrand.Secondary)}\"";
 }

@@ -13,7 +13,7 @@ public class ToolTests
         using var files = Strands("tool-verify");
         files.Execute(HelixStrand.Secondary, "DELETE FROM t WHERE id = 3");
         files.Execute(HelixStrand.Primary, "UPDATE t SET name = 'changed' WHERE id = 4");
-        var connection = ConnectionString(files);
+        var connection = files.ConnectionString();
 
         var (code, output, _) = await RunAsync("verify", "--connection", connection, "--table", "t");
         Assert.That(code, Is.EqualTo(1));
@@ -38,7 +38,7 @@ public class ToolTests
     public async Task A_bad_command_line_or_table_exits_with_2_without_printing_the_connection_string()
     {
         using var files = Strands("tool-bad");
-        var connection = ConnectionString(files);
+        var connection = files.ConnectionString();
 
         var (missing, _, missingError) = await RunAsync("verify", "--connection", connection);
         var (badTable, _, badTableError) = await RunAsync("verify", "--connection", connection, "--table", "nope");
@@ -67,7 +67,4 @@ public class ToolTests
         files.ExecuteOnBoth("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO t SELECT i, 'row ' || i FROM n");
         return files;
     }
-
-    private static string ConnectionString(SqliteStrands files) =>
-        $"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\";Secondary=\"{files.Inner(HelixStrand.Secondary)}\"";
 }

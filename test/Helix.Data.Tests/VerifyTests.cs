@@ -13,7 +13,7 @@ public class VerifyTests
     public async Task Identical_strands_cost_one_checksum_per_range_and_no_rows()
     {
         using var files = Table("verify-same", 1000);
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var report = await HelixVerifier.VerifyAsync(dataSource, Fine);
 
@@ -36,7 +36,7 @@ public class VerifyTests
         files.Execute(HelixStrand.Primary, "UPDATE t SET amount = '42' WHERE id = 502"); // the same digits, another type
         files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES (5000, 'only here', 1)"); // past the primary's last key
         files.Execute(HelixStrand.Primary, "INSERT INTO t VALUES (-1, 'only here', 1)"); // before its first
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var report = await HelixVerifier.VerifyAsync(dataSource, Fine);
 
@@ -57,7 +57,7 @@ public class VerifyTests
     {
         using var files = Table("verify-columns", 50);
         files.Execute(HelixStrand.Secondary, "UPDATE t SET amount = 0 WHERE id = 7");
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
 
         var byName = await HelixVerifier.VerifyAsync(dataSource, new HelixVerifyOptions { Table = "t", KeyColumn = "id", Columns = ["name"] });
         var all = await HelixVerifier.VerifyAsync(dataSource, new HelixVerifyOptions { Table = "t", KeyColumn = "id" });
@@ -70,7 +70,7 @@ public class VerifyTests
     public async Task Writes_going_on_through_Helix_during_a_verify_are_not_reported()
     {
         using var files = Table("verify-live", 2000);
-        await using var dataSource = HelixDataSource.Create(ConnectionString(files));
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
         using var stop = new CancellationTokenSource();
         var written = 0;
         var writer = Task.Run(async () =>
@@ -97,7 +97,7 @@ public class VerifyTests
     {
         using var files = Table("verify-refused", 1);
         using var single = HelixDataSource.Create($"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\"");
-        using var two = HelixDataSource.Create(ConnectionString(files));
+        using var two = HelixDataSource.Create(files.ConnectionString());
 
         Assert.That(() => HelixVerifier.VerifyAsync(single, Fine), Throws.InvalidOperationException.With.Message.Contain("one strand"));
         Assert.That(() => HelixVerifier.VerifyAsync(two, new HelixVerifyOptions { Table = "t; DROP TABLE t" }), Throws.ArgumentException.With.Message.Contain("not a table name"));
@@ -111,7 +111,4 @@ public class VerifyTests
         files.ExecuteOnBoth($"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {rows - 1}) INSERT INTO t SELECT i, 'row ' || i, i * 10 FROM n");
         return files;
     }
-
-    private static string ConnectionString(SqliteStrands files) =>
-        $"Helix;Provider=Microsoft.Data.Sqlite;Primary=\"{files.Inner(HelixStrand.Primary)}\";Secondary=\"{files.Inner(HelixStrand.Secondary)}\"";
 }

@@ -23,7 +23,7 @@ internal static class StrandPipeline
                 return run.Strand.Pipeline!.Execute(static (context, run) => run.Once(context).Synchronously(), context, run);
             }
 
-            return await run.Strand.Pipeline!.ExecuteAsync(static (context, run) => run.OnceAsync(context), context, run).ConfigureAwait(false);
+            return await run.Strand.Pipeline!.ExecuteAsync(static (context, run) => run.Once(context), context, run).ConfigureAwait(false);
         }
         catch (Exception e) when (run.Last is { Error: { } error } last && ReferenceEquals(e, error))
         {
@@ -62,8 +62,6 @@ internal static class StrandPipeline
             var running = StrandRunner.RunAsync(Execution.EnteringPipeline(context.CancellationToken), Strand, useOriginals, transaction, copies, connection);
             return running.IsCompletedSuccessfully ? new(Settle(running.Result)) : SettleAsync(running);
         }
-
-        public async ValueTask<StrandResult> OnceAsync(ResilienceContext context) => await Once(context).ConfigureAwait(false);
 
         private async ValueTask<StrandResult> SettleAsync(ValueTask<StrandResult> running) => Settle(await running.ConfigureAwait(false));
 
