@@ -23,7 +23,9 @@ public sealed class HelixVerifyOptions
     /// <summary>
     /// Gets or sets how long a difference may take to go away before it is reported: a write between the two strands'
     /// reads, or one a strand still has to replay, makes a difference that is not one. Differing rows are compared
-    /// again until then, after the data source's replay backlog is empty.
+    /// again until then, after the data source's replay backlog is empty. When the backlog does not empty in that time (a
+    /// strand is down, drained or out of sync), what differs then is reported; <see cref="TimeSpan.Zero"/> reports the
+    /// differences as found.
     /// </summary>
     /// <value>The default value is 10 seconds.</value>
     public TimeSpan Settle { get; set; } = TimeSpan.FromSeconds(10);
@@ -45,6 +47,7 @@ public sealed class HelixVerifyOptions
 
         ArgumentOutOfRangeException.ThrowIfLessThan(ChunkRows, 2, nameof(ChunkRows));
         ArgumentOutOfRangeException.ThrowIfLessThan(RowByRowBelow, 1, nameof(RowByRowBelow));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Settle, TimeSpan.Zero, nameof(Settle));
     }
 }
 

@@ -34,7 +34,9 @@ internal sealed class TableComparison(StrandTable primary, StrandTable secondary
     /// Compares the differing rows again, after the data source's replay backlog is empty each time, until every row
     /// that still differs has held still (the same row on each strand in two checks in a row) or
     /// <see cref="HelixVerifyOptions.Settle"/> has passed. What a write in flight or a replay explains goes away or keeps
-    /// changing; only what holds still is reported.
+    /// changing; only what holds still is reported. When the backlog does not empty in that time (a strand is down,
+    /// drained or out of sync), nothing explains a difference away: what differs then is reported. A zero
+    /// <see cref="HelixVerifyOptions.Settle"/> reports the differences as found.
     /// </summary>
     public async Task<List<HelixRowDifference>> SettleAsync(HelixDataSource dataSource, List<HelixRowDifference> differences, CancellationToken cancellationToken)
     {
@@ -42,15 +44,16 @@ internal sealed class TableComparison(StrandTable primary, StrandTable secondary
         var started = time.GetTimestamp();
         var keys = differences.Select(d => d.Key).ToList();
         Dictionary<object, (long? Primary, long? Secondary)>? previous = null;
-        var stable = new List<HelixRowDifference>();
+        var stable = options.Settle > TimeSpan.Zero ? [] : differences;
         while (time.GetElapsedTime(started) < options.Settle)
         {
-            if (!await ReplayedAsync(dataSource, options.Settle - time.GetElapsedTime(started), cancellationToken))
+            var replayed = await ReplayedAsync(dataSource, options.Settle - time.GetElapsedTime(started), cancellationToken);
+            var current = Differing(keys, await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
+            if (!replayed)
             {
-                break;
+                return [.. current.Select(d => d.Difference)];
             }
 
-            var current = Differing(keys, await primary.HashesOfAsync(keys, cancellationToken), await secondary.HashesOfAsync(keys, cancellationToken));
             stable = [.. current.Where(d => previous is not null && previous.TryGetValue(d.Difference.Key, out var rows) && rows == d.Rows).Select(d => d.Difference)];
             if (current.Count == 0 || stable.Count == current.Count)
             {

@@ -52,6 +52,30 @@ public class VerifyTests
         Assert.That(report.ValuesTransferred, Is.LessThan(400), "ranges are split down to the rows that differ; the 1,000 rows are not sent");
     }
 
+    // The settle loop once returned nothing when the replay backlog did not empty in time: a drained strand made every
+    // verify report "identical".
+    [Test]
+    public async Task A_difference_is_reported_while_a_strand_is_drained_and_its_backlog_cannot_empty()
+    {
+        using var files = Table("verify-drained", 100);
+        files.Execute(HelixStrand.Secondary, "DELETE FROM t WHERE id = 42");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        dataSource.Drain(HelixStrand.Secondary, "maintenance");
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE t SET name = 'queued' WHERE id = 7"); // queued for the drained strand
+        }
+
+        var settled = await HelixVerifier.VerifyAsync(dataSource, new HelixVerifyOptions { Table = "t", Settle = TimeSpan.FromMilliseconds(300) });
+        var unsettled = await HelixVerifier.VerifyAsync(dataSource, new HelixVerifyOptions { Table = "t", Settle = TimeSpan.Zero });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(settled.Differences.Select(d => (d.Key, d.Kind)), Is.EqualTo(new[] { ((object)7L, HelixRowDifferenceKind.Differs), (42L, HelixRowDifferenceKind.MissingOnSecondary) }));
+            Assert.That(unsettled.Differences, Is.EqualTo(settled.Differences));
+        });
+    }
+
     [Test]
     public async Task Only_the_columns_asked_for_are_compared()
     {
