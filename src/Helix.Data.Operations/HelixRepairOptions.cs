@@ -19,6 +19,14 @@ public sealed class HelixRepairOptions
     /// </summary>
     public HelixStrand? From { get; set; }
 
+    /// <summary>
+    /// Gets or sets where the winning rows are written. <see langword="null"/> (the default): through the data source, to
+    /// both strands like any write, so that a strand that faults midway gets the repair by replay. A strand: to that strand
+    /// only, directly, bypassing Helix (a resynchronisation, where the other strand holds the truth and this one is out of
+    /// service); a fault there stops the repair.
+    /// </summary>
+    public HelixStrand? WriteTo { get; set; }
+
     /// <summary>Gets or sets a value indicating whether the repair only says what it would do.</summary>
     public bool DryRun { get; set; }
 }

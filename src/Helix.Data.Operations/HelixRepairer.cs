@@ -37,7 +37,7 @@ public static class HelixRepairer
 
         var rows = new RowReader(dataSource, options.Verify);
         var actions = new List<HelixRepairAction>();
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var connection = options.WriteTo is { } only ? await dataSource.GetStrand(only).DataSource.OpenConnectionAsync(cancellationToken) : await dataSource.OpenConnectionAsync(cancellationToken))
         {
             foreach (var difference in before.Differences)
             {
@@ -85,7 +85,7 @@ public static class HelixRepairer
         row!.TryGetValue(column, out var value) ? (value is DBNull ? null : value)
         : throw new ArgumentException($"The table has no version column {column}.", nameof(column));
 
-    /// <summary>Writes the winning row to both strands (an upsert, conditional on the version), or deletes the row from both.</summary>
+    /// <summary>Writes the winning row (an upsert, conditional on the version), or deletes the row, on the connection: both strands through Helix, or the one of <see cref="HelixRepairOptions.WriteTo"/>.</summary>
     private static async Task WriteAsync(DbConnection connection, HelixRepairOptions options, HelixRepairAction action, IReadOnlyDictionary<string, object?>? row, CancellationToken cancellationToken)
     {
         var (table, key) = (Identifier.Quote(options.Verify.Table), Identifier.Quote(options.Verify.KeyColumn));

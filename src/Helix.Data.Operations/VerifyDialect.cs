@@ -30,6 +30,12 @@ internal abstract class VerifyDialect
     /// <summary>An aggregate of row hashes that both strands compute alike, read back as text.</summary>
     public abstract string SumOf(string hash);
 
+    /// <summary>
+    /// A query listing the user's tables: the table (schema-qualified where the database has schemas), its primary key
+    /// column when the key is one column (else null), one row per table, in name order.
+    /// </summary>
+    public abstract string TablesQuery { get; }
+
     private sealed class PostgresDialect : VerifyDialect
     {
         public override string Name => "PostgreSQL";
@@ -39,6 +45,19 @@ internal abstract class VerifyDialect
             $"('x' || substr(md5(ROW({string.Join(", ", columns)})::text), 1, 16))::bit(64)::bigint";
 
         public override string SumOf(string hash) => $"coalesce(sum({hash}), 0)::text";
+
+        public override string TablesQuery => """
+            SELECT t.table_schema || '.' || t.table_name,
+                   CASE WHEN count(k.column_name) = 1 THEN min(k.column_name) END
+            FROM information_schema.tables t
+            LEFT JOIN information_schema.table_constraints c
+              ON c.table_schema = t.table_schema AND c.table_name = t.table_name AND c.constraint_type = 'PRIMARY KEY'
+            LEFT JOIN information_schema.key_column_usage k
+              ON k.constraint_schema = c.constraint_schema AND k.constraint_name = c.constraint_name
+            WHERE t.table_type = 'BASE TABLE' AND t.table_schema NOT IN ('pg_catalog', 'information_schema')
+            GROUP BY t.table_schema, t.table_name
+            ORDER BY 1
+            """;
     }
 
     private sealed class SqliteDialect : VerifyDialect
@@ -57,6 +76,15 @@ internal abstract class VerifyDialect
             $"helix_hash({string.Join(" || '|' || ", columns.Select(c => $"quote({c})"))})";
 
         public override string SumOf(string hash) => $"CAST(coalesce(helix_sum64({hash}), 0) AS TEXT)";
+
+        public override string TablesQuery => """
+            SELECT m.name,
+                   CASE WHEN (SELECT count(*) FROM pragma_table_info(m.name) p WHERE p.pk > 0) = 1
+                        THEN (SELECT p.name FROM pragma_table_info(m.name) p WHERE p.pk = 1) END
+            FROM sqlite_master m
+            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+            ORDER BY 1
+            """;
 
         private static long Fnv1a(string text)
         {

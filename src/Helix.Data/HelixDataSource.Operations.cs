@@ -149,6 +149,57 @@ public sealed partial class HelixDataSource
     }
 
     /// <summary>
+    /// Gets the replay queue once it is open: a durable queue (<c>file:</c>, <c>nats://</c>) opens in the background when
+    /// the data source is built, and lists its backlog and dead letters only then. An operator's tool awaits this before
+    /// it reads the queue.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (a NATS server that does not answer keeps the queue closed).</param>
+    /// <returns>The open queue.</returns>
+    /// <exception cref="InvalidOperationException">The data source has no replay queue.</exception>
+    public async ValueTask<Replay.HelixReplayQueue> OpenReplayQueueAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var queue = ReplayQueue ?? throw new InvalidOperationException("The data source has no replay queue (Replay=None, or single-strand mode).");
+        if (_worker is not null)
+        {
+            await _worker.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return queue;
+    }
+
+    /// <summary>
+    /// A resynchronisation begun for a fleet (the drain watch's resync key): like <see cref="BeginResyncAsync"/>, but the
+    /// shared backlog stays (other processes queue to it too) and nothing is awaited. Returns false when the strand is not
+    /// out of sync (it stays as it is).
+    /// </summary>
+    internal bool BeginFleetResync(HelixStrand strand, string reason)
+    {
+        var target = GetStrand(strand);
+        if (target.State != HelixStrandState.OutOfSync)
+        {
+            return false;
+        }
+
+        _ = target.Controller.BeginResync(reason);
+        Log.ResyncBegun(Logger, target.Name, 0);
+        return true;
+    }
+
+    /// <summary>Ends a resynchronisation begun for a fleet; false when the strand is not being resynchronised.</summary>
+    internal bool CompleteFleetResync(HelixStrand strand)
+    {
+        var target = GetStrand(strand);
+        if (!target.Controller.IsResyncing)
+        {
+            return false;
+        }
+
+        CompleteResync(strand);
+        return true;
+    }
+
+    /// <summary>
     /// Puts a dead letter of this data source's replay queue back in its strand's backlog, with its attempts reset, once
     /// its cause is fixed (a missing column): the strand catches up (reads avoid it) until the worker has applied it.
     /// </summary>
