@@ -15,10 +15,16 @@ namespace Helix.Data.Nats;
 /// One wildcard watch covers the bucket (nats-server 2.9 cannot watch several keys at once). The watch first delivers
 /// the keys that exist, so a process that starts while a strand is drained starts with it drained. When the server is
 /// lost the watch tries again with backoff; the drains in force stay as they were meanwhile. Set and clear drains with
-/// <see cref="DrainAsync"/> and <see cref="UndrainAsync"/>, or with the <c>nats kv</c> command line.
+/// <see cref="DrainAsync"/> and <see cref="UndrainAsync"/>, the <c>helix drain</c> command, or <c>nats kv</c>.
+/// <para>
+/// A key <c>{KeyPrefix}{strand}.resync</c> resynchronises a strand across the fleet (<c>helix resync</c> sets it): each
+/// data source where the strand is out of sync queues its writes again (as <see cref="HelixDataSource.BeginResyncAsync"/>
+/// does, keeping the shared backlog); deleting the key ends the resynchronisation where one was begun.
+/// </para>
 /// </remarks>
 public sealed partial class NatsDrainWatch : HelixDrainWatch
 {
+    private const string ResyncSuffix = ".resync";
     private readonly NatsConnection _connection;
     private readonly bool _ownsConnection;
     private readonly NatsDrainWatchOptions _options;
@@ -78,6 +84,58 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
     {
         var (store, key) = await StoreAndKeyAsync(connection, strandName, options, cancellationToken).ConfigureAwait(false);
         await store.DeleteAsync(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Begins the resynchronisation of a strand in every data source that watches the bucket and has it out of sync.</summary>
+    /// <param name="connection">A NATS connection.</param>
+    /// <param name="strandName">The strand's name.</param>
+    /// <param name="reason">Why, shown in logs and the data sources' status.</param>
+    /// <param name="options">The bucket and key prefix the data sources watch; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the server has stored the key.</returns>
+    public static async Task BeginResyncAsync(INatsConnection connection, string strandName, string reason, NatsDrainWatchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var (store, key) = await StoreAndKeyAsync(connection, strandName, options, cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(key + ResyncSuffix, reason, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the resynchronisation of a strand in every data source that watches the bucket and began one.</summary>
+    /// <param name="connection">A NATS connection.</param>
+    /// <param name="strandName">The strand's name.</param>
+    /// <param name="options">The bucket and key prefix the data sources watch; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>A task that completes when the server has removed the key.</returns>
+    public static async Task CompleteResyncAsync(INatsConnection connection, string strandName, NatsDrainWatchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (store, key) = await StoreAndKeyAsync(connection, strandName, options, cancellationToken).ConfigureAwait(false);
+        await store.DeleteAsync(key + ResyncSuffix, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lists the drains and resynchronisations in force in the bucket.</summary>
+    /// <param name="connection">A NATS connection.</param>
+    /// <param name="options">The bucket and key prefix the data sources watch; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns>One entry per key under the prefix, in key order.</returns>
+    public static async Task<IReadOnlyList<NatsDrainEntry>> GetDrainsAsync(INatsConnection connection, NatsDrainWatchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var settings = (options ?? new NatsDrainWatchOptions()).Validated();
+        var store = await OpenStoreAsync(connection, settings, cancellationToken).ConfigureAwait(false);
+        var drains = new List<NatsDrainEntry>();
+        await foreach (var key in store.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (!key.StartsWith(settings.KeyPrefix, StringComparison.Ordinal) || await store.TryGetEntryAsync<string>(key, cancellationToken: cancellationToken).ConfigureAwait(false) is not { Success: true } entry)
+            {
+                continue;
+            }
+
+            var name = key[settings.KeyPrefix.Length..];
+            var resync = name.EndsWith(ResyncSuffix, StringComparison.Ordinal);
+            drains.Add(new NatsDrainEntry(resync ? name[..^ResyncSuffix.Length] : name, entry.Value.Value ?? string.Empty, resync));
+        }
+
+        return [.. drains.OrderBy(d => d.StrandName, StringComparer.Ordinal).ThenBy(d => d.IsResync)];
     }
 
     /// <inheritdoc />
@@ -148,9 +206,14 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
                 await foreach (var entry in store.WatchAsync<string>(_options.KeyPrefix + ">", opts: opts, cancellationToken: stopping).ConfigureAwait(false))
                 {
                     delay = TimeSpan.FromMilliseconds(200);
-                    if (!names.TryGetValue(entry.Key, out var strand))
+                    var resync = entry.Key.EndsWith(ResyncSuffix, StringComparison.Ordinal);
+                    if (!names.TryGetValue(resync ? entry.Key[..^ResyncSuffix.Length] : entry.Key, out var strand))
                     {
                         LogUnknownKey(logger, entry.Key, _options.Bucket);
+                    }
+                    else if (resync)
+                    {
+                        Resync(dataSource, logger, strand, entry);
                     }
                     else if (entry.Operation == NatsKVOperation.Put)
                     {
@@ -181,6 +244,25 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
             }
         }
     }
+
+    /// <summary>A resync key: begins the resynchronisation of a strand out of sync here; its deletion ends one begun.</summary>
+    private static void Resync(HelixDataSource dataSource, ILogger logger, HelixStrand strand, NatsKVEntry<string> entry)
+    {
+        if (entry.Operation == NatsKVOperation.Put)
+        {
+            if (!dataSource.BeginFleetResync(strand, string.IsNullOrWhiteSpace(entry.Value) ? $"through NATS key {entry.Key}" : entry.Value))
+            {
+                LogResyncIgnored(logger, entry.Key, dataSource.GetStatus().Strands[(int)strand].State);
+            }
+        }
+        else
+        {
+            dataSource.CompleteFleetResync(strand);
+        }
+    }
+
+    [LoggerMessage(6003, LogLevel.Information, "Drain watch: resync key {Key} concerns a strand that is {State} here, not out of sync; nothing to do")]
+    private static partial void LogResyncIgnored(ILogger logger, string key, HelixStrandState state);
 
     [LoggerMessage(6000, LogLevel.Information, "Drain watch on NATS bucket {Bucket} (key prefix '{Prefix}') started")]
     private static partial void LogWatching(ILogger logger, string bucket, string prefix);

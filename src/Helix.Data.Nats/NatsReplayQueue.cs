@@ -211,26 +211,6 @@ public sealed partial class NatsReplayQueue : HelixDurableReplayQueue
     }
 
     /// <inheritdoc />
-    public override async ValueTask DeadLetterAsync(HelixReplayEntry entry, string reason, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var headers = new NatsHeaders { ["Helix-Reason"] = reason.Replace('\n', ' ').Replace('\r', ' ') };
-        var ack = await _js!.PublishAsync(
-            $"{_options.SubjectPrefix}.dead.{_strandNames[(int)entry.Strand]}",
-            HelixReplaySerializer.Serialize(entry),
-            opts: new NatsJSPubOpts { MsgId = entry.Id.ToString("N") + "-dead" },
-            headers: headers,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        ack.EnsureSuccess();
-        if (_leased.TryRemove(entry.Id, out var message))
-        {
-            await message.AckTerminateAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            DecrementBacklog(entry.Strand);
-        }
-    }
-
-    /// <inheritdoc />
     public override async ValueTask<long> DiscardBacklogAsync(HelixStrand strand, CancellationToken cancellationToken = default)
     {
         var purged = 0L;
