@@ -1,19 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
-using Helix.Data.Operations;
 using Spectre.Console;
 
 namespace Helix.Data.Tool;
 
 /// <summary>
-/// The commands of the <c>helix</c> tool. Exit codes: 0 the strands agree (or were repaired), 1 they differ, 2 the
-/// command could not run (a bad option, a strand that cannot be reached). The connection string is never printed: it
-/// may hold passwords.
+/// The commands of the <c>helix</c> tool. Exit codes: 0 all is well (the strands agree, the command did what it was
+/// asked), 1 something needs an operator (the strands differ, a strand does not answer, dead letters wait), 2 the command
+/// could not run (a bad option, a table that does not exist, a strand or queue that cannot be reached). The connection
+/// string is never printed: it may hold passwords.
 /// </summary>
 public static class Cli
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
     /// <summary>Runs the tool with <paramref name="args"/>, writing to the given writers.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="output">Where results go.</param>
@@ -21,45 +19,17 @@ public static class Cli
     /// <returns>The exit code.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
-        var connection = new Option<string>("--connection", "-c") { Description = "The Helix connection string (or set HELIX_CONNECTION)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HELIX_CONNECTION") ?? string.Empty };
-        var table = new Option<string>("--table", "-t") { Description = "The table to compare", Required = true };
-        var key = new Option<string>("--key", "-k") { Description = "Its key column: unique, not null", DefaultValueFactory = _ => "id" };
-        var columns = new Option<string[]>("--columns") { Description = "Only these columns (comma-separated); all by default", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print a JSON document instead of a table" };
-        var version = new Option<string?>("--version-column") { Description = "The newer row (higher value) wins" };
-        var from = new Option<HelixStrand?>("--from") { Description = "This strand's row wins where versions do not decide" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Say what would be done; change nothing" };
-
-        var verify = new Command("verify", "Compare a table on both strands: checksums by each database, bisection down to the rows that differ") { connection, table, key, columns, json };
-        verify.SetAction((result, cancellationToken) => GuardedAsync(error, async () =>
+        var context = new CliContext(output, error);
+        var root = new RootCommand("helix: operate the two strands of a Helix.Data connection string");
+        foreach (var command in TableCommands.Create(context).Concat(QueueCommands.Create(context)).Concat(StatusCommands.Create(context)))
         {
-            await using var dataSource = HelixDataSource.Create(ConnectionString(result.GetValue(connection)));
-            var report = await HelixVerifier.VerifyAsync(dataSource, Options(result.GetValue(table)!, result.GetValue(key)!, result.GetValue(columns)), cancellationToken);
-            Write(output, result.GetValue(json), report, null);
-            return report.Identical ? 0 : 1;
-        }));
+            root.Subcommands.Add(command);
+        }
 
-        var repair = new Command("repair", "Make the rows that differ equal, writing through Helix: the newer row by --version-column, else the --from strand's") { connection, table, key, columns, json, version, from, dryRun };
-        repair.SetAction((result, cancellationToken) => GuardedAsync(error, async () =>
-        {
-            await using var dataSource = HelixDataSource.Create(ConnectionString(result.GetValue(connection)));
-            var options = new HelixRepairOptions
-            {
-                Verify = Options(result.GetValue(table)!, result.GetValue(key)!, result.GetValue(columns)),
-                VersionColumn = result.GetValue(version),
-                From = result.GetValue(from),
-                DryRun = result.GetValue(dryRun),
-            };
-            var report = await HelixRepairer.RepairAsync(dataSource, options, cancellationToken);
-            Write(output, result.GetValue(json), report.Before, report);
-            return (report.After ?? report.Before).Identical ? 0 : 1;
-        }));
-
-        var root = new RootCommand("helix: operate the two strands of a Helix.Data connection string") { verify, repair };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            // Exit code 1 means "the strands differ": a command line that did not parse is 2.
+            // Exit code 1 means "needs an operator": a command line that did not parse is 2.
             foreach (var parseError in parsed.Errors)
             {
                 await error.WriteLineAsync("helix: " + parseError.Message);
@@ -70,81 +40,81 @@ public static class Cli
 
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
+}
 
-    private static HelixVerifyOptions Options(string table, string key, string[]? columns) => new()
+/// <summary>What every command shares: the writers, the common options, opening the data source, and error handling.</summary>
+internal sealed class CliContext(TextWriter output, TextWriter error)
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public TextWriter Output => output;
+
+    public Option<string> Connection { get; } = new("--connection", "-c") { Description = "The Helix connection string (or set HELIX_CONNECTION)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HELIX_CONNECTION") ?? string.Empty };
+
+    public Option<bool> Json { get; } = new("--json") { Description = "Print a JSON document instead of a table" };
+
+    /// <summary>Gets a console over the output: colours and the terminal's width on a terminal; plain and wide (no wrapped cells) when redirected, for scripts and logs.</summary>
+    public IAnsiConsole Console
     {
-        Table = table,
-        KeyColumn = key,
-        Columns = columns is { Length: > 0 } ? [.. columns.SelectMany(c => c.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))] : null,
-    };
+        get
+        {
+            var terminal = ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected;
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(output),
+                Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            });
+            if (!terminal)
+            {
+                console.Profile.Width = 240;
+            }
 
-    private static string ConnectionString(string? value) =>
-        string.IsNullOrWhiteSpace(value) ? throw new ArgumentException("Give the Helix connection string with --connection, or in HELIX_CONNECTION.") : value;
+            return console;
+        }
+    }
+
+    /// <summary>
+    /// Opens the application's data source as an operator's: with a durable queue it only enqueues (the application's
+    /// worker applies entries, and NATS consumers stay as they are), and it starts no drain watch of its own.
+    /// </summary>
+    public HelixDataSource Open(ParseResult result)
+    {
+        var value = result.GetValue(Connection);
+        var settings = new HelixConnectionStringBuilder(string.IsNullOrWhiteSpace(value) ? throw new ArgumentException("Give the Helix connection string with --connection, or in HELIX_CONNECTION.") : value);
+        if (IsDurable(settings.Replay))
+        {
+            settings.ReplayWorker = false;
+        }
+
+        settings.DrainWatch = null;
+        return new HelixDataSourceBuilder(settings.ConnectionString).Build();
+    }
+
+    /// <summary>The connection string's settings as given (for the drain watch's location and bucket).</summary>
+    public HelixConnectionStringBuilder Settings(ParseResult result) => new(result.GetValue(Connection) ?? string.Empty);
+
+    public static bool IsDurable(string replay) => !replay.Equals("Memory", StringComparison.OrdinalIgnoreCase) && !replay.Equals("None", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A strand by its role (<c>primary</c>, <c>secondary</c>) or its name (<c>Strand Names</c>).</summary>
+    public static HelixStrand Strand(HelixDataSource dataSource, string text) =>
+        dataSource.GetStatus().Strands.FirstOrDefault(s => s.Name.Equals(text, StringComparison.OrdinalIgnoreCase) || s.Strand.ToString().Equals(text, StringComparison.OrdinalIgnoreCase)) is { } status
+            ? status.Strand
+            : throw new ArgumentException($"'{text}' names no strand: use primary, secondary, or a name from Strand Names ({string.Join(", ", dataSource.GetStatus().Strands.Select(s => s.Name))}).");
 
     /// <summary>Runs a command; what goes wrong becomes a message and exit code 2, never a stack trace or the connection string.</summary>
-    private static async Task<int> GuardedAsync(TextWriter error, Func<Task<int>> command)
+    public async Task<int> GuardedAsync(Func<Task<int>> command)
     {
         try
         {
             return await command();
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException or System.Data.Common.DbException or HelixException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException or TimeoutException or IOException or System.Data.Common.DbException or HelixException or NATS.Client.Core.NatsException)
         {
             await error.WriteLineAsync("helix: " + e.Message);
             return 2;
         }
     }
 
-    private static void Write(TextWriter output, bool json, HelixVerifyReport report, HelixRepairReport? repair)
-    {
-        if (json)
-        {
-            output.WriteLine(JsonSerializer.Serialize(new
-            {
-                table = report.Table,
-                identical = report.Identical,
-                rows = report.Rows,
-                valuesTransferred = report.ValuesTransferred,
-                seconds = report.Elapsed.TotalSeconds,
-                differences = report.Differences.Select(d => new { key = d.Key.ToString(), kind = d.Kind.ToString() }),
-                repair = repair is null ? null : new
-                {
-                    actions = repair.Actions.Select(a => new { key = a.Key.ToString(), kind = a.Kind.ToString(), source = a.Source?.ToString() }),
-                    identicalAfter = repair.After?.Identical,
-                },
-            }, Json));
-            return;
-        }
-
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.Detect, ColorSystem = ColorSystemSupport.Detect });
-        console.MarkupLine($"[bold]{Markup.Escape(report.Table)}[/]: {report.Rows} rows on the primary, {report.Differences.Count} differ ({report.ValuesTransferred} values compared on the client, {report.Elapsed.TotalSeconds:0.00} s)");
-        if (report.Differences.Count == 0)
-        {
-            return;
-        }
-
-        var rows = new Table().AddColumn("key").AddColumn("difference");
-        var actions = repair?.Actions.ToDictionary(a => a.Key);
-        if (actions is not null)
-        {
-            rows.AddColumn(repair!.After is null ? "would do" : "done");
-        }
-
-        foreach (var difference in report.Differences)
-        {
-            var cells = new List<string> { Markup.Escape(difference.Key.ToString() ?? string.Empty), difference.Kind.ToString() };
-            if (actions?.GetValueOrDefault(difference.Key) is { } action)
-            {
-                cells.Add(action.Source is { } source ? $"{action.Kind} from {source}" : action.Kind.ToString());
-            }
-
-            rows.AddRow([.. cells]);
-        }
-
-        console.Write(rows);
-        if (repair?.After is { } after)
-        {
-            console.MarkupLine(after.Identical ? "[green]After the repair the strands are identical.[/]" : $"[yellow]After the repair {after.Differences.Count} rows still differ.[/]");
-        }
-    }
+    public void WriteJson(object document) => output.WriteLine(JsonSerializer.Serialize(document, Indented));
 }
