@@ -60,13 +60,10 @@ internal static class Wait
         }
     }
 
-    public static Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
-        UntilAsync(() => Task.FromResult(condition()), what, timeout);
-
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? Default);
-        while (!await condition())
+        while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Dapper;
+using Helix.Data.IntegrationTests.Support;
 using Helix.Data.Tests.Support;
 using Helix.Data.Tool;
 
-namespace Helix.Data.Tests;
+namespace Helix.Data.IntegrationTests.Tool;
 
 /// <summary>The <c>helix</c> tool's <c>status</c>, <c>dead-letters</c> and <c>resync</c> commands beside a running application (SQLite strands, file queue).</summary>
 public class ToolOperatorTests
@@ -22,7 +23,7 @@ public class ToolOperatorTests
             await writer.ExecuteAsync("INSERT INTO t (id, extra) VALUES (2, 'given up')");
         }
 
-        await Wait.UntilAsync(async () => (await application.ReplayQueue!.GetDeadLettersAsync()).Count == 2, "both entries are dead-lettered");
+        await Eventually.ThatAsync(async () => (await application.ReplayQueue!.GetDeadLettersAsync()).Count == 2, "both entries are dead-lettered");
 
         var (code, output, _) = await RunAsync("dead-letters", "list", "--connection", connection, "--json");
         Assert.That(code, Is.EqualTo(1), "dead letters wait for an operator");
@@ -37,7 +38,7 @@ public class ToolOperatorTests
         files.Execute(HelixStrand.Secondary, "ALTER TABLE t ADD COLUMN extra TEXT");
         (code, output, _) = await RunAsync("dead-letters", "retry", first, "--connection", connection);
         Assert.That((code, output), Is.EqualTo((0, "1 dead letters retried.\n")).Using<(int, string)>((x, y) => x.Item1 == y.Item1 && x.Item2.ReplaceLineEndings("\n") == y.Item2));
-        await Wait.UntilAsync(() => files.Rows(HelixStrand.Secondary, "SELECT extra FROM t WHERE id = 1").Count == 1, "the application's worker applies the retried entry");
+        await Eventually.UntilAsync(() => files.Rows(HelixStrand.Secondary, "SELECT extra FROM t WHERE id = 1").Count == 1, () => "the application's worker applies the retried entry");
 
         (code, _, _) = await RunAsync("dead-letters", "discard", "--all", "--reason", "row 2 was a test", "--by", "ops@example", "--connection", connection);
         Assert.That(code, Is.Zero);
@@ -81,7 +82,7 @@ public class ToolOperatorTests
     [Test]
     public async Task Resync_copies_every_table_onto_the_strand_and_a_second_run_finds_nothing_to_do()
     {
-        using var files = ResyncTests.Strands("tool-resync");
+        using var files = Strands("tool-resync");
         files.Execute(HelixStrand.Secondary, "DELETE FROM a WHERE id > 5");
         files.Execute(HelixStrand.Secondary, "UPDATE b SET name = 'stale'");
         var connection = files.ConnectionString();
@@ -99,6 +100,19 @@ public class ToolOperatorTests
             Assert.That(code, Is.EqualTo(1), "the table without a one-column key is left alone and said so");
             Assert.That(tables.Select(t => (t.GetProperty("table").GetString(), t.GetProperty("rowsRepaired").GetInt32())), Is.EqualTo(new[] { ("a", 0), ("b", 0), ("pairs", 0) }));
         });
+    }
+
+    private static SqliteStrands Strands(string name)
+    {
+        var files = new SqliteStrands(name);
+        foreach (var table in new[] { "a", "b" })
+        {
+            files.ExecuteOnBoth($"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+            files.ExecuteOnBoth($"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO {table} SELECT i, 'row ' || i FROM n");
+        }
+
+        files.ExecuteOnBoth("CREATE TABLE pairs (x INTEGER, y INTEGER, PRIMARY KEY (x, y))");
+        return files;
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)

@@ -1,8 +1,9 @@
 using System.Text.Json;
+using Helix.Data.IntegrationTests.Support;
 using Helix.Data.Tests.Support;
 using Helix.Data.Tool;
 
-namespace Helix.Data.Tests;
+namespace Helix.Data.IntegrationTests.Tool;
 
 /// <summary>The <c>helix</c> tool's <c>verify</c> and <c>repair</c> commands on SQLite strands.</summary>
 public class ToolTests
