@@ -73,7 +73,7 @@ public sealed partial class HelixCommand : IStatement
     }
 
     /// <inheritdoc />
-    object? IStatement.Deliver(in StrandResult result, Action<HelixDataReader>? onReaderClosed)
+    object? IStatement.Deliver(in StrandResult result, Action<DbDataReader>? onReaderClosed)
     {
         ApplyCaptured(result.Outputs, result.BatchCounts);
         if (result.Value is DbDataReader reader)

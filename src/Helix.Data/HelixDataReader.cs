@@ -16,12 +16,12 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     private DbDataReader _inner;
     private HelixCommand _command;
     private CommandBehavior _behavior;
-    private Action<HelixDataReader>? _onClose;
+    private Action<DbDataReader>? _onClose;
     private bool _closed;
     private bool _pooled;
     private Task<DbDataReader>? _asTask;
 
-    private HelixDataReader(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    private HelixDataReader(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<DbDataReader>? onClose)
     {
         _inner = inner;
         _command = command;
@@ -36,7 +36,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// its readers, a reader must not be used once disposed), else a new one. A reader is reused only by the connection it
     /// was made for: one kept past its disposal can never show another connection's rows.
     /// </summary>
-    internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<HelixDataReader>? onClose)
+    internal static HelixDataReader Create(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<DbDataReader>? onClose)
     {
         if (connection.IdleReader is not { } reader)
         {

@@ -43,7 +43,7 @@ public sealed partial class HelixDataSource : DbDataSource
         Strands = [.. configuration.Strands.Select(spec => new Strand(
             spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,
             new StrandController(spec.Id, configuration.ReplayQueue, configuration.TimeProvider, OnStrandStateChanged, configuration.ReplayFull),
-            configuration.Name) { Pipeline = configuration.StrandPipelines[(int)spec.Id] })];
+            configuration.Name) { Pipeline = configuration.StrandPipelines[(int)spec.Id], ConnectionString = spec.ConnectionString ?? spec.DataSource.ConnectionString })];
         Log.DataSourceCreated(Logger, configuration.ConnectionString);
         Hedging = ReadHedging.From(configuration.HedgeAfter, Strands.Length);
         Retry = new StrandRetry(Strands.Length == 2 ? configuration.StrandRetries : 0, configuration.StrandRetryDelay, configuration.TimeProvider, configuration.ErrorClassifier, Logger);

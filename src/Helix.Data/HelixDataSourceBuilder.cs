@@ -329,7 +329,7 @@ public sealed partial class HelixDataSourceBuilder
         var providerName = provider ?? ProviderInference.Infer(connectionString, shared.Select(k => k.Key), ProviderResolver.Available(), key);
         var resolved = ProviderResolver.Resolve(providerName, providerKey);
         var inner = InnerConnectionString.Build(resolved, providerName, key, connectionString, shared);
-        return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true);
+        return new StrandSpec(id, name, providerName, resolved, resolved.CreateDataSource(inner), OwnsDataSource: true, inner);
     }
 
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "Optional packages are loaded only when the application references them.")]

@@ -31,4 +31,4 @@ internal sealed record HelixDataSourceConfiguration(
     Polly.ResiliencePipeline?[] StrandPipelines);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
-internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource);
+internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource, string? ConnectionString = null);

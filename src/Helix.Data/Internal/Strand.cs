@@ -26,6 +26,13 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
 
     public DbDataSource DataSource { get; } = dataSource;
 
+    /// <summary>
+    /// Gets the strand's own connection string, as Helix built its data source from it (secrets included: never log it),
+    /// or the given data source's (which a provider may have stripped of its password). Another layer that must open a
+    /// connection of its own to the strand (EF Core's) uses it.
+    /// </summary>
+    public string ConnectionString { get; init; } = string.Empty;
+
     public bool OwnsDataSource { get; } = ownsDataSource;
 
     public StrandController Controller { get; } = controller;

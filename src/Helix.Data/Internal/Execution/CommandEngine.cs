@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Data;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
@@ -46,7 +47,7 @@ internal static class CommandEngine
         CallerCancellation.Is(error, cancellationToken) ? ValueTask.FromCanceled<object?>(cancellationToken) : ValueTask.FromException<object?>(error);
 
     /// <summary>Returns a successful result to the caller through its statement (wrapping readers), or throws the strand's own exception.</summary>
-    public static object? Finish(in StrandResult result, in Execution execution, bool isRead, Action<HelixDataReader>? onReaderClosed = null)
+    public static object? Finish(in StrandResult result, in Execution execution, bool isRead, Action<DbDataReader>? onReaderClosed = null)
     {
         if (!result.Succeeded)
         {

@@ -54,5 +54,5 @@ internal interface IStatement
     IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount);
 
     /// <summary>Hands a successful result to the caller: output values set, a reader wrapped (and tracked until it closes).</summary>
-    object? Deliver(in StrandResult result, Action<HelixDataReader>? onReaderClosed);
+    object? Deliver(in StrandResult result, Action<DbDataReader>? onReaderClosed);
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Helix.Data.Replay;
@@ -161,7 +162,7 @@ internal static class WritePath
     private static ValueTask MissedAsync(Execution execution, Strand strand, Exception error, bool isFault) =>
         WriteRouting.MissedAsync(execution.DataSource, strand, e => Entry(in execution, strand, e), execution.Statement.CommandText, error, isFault, execution.Io);
 
-    private static Action<HelixDataReader> CompareRowsOnClose(Execution execution, Strand compared, int? otherRows) => reader =>
+    private static Action<DbDataReader> CompareRowsOnClose(Execution execution, Strand compared, int? otherRows) => reader =>
     {
         if (reader.RecordsAffected != otherRows)
         {

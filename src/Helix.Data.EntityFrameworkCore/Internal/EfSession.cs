@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
+
+namespace Helix.Data.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// What Helix holds for one EF Core connection: the <see cref="HelixConnection"/> whose strands run the context's
+/// commands, the Helix transaction beside EF's, and the readers handed to EF (their inner commands released when EF
+/// disposes them). EF's own connection object stays open on a strand that answers, so that EF sees an open
+/// connection; its commands never run on it.
+/// </summary>
+internal sealed class EfSession(HelixDataSource dataSource) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<DbDataReader, (EfStatement Statement, DbCommand Inner, Action<DbDataReader>? OnClosed)> _readers = new(ReferenceEqualityComparer.Instance);
+
+    public HelixConnection Connection { get; } = dataSource.CreateConnection();
+
+    public HelixTransaction? Transaction { get; set; }
+
+    /// <summary>Runs an EF command on the strands; the result is EF's: a native reader, a row count or a scalar.</summary>
+    public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
+    {
+        var statement = new EfStatement(command, this);
+        var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
+        var isWrite = operation == Operation.NonQuery || text.IsWrite;
+        var transaction = command.Transaction is null ? null : Transaction;
+        return CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
+    }
+
+    /// <summary>Ends the session's Helix transaction (rolled back unless committed), or only the given one if it is still the session's.</summary>
+    public void EndTransaction(HelixTransaction? only = null)
+    {
+        if (Transaction is { } transaction && (only is null || ReferenceEquals(only, transaction)))
+        {
+            Transaction = null;
+            transaction.Dispose();
+        }
+    }
+
+    public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)
+    {
+        Connection.ReaderOpened();
+        _readers[reader] = (statement, inner, onClosed);
+    }
+
+    /// <summary>EF disposed a reader it was handed: its inner command is released.</summary>
+    public void ReaderDisposed(DbDataReader reader)
+    {
+        if (_readers.TryRemove(reader, out var open))
+        {
+            Connection.ReaderClosed();
+            open.OnClosed?.Invoke(reader);
+            open.Statement.Release(open.Inner, detach: false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Transaction is { } transaction)
+        {
+            Transaction = null;
+            await transaction.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Connection.DisposeAsync().ConfigureAwait(false);
+    }
+}

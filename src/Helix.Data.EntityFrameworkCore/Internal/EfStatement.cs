@@ -1,0 +1,80 @@
+using System.Data.Common;
+using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
+using Helix.Data.Replay;
+
+namespace Helix.Data.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// An EF Core command as the engine sees it (<see cref="IStatement"/>): EF built a native command of the strands'
+/// provider (its parameters typed by EF's mappings); each strand runs its own copy of it, and the strand's native reader
+/// goes back to EF as it is, since EF's providers read their own reader types.
+/// </summary>
+internal sealed class EfStatement(DbCommand native, EfSession session) : IStatement
+{
+    public string CommandText => native.CommandText;
+
+    public bool IsBatch => false;
+
+    public int CommandTimeout => native.CommandTimeout;
+
+    public bool Prepared => false;
+
+    /// <summary>Gets a value indicating whether EF gave the command its transaction (then it runs in the session's Helix transaction).</summary>
+    public bool TransactionSet => native.Transaction is not null;
+
+    public HelixTransaction? CreatedIn => null;
+
+    private DbParameter[] Parameters => [.. native.Parameters.Cast<DbParameter>()];
+
+    /// <summary>Always copies: EF's parameters belong to its own command's collection, which a provider does not share.</summary>
+    public DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach)
+    {
+        var inner = connection.CreateCommand();
+        inner.CommandText = native.CommandText;
+        inner.CommandType = native.CommandType;
+        inner.CommandTimeout = native.CommandTimeout;
+        foreach (var parameter in copies ?? CopyParametersFor(strand, in execution))
+        {
+            inner.Parameters.Add(parameter);
+        }
+
+        inner.Transaction = transaction;
+        detach = false;
+        return inner;
+    }
+
+    public DbParameter[] CopyParametersFor(Strand strand, in Execution execution) =>
+        [.. Parameters.Select(p => ParameterCopier.CopyFor(p, strand.Factory, ownValue: false))];
+
+    /// <summary>EF Core's SQLite and PostgreSQL providers use no output parameters: results come back in readers.</summary>
+    public ((int Index, object? Value)[]? Outputs, int[]? BatchCounts) CaptureOutputs(DbCommand inner) => (null, null);
+
+    public void Release(DbCommand inner, bool detach) => inner.Dispose();
+
+    public void ThrowIfQueueCannotStore(HelixReplayQueue? queue)
+    {
+        foreach (var parameter in Parameters)
+        {
+            if (queue is not null && !queue.CanStore(parameter.Value))
+            {
+                HelixReplaySerializer.ThrowIfCannotStore(parameter.ParameterName, parameter.Value);
+                throw new NotSupportedException($"Parameter '{parameter.ParameterName}' has a value that the replay queue ({queue.GetType().Name}) cannot store, so the write was refused before anything ran.");
+            }
+        }
+    }
+
+    public IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount) =>
+        [RecordedStatement.Capture(native.CommandText, native.CommandType, native.CommandTimeout, Parameters, null, strands, strandCount)];
+
+    /// <summary>A reader goes to EF unwrapped; its inner command is released when EF disposes it (<see cref="EfSession.ReaderDisposed"/>).</summary>
+    public object? Deliver(in StrandResult result, Action<DbDataReader>? onReaderClosed)
+    {
+        if (result.Value is DbDataReader reader)
+        {
+            session.ReaderOpened(reader, this, result.Command!, onReaderClosed);
+        }
+
+        return result.Value;
+    }
+}

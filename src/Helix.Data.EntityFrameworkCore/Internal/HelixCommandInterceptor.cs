@@ -1,0 +1,50 @@
+using System.Data;
+using System.Data.Common;
+using Helix.Data.Internal;
+using Helix.Data.Internal.Execution;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Helix.Data.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// Runs each command EF executes on the context's connection through Helix's engine instead of EF's connection, and
+/// hands EF the result: the answering strand's native reader, a row count or a scalar.
+/// </summary>
+internal sealed class HelixCommandInterceptor : DbCommandInterceptor
+{
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            : result;
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)(await session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            : result;
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<int>.SuppressWithResult((int)session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            : result;
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<int>.SuppressWithResult((int)(await session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            : result;
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<object>.SuppressWithResult(session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            : result;
+
+    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
+        EfSessions.Existing(command.Connection) is { } session
+            ? InterceptionResult<object>.SuppressWithResult((await session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            : result;
+
+    public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
+    {
+        EfSessions.Existing(command.Connection)?.ReaderDisposed(eventData.DataReader);
+        return result;
+    }
+}

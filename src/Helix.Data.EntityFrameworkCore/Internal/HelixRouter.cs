@@ -1,0 +1,65 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Helix.Data.EntityFrameworkCore.Internal;
+
+/// <summary>
+/// One <c>UseHelix</c>: the data source, the interceptors that route a context's connection, commands and transactions
+/// to its strands, and the sessions of the connections they route. Only the context's own connection is routed (the
+/// one <c>Database.GetDbConnection()</c> returns); a provider's other connections (Npgsql's admin connection that creates
+/// a database) run as EF makes them.
+/// </summary>
+internal sealed class HelixRouter
+{
+    private readonly GeneratedValueCheck _check;
+
+    private HelixRouter(HelixDataSource dataSource, HelixEntityFrameworkOptions options)
+    {
+        DataSource = dataSource;
+        _check = new GeneratedValueCheck(options);
+        Connections = new HelixConnectionInterceptor(this);
+        Commands = new HelixCommandInterceptor();
+    }
+
+    public HelixDataSource DataSource { get; }
+
+    public string PrimaryConnectionString => DataSource.Strands[0].ConnectionString;
+
+    public IInterceptor Connections { get; }
+
+    public IInterceptor Commands { get; }
+
+    public static HelixRouter For(HelixDataSource dataSource, HelixEntityFrameworkOptions options)
+    {
+        if (dataSource.IsSingleStrand)
+        {
+            return new HelixRouter(dataSource, options);
+        }
+
+        var (primary, secondary) = (dataSource.Strands[0], dataSource.Strands[1]);
+        if (primary.Factory.GetType() != secondary.Factory.GetType())
+        {
+            throw new NotSupportedException($"EF Core through Helix needs both strands on one provider (the context has one EF Core provider); these use {primary.ProviderName} and {secondary.ProviderName}.");
+        }
+
+        return new HelixRouter(dataSource, options);
+    }
+
+    /// <summary>The session of a connection, made when the context first opens it; null for a connection Helix does not route.</summary>
+    public EfSession? SessionOf(DbConnection connection, DbContext? context)
+    {
+        if (EfSessions.Existing(connection) is { } session)
+        {
+            return session;
+        }
+
+        if (context is null || !ReferenceEquals(context.Database.GetDbConnection(), connection))
+        {
+            return null;
+        }
+
+        _check.ThrowIfDatabaseGenerated(context.Model);
+        return EfSessions.GetOrAdd(connection, DataSource);
+    }
+}

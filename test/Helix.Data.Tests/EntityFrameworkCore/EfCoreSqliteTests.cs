@@ -1,0 +1,162 @@
+using Helix.Data.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+
+namespace Helix.Data.Tests.EntityFrameworkCore;
+
+/// <summary>EF Core's SQLite provider on two SQLite files through <c>UseHelix</c>: writes on both, reads on one, failover, replay, transactions.</summary>
+public class EfCoreSqliteTests
+{
+    private const string Tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+    private const string LinesDump = "SELECT l.Id, l.OrderId, l.Product, l.Quantity, o.Total, c.Name FROM Lines l JOIN Orders o ON o.Id = l.OrderId JOIN Customers c ON c.Id = o.CustomerId ORDER BY l.Product";
+
+    [Test]
+    public async Task An_entity_graph_is_written_to_both_strands_and_read_back_with_include()
+    {
+        using var files = new SqliteStrands("ef-graph");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(Alice());
+            Assert.That(await context.SaveChangesAsync(), Is.EqualTo(5), "a customer, an order, three lines");
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            var order = await context.Orders.Include(o => o.Lines).SingleAsync();
+            order.Total = 12.5m;
+            order.Lines.Single(l => l.Product == "pen").Quantity = 7;
+            context.Lines.Remove(order.Lines.Single(l => l.Product == "ink"));
+            await context.SaveChangesAsync();
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            var customer = await context.Customers.AsNoTracking().Include(c => c.Orders).ThenInclude(o => o.Lines).SingleAsync();
+            Assert.That(customer.Orders.Single().Lines.Select(l => (l.Product, l.Quantity)), Is.EquivalentTo(new[] { ("pen", 7), ("paper", 1) }));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Secondary, Tables), Is.EqualTo(files.Rows(HelixStrand.Primary, Tables)).And.Contains("Orders"), "EnsureCreated made the tables on both strands");
+            Assert.That(files.Rows(HelixStrand.Secondary, LinesDump), Is.EqualTo(files.Rows(HelixStrand.Primary, LinesDump)));
+            Assert.That(files.Rows(HelixStrand.Primary, LinesDump), Has.Count.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void The_synchronous_API_writes_and_reads_too()
+    {
+        using var files = new SqliteStrands("ef-sync");
+        using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        using (var context = Shop(dataSource))
+        {
+            context.Database.EnsureCreated();
+            context.Customers.Add(Alice());
+            context.SaveChanges();
+        }
+
+        using (var context = Shop(dataSource))
+        {
+            Assert.That(context.Lines.Count(), Is.EqualTo(3));
+            Assert.That(context.Customers.Select(c => c.Name).Single(), Is.EqualTo("Alice"));
+        }
+
+        Assert.That(files.Rows(HelixStrand.Secondary, LinesDump), Is.EqualTo(files.Rows(HelixStrand.Primary, LinesDump)));
+    }
+
+    [Test]
+    public async Task With_the_primary_down_queries_and_SaveChanges_are_served_by_the_secondary_and_the_primary_gets_them_by_replay()
+    {
+        using var files = new SqliteStrands("ef-down");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        files.Lock(HelixStrand.Primary); // a real outage: every statement on its file is refused (busy)
+        await using (var context = Shop(dataSource))
+        {
+            context.Customers.Add(Alice());
+            await context.SaveChangesAsync();
+            Assert.That(await context.Lines.CountAsync(), Is.EqualTo(3), "the query fails over to the secondary");
+        }
+
+        Assert.That(dataSource.GetStatus()[HelixStrand.Primary].State, Is.Not.EqualTo(HelixStrandState.Healthy), "the primary missed the SaveChanges");
+        files.Release();
+        await Wait.ForReplayAsync(dataSource, TimeSpan.FromSeconds(30));
+        Assert.That(files.Rows(HelixStrand.Primary, LinesDump), Is.EqualTo(files.Rows(HelixStrand.Secondary, LinesDump)).And.Count.EqualTo(3), "the whole SaveChanges replayed to the primary");
+    }
+
+    [Test]
+    public async Task A_user_transaction_commits_or_rolls_back_on_both_strands_and_savepoints_hold()
+    {
+        using var files = new SqliteStrands("ef-tx");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using var context = Shop(dataSource);
+        await context.Database.EnsureCreatedAsync();
+
+        await using (var transaction = await context.Database.BeginTransactionAsync())
+        {
+            context.Customers.Add(new Customer { Name = "rolled back" });
+            await context.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+
+        context.ChangeTracker.Clear();
+        await using (var transaction = await context.Database.BeginTransactionAsync())
+        {
+            context.Customers.Add(new Customer { Name = "kept" });
+            await context.SaveChangesAsync();
+            await transaction.CreateSavepointAsync("before_bob");
+            context.Customers.Add(new Customer { Name = "undone" });
+            await context.SaveChangesAsync();
+            await transaction.RollbackToSavepointAsync("before_bob");
+            await transaction.CommitAsync();
+        }
+
+        await using (var transaction = await context.Database.BeginTransactionAsync())
+        {
+            context.ChangeTracker.Clear();
+            context.Customers.Add(new Customer { Name = "disposed without a commit" });
+            await context.SaveChangesAsync();
+        }
+
+        const string Names = "SELECT Name FROM Customers ORDER BY Name";
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, Names), Is.EqualTo(new[] { "kept" }));
+            Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "kept" }));
+        });
+    }
+
+    [Test]
+    public async Task A_model_with_a_key_each_database_generates_is_refused_with_the_fix_unless_allowed()
+    {
+        using var files = new SqliteStrands("ef-keys");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var refused = new CounterContext(new DbContextOptionsBuilder<CounterContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options))
+        {
+            Assert.That(
+                async () => await refused.Counters.CountAsync(),
+                Throws.InvalidOperationException.With.Message.Contains("Counter.Id").And.Message.Contains("ValueGeneratedNever()").And.Message.Contains("AllowDatabaseGeneratedValues<Counter>()"));
+        }
+
+        await using var allowed = new CounterContext(new DbContextOptionsBuilder<CounterContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary), o => o.AllowDatabaseGeneratedValues<Counter>()).Options);
+        await allowed.Database.EnsureCreatedAsync();
+        Assert.That(await allowed.Counters.CountAsync(), Is.Zero);
+    }
+
+    private static ShopContext Shop(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
+
+    private static Customer Alice()
+    {
+        var order = new Order { Total = 10m };
+        order.Lines.AddRange([new OrderLine { Product = "pen", Quantity = 2 }, new OrderLine { Product = "ink", Quantity = 1 }, new OrderLine { Product = "paper", Quantity = 1 }]);
+        var customer = new Customer { Name = "Alice" };
+        customer.Orders.Add(order);
+        return customer;
+    }
+}
