@@ -1,0 +1,140 @@
+using System.ComponentModel.DataAnnotations;
+using Helix.Data.IntegrationTests.Support;
+using Helix.Data.Tests.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
+
+/// <summary>The Npgsql EF Core provider through <c>UseHelix</c> on the two real PostgreSQL servers.</summary>
+public class EfCorePostgresTests : PostgresTestBase
+{
+    private const string LinesDump = "SELECT l.\"Id\", l.\"OrderId\", l.\"Product\", l.\"Quantity\", o.\"Total\", c.\"Name\" FROM \"Lines\" l JOIN \"Orders\" o ON o.\"Id\" = l.\"OrderId\" JOIN \"Customers\" c ON c.\"Id\" = o.\"CustomerId\" ORDER BY l.\"Product\"";
+
+    [Test]
+    public async Task Queries_of_every_kind_read_and_every_kind_of_write_lands_on_both_servers()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(await context.Database.EnsureCreatedAsync(), Is.True);
+            context.Customers.Add(Alice());
+            Assert.That(await context.SaveChangesAsync(), Is.EqualTo(5));
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            var order = await context.Orders.Include(o => o.Lines).AsSplitQuery().SingleAsync();
+            Assert.That(order.Lines, Has.Count.EqualTo(3), "a split query");
+            order.Total = 12.5m;
+            context.Lines.Remove(order.Lines.Single(l => l.Product == "ink"));
+            await context.SaveChangesAsync();
+
+            var streamed = new List<string>();
+            await foreach (var line in context.Lines.AsNoTracking().OrderBy(l => l.Product).AsAsyncEnumerable())
+            {
+                streamed.Add(line.Product);
+            }
+
+            Assert.That(streamed, Is.EqualTo(new[] { "paper", "pen" }), "streamed");
+            Assert.That(await context.Lines.FromSql($"SELECT * FROM \"Lines\" WHERE \"Quantity\" > {1}").Select(l => l.Product).ToListAsync(), Is.EqualTo(new[] { "pen" }));
+            Assert.That(await context.Database.SqlQuery<int>($"SELECT \"Quantity\" AS \"Value\" FROM \"Lines\" WHERE \"Product\" = {"pen"}").SingleAsync(), Is.EqualTo(2));
+            Assert.That(await context.Lines.Where(l => l.Product == "pen").ExecuteUpdateAsync(s => s.SetProperty(l => l.Quantity, 9)), Is.EqualTo(1));
+            Assert.That(await context.Lines.Where(l => l.Product == "paper").ExecuteDeleteAsync(), Is.EqualTo(1));
+            Assert.That(await context.Database.ExecuteSqlAsync($"UPDATE \"Customers\" SET \"Name\" = {"Alice B."}"), Is.EqualTo(1));
+        }
+
+        var primary = await RowsAsync(HelixStrand.Primary, LinesDump);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(primary, Has.Count.EqualTo(1).And.Some.Contains("pen").And.Some.Contains("Alice B.").And.Some.Contains("12.5"));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, LinesDump), Is.EqualTo(primary));
+        });
+    }
+
+    [Test]
+    public async Task A_killed_primary_leaves_EF_working_on_the_secondary_and_gets_the_SaveChanges_by_replay()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=2"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        await PostgresServers.Primary.KillAsync();
+        await using (var context = Shop(dataSource))
+        {
+            context.Customers.Add(Alice());
+            await context.SaveChangesAsync();
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(await context.Lines.CountAsync(), Is.EqualTo(3), "a new context, its connection opened while the primary is down");
+        }
+
+        Assert.That(dataSource.GetStatus()[HelixStrand.Primary].State, Is.Not.EqualTo(HelixStrandState.Healthy));
+        await PostgresServers.Primary.StartAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Primary, LinesDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, LinesDump)).And.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task A_concurrency_token_raises_DbUpdateConcurrencyException_as_plain_EF_does_and_never_a_false_one()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        var id = Guid.NewGuid();
+        await using (var context = Accounts(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Accounts.Add(new Account { Id = id, Balance = 100, Version = Guid.NewGuid() });
+            await context.SaveChangesAsync();
+        }
+
+        await using var first = Accounts(dataSource);
+        await using var second = Accounts(dataSource);
+        var mine = await first.Accounts.SingleAsync();
+        var theirs = await second.Accounts.SingleAsync();
+        (mine.Balance, mine.Version) = (150, Guid.NewGuid());
+        Assert.That(await first.SaveChangesAsync(), Is.EqualTo(1), "no false conflict from the second strand");
+        (theirs.Balance, theirs.Version) = (50, Guid.NewGuid());
+        Assert.That(async () => await second.SaveChangesAsync(), Throws.InstanceOf<DbUpdateConcurrencyException>());
+
+        const string Balances = "SELECT \"Balance\" FROM \"Accounts\"";
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Balances), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Balances)).And.EqualTo(new[] { "150" }));
+    }
+
+    private static ShopContext Shop(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+
+    private static AccountContext Accounts(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<AccountContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+
+    private static Customer Alice()
+    {
+        var order = new Order { Total = 10m };
+        order.Lines.AddRange([new OrderLine { Product = "pen", Quantity = 2 }, new OrderLine { Product = "ink", Quantity = 1 }, new OrderLine { Product = "paper", Quantity = 1 }]);
+        var customer = new Customer { Name = "Alice" };
+        customer.Orders.Add(order);
+        return customer;
+    }
+
+    private sealed class Account
+    {
+        public Guid Id { get; set; }
+
+        public decimal Balance { get; set; }
+
+        [ConcurrencyCheck]
+        public Guid Version { get; set; }
+    }
+
+    private sealed class AccountContext(DbContextOptions options) : DbContext(options)
+    {
+        public DbSet<Account> Accounts => Set<Account>();
+    }
+}
