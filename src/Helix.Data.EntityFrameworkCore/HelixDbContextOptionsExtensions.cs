@@ -56,4 +56,39 @@ public static class HelixDbContextOptionsExtensions
             .AddInterceptors(router.Connections, router.Commands)
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>();
     }
+    /// <summary>
+    /// Configures the context for the strands of a Helix connection string (see the non-generic overload); returns the
+    /// typed builder, as EF Core's providers do.
+    /// </summary>
+    /// <typeparam name="TContext">The context type.</typeparam>
+    /// <param name="optionsBuilder">The context's options.</param>
+    /// <param name="connectionString">The Helix connection string.</param>
+    /// <param name="useProvider">Configures the provider, such as <c>(b, primary) =&gt; b.UseNpgsql(primary)</c>.</param>
+    /// <param name="configure">Helix's EF Core settings, or <see langword="null"/>.</param>
+    /// <returns>The options builder.</returns>
+    public static DbContextOptionsBuilder<TContext> UseHelix<TContext>(
+        this DbContextOptionsBuilder<TContext> optionsBuilder,
+        string connectionString,
+        Action<DbContextOptionsBuilder, string> useProvider,
+        Action<HelixEntityFrameworkOptions>? configure = null)
+        where TContext : DbContext =>
+        (DbContextOptionsBuilder<TContext>)((DbContextOptionsBuilder)optionsBuilder).UseHelix(connectionString, useProvider, configure);
+
+    /// <summary>
+    /// Configures the context for the strands of a <see cref="HelixDataSource"/> (see the non-generic overload); returns
+    /// the typed builder, as EF Core's providers do.
+    /// </summary>
+    /// <typeparam name="TContext">The context type.</typeparam>
+    /// <param name="optionsBuilder">The context's options.</param>
+    /// <param name="dataSource">A two-strand data source whose strands use one provider.</param>
+    /// <param name="useProvider">Configures the provider, such as <c>(b, primary) =&gt; b.UseNpgsql(primary)</c>.</param>
+    /// <param name="configure">Helix's EF Core settings, or <see langword="null"/>.</param>
+    /// <returns>The options builder.</returns>
+    public static DbContextOptionsBuilder<TContext> UseHelix<TContext>(
+        this DbContextOptionsBuilder<TContext> optionsBuilder,
+        HelixDataSource dataSource,
+        Action<DbContextOptionsBuilder, string> useProvider,
+        Action<HelixEntityFrameworkOptions>? configure = null)
+        where TContext : DbContext =>
+        (DbContextOptionsBuilder<TContext>)((DbContextOptionsBuilder)optionsBuilder).UseHelix(dataSource, useProvider, configure);
 }
