@@ -12,7 +12,7 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// disposes them). EF's own connection object stays open on a strand that answers, so that EF sees an open
 /// connection; its commands never run on it.
 /// </summary>
-internal sealed class EfSession(HelixDataSource dataSource) : IAsyncDisposable
+internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<DbDataReader, (EfStatement Statement, DbCommand Inner, Action<DbDataReader>? OnClosed)> _readers = new(ReferenceEqualityComparer.Instance);
 
@@ -57,8 +57,17 @@ internal sealed class EfSession(HelixDataSource dataSource) : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends the session with EF's connection object: readers EF never disposed are released, the transaction rolled back, the strands' connections returned.</summary>
+    public void Dispose()
+    {
+        ReleaseReaders();
+        EndTransaction();
+        Connection.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        ReleaseReaders();
         if (Transaction is { } transaction)
         {
             Transaction = null;
@@ -66,5 +75,13 @@ internal sealed class EfSession(HelixDataSource dataSource) : IAsyncDisposable
         }
 
         await Connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void ReleaseReaders()
+    {
+        foreach (var reader in _readers.Keys)
+        {
+            ReaderDisposed(reader);
+        }
     }
 }

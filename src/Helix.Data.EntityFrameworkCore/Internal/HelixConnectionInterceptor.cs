@@ -72,7 +72,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         if (EfSessions.Existing(connection) is { } session)
         {
             EfSessions.Forget(connection);
-            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            session.Dispose();
         }
     }
 

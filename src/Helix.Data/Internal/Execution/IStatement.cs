@@ -4,8 +4,8 @@ using Helix.Data.Replay;
 namespace Helix.Data.Internal.Execution;
 
 /// <summary>
-/// What the engine runs on the strands: a <see cref="HelixCommand"/> (or a batch carried by one) today; a native command
-/// of another layer (EF Core's) is the seam's next user. The engine decides where and how a statement runs; the
+/// What the engine runs on the strands: a <see cref="HelixCommand"/> (or a batch carried by one), or a native command of
+/// another layer (EF Core's, in Helix.Data.EntityFrameworkCore). The engine decides where and how a statement runs; the
 /// statement makes each strand's inner command, records itself for replay, and hands the result back to its caller.
 /// </summary>
 internal interface IStatement
