@@ -40,6 +40,16 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         }
     }
 
+    /// <summary>Refuses a schema change while a strand is not healthy (it would miss it, and schema changes are not replayed).</summary>
+    public void ThrowIfAnyStrandIsNotHealthy()
+    {
+        if (Connection.DataSourceOrThrow.Strands.FirstOrDefault(s => s.State != HelixStrandState.Healthy) is { } strand)
+        {
+            throw new InvalidOperationException(
+                $"Migrations and EnsureCreated change the schema of both strands at once, and strand {strand.Name} is {strand.State}: bring it back (or resynchronise it) first, then run them again. Nothing was changed by this command; schema changes are not replayed.");
+        }
+    }
+
     public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)
     {
         Connection.ReaderOpened();

@@ -13,34 +13,49 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 internal sealed class HelixCommandInterceptor : DbCommandInterceptor
 {
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)(await session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
 
     public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<int>.SuppressWithResult((int)session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<int>.SuppressWithResult((int)(await session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<object>.SuppressWithResult(session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
-        EfSessions.Existing(command.Connection) is { } session
+        Routed(command, eventData) is { } session
             ? InterceptionResult<object>.SuppressWithResult((await session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
+
+    /// <summary>
+    /// The session of a routed command. Migrations (and <c>EnsureCreated</c>) change the schema of both strands at once:
+    /// they are refused unless every strand is healthy, since a schema change is not replayed blindly.
+    /// </summary>
+    private static EfSession? Routed(DbCommand command, CommandEventData eventData)
+    {
+        var session = EfSessions.Existing(command.Connection);
+        if (session is not null && eventData.CommandSource == CommandSource.Migrations)
+        {
+            session.ThrowIfAnyStrandIsNotHealthy();
+        }
+
+        return session;
+    }
 
     public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
     {
