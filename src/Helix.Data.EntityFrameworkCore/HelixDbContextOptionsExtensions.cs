@@ -53,7 +53,7 @@ public static class HelixDbContextOptionsExtensions
         var router = HelixRouter.For(dataSource, options);
         useProvider(optionsBuilder, router.PrimaryConnectionString);
         return optionsBuilder
-            .AddInterceptors(router.Connections, router.Commands)
+            .AddInterceptors(router.Connections, router.Commands, router.Transactions)
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>();
     }
     /// <summary>

@@ -20,13 +20,21 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
 
     public HelixTransaction? Transaction { get; set; }
 
+    /// <summary>Gets or sets the native transaction EF began on its connection object, which runs nothing: kept for EF's next transaction until the connection closes.</summary>
+    public DbTransaction? ShellTransaction { get; set; }
+
+    /// <summary>Gets or sets the isolation level EF asked for its current transaction.</summary>
+    public IsolationLevel? RequestedIsolation { get; set; }
+
     /// <summary>Runs an EF command on the strands; the result is EF's: a native reader, a row count or a scalar.</summary>
     public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
     {
-        var statement = new EfStatement(command, this);
+        // EF's command names its transaction; SQLite's also gives a new command the connection's open one on its own,
+        // so a command runs in the Helix transaction only while there is one.
+        var transaction = command.Transaction is null ? null : Transaction;
+        var statement = new EfStatement(command, this, inTransaction: transaction is not null);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
         var isWrite = operation == Operation.NonQuery || text.IsWrite;
-        var transaction = command.Transaction is null ? null : Transaction;
         return CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
     }
 

@@ -10,7 +10,7 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// provider (its parameters typed by EF's mappings); each strand runs its own copy of it, and the strand's native reader
 /// goes back to EF as it is, since EF's providers read their own reader types.
 /// </summary>
-internal sealed class EfStatement(DbCommand native, EfSession session) : IStatement
+internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction) : IStatement
 {
     public string CommandText => native.CommandText;
 
@@ -20,8 +20,8 @@ internal sealed class EfStatement(DbCommand native, EfSession session) : IStatem
 
     public bool Prepared => false;
 
-    /// <summary>Gets a value indicating whether EF gave the command its transaction (then it runs in the session's Helix transaction).</summary>
-    public bool TransactionSet => native.Transaction is not null;
+    /// <summary>Gets a value indicating whether the command runs in the session's Helix transaction (EF gave it one).</summary>
+    public bool TransactionSet => inTransaction;
 
     public HelixTransaction? CreatedIn => null;
 

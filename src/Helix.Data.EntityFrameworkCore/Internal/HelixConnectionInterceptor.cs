@@ -50,6 +50,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         if (EfSessions.Existing(connection) is { } session)
         {
             session.EndTransaction();
+            session.ShellTransaction = null; // the provider lets it go with the connection
             session.Connection.Close();
         }
 
@@ -61,6 +62,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         if (EfSessions.Existing(connection) is { } session)
         {
             session.EndTransaction();
+            session.ShellTransaction = null;
             await session.Connection.CloseAsync().ConfigureAwait(false);
         }
 

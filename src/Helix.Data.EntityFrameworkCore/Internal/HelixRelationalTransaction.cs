@@ -7,7 +7,8 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 
 /// <summary>
 /// Makes EF's transactions on a routed connection <see cref="HelixRelationalTransaction"/>s: each keeps a Helix
-/// transaction on the strands (contract section 8) beside EF's own on its connection object, which holds nothing.
+/// transaction on the strands (contract section 8) beside EF's own native one on its connection object, which runs
+/// nothing (<see cref="HelixTransactionInterceptor"/>).
 /// </summary>
 internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFactoryDependencies dependencies) : RelationalTransactionFactory(dependencies)
 {
@@ -19,14 +20,18 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
         }
 
         session.EndTransaction();
-        session.Transaction = session.Connection.BeginTransaction(transaction.IsolationLevel);
+        session.ShellTransaction = transaction;
+        session.Transaction = session.Connection.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
         return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, session.Transaction);
     }
 }
 
 /// <summary>
-/// An EF transaction whose commit, rollback and savepoints are the Helix transaction's: the strands' own transactions
-/// commit (or roll back) first, then EF's empty one on its connection object. Savepoints exist on the strands only.
+/// An EF transaction whose commit, rollback and savepoints are the Helix transaction's, on the strands. EF's native
+/// transaction on its connection object is never completed here: it ran nothing, and completing it would cost a round
+/// trip (Npgsql sends the pending BEGIN and COMMIT) for nothing; it is reused by the connection's next EF transaction
+/// and let go with the connection (the provider drops a BEGIN it never sent). EF's own transaction events
+/// (TransactionCommitting, ...) are therefore not raised for a routed context.
 /// </summary>
 internal sealed class HelixRelationalTransaction(
     IRelationalConnection connection,
@@ -38,30 +43,32 @@ internal sealed class HelixRelationalTransaction(
     EfSession session,
     HelixTransaction helix) : RelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, sqlGenerationHelper)
 {
+    private bool _ended;
+
     public override bool SupportsSavepoints => true;
 
     public override void Commit()
     {
         helix.Commit();
-        EndOwn(base.Commit);
+        End();
     }
 
     public override async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         await helix.CommitAsync(cancellationToken).ConfigureAwait(false);
-        await EndOwnAsync(base.CommitAsync, cancellationToken).ConfigureAwait(false);
+        await EndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override void Rollback()
     {
         helix.Rollback();
-        EndOwn(base.Rollback);
+        End();
     }
 
     public override async Task RollbackAsync(CancellationToken cancellationToken = default)
     {
         await helix.RollbackAsync(cancellationToken).ConfigureAwait(false);
-        await EndOwnAsync(base.RollbackAsync, cancellationToken).ConfigureAwait(false);
+        await EndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override void CreateSavepoint(string name) => helix.Save(name);
@@ -76,43 +83,32 @@ internal sealed class HelixRelationalTransaction(
 
     public override Task ReleaseSavepointAsync(string name, CancellationToken cancellationToken = default) => helix.ReleaseAsync(name, cancellationToken);
 
-    /// <summary>
-    /// Ends EF's own transaction, which held nothing: once the strands have committed, a fault of the connection object's
-    /// server (the strand it opened on went down) must not tell the caller that the commit failed.
-    /// </summary>
-    private static void EndOwn(Action end)
-    {
-        try
-        {
-            end();
-        }
-        catch (DbException)
-        {
-            // EF's transaction ran no statement; the strands' outcome is the caller's.
-        }
-    }
+    /// <summary>Rolls the strands back unless committed, and takes the transaction off EF's connection.</summary>
+    /// <remarks>Not base.Dispose: it would dispose the native transaction, which rolls it back with a round trip.</remarks>
+#pragma warning disable CA2215 // the native transaction is kept for the connection's next EF transaction (see the class)
+    public override void Dispose() => End();
 
-    private static async Task EndOwnAsync(Func<CancellationToken, Task> end, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await end(cancellationToken).ConfigureAwait(false);
-        }
-        catch (DbException)
-        {
-            // As in EndOwn.
-        }
-    }
+    public override async ValueTask DisposeAsync() => await EndAsync(CancellationToken.None).ConfigureAwait(false);
+#pragma warning restore CA2215
 
-    public override void Dispose()
+    /// <summary>Takes the transaction off EF's connection (and closes it if EF opened it for the transaction), once.</summary>
+    private void End()
     {
         session.EndTransaction(helix);
-        base.Dispose();
+        if (!_ended)
+        {
+            _ended = true;
+            ClearTransaction();
+        }
     }
 
-    public override async ValueTask DisposeAsync()
+    private async Task EndAsync(CancellationToken cancellationToken)
     {
         session.EndTransaction(helix);
-        await base.DisposeAsync().ConfigureAwait(false);
+        if (!_ended)
+        {
+            _ended = true;
+            await ClearTransactionAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 }

@@ -20,6 +20,7 @@ internal sealed class HelixRouter
         _check = new GeneratedValueCheck(options);
         Connections = new HelixConnectionInterceptor(this);
         Commands = new HelixCommandInterceptor();
+        Transactions = new HelixTransactionInterceptor();
     }
 
     public HelixDataSource DataSource { get; }
@@ -29,6 +30,8 @@ internal sealed class HelixRouter
     public IInterceptor Connections { get; }
 
     public IInterceptor Commands { get; }
+
+    public IInterceptor Transactions { get; }
 
     public static HelixRouter For(HelixDataSource dataSource, HelixEntityFrameworkOptions options)
     {
