@@ -23,6 +23,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     /// <summary>Gets or sets the native transaction EF began on its connection object, which runs nothing: kept for EF's next transaction until the connection closes.</summary>
     public DbTransaction? ShellTransaction { get; set; }
 
+    /// <summary>Gets or sets the strand connection string EF's connection object was last given.</summary>
+    public string? ShellTarget { get; set; }
+
     /// <summary>Gets or sets the isolation level EF asked for its current transaction.</summary>
     public IsolationLevel? RequestedIsolation { get; set; }
 
@@ -56,6 +59,13 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
             throw new InvalidOperationException(
                 $"Migrations and EnsureCreated change the schema of both strands at once, and strand {strand.Name} is {strand.State}: bring it back (or resynchronise it) first, then run them again. Nothing was changed by this command; schema changes are not replayed.");
         }
+    }
+
+    /// <summary>EF closes its connection object: the Helix transaction ends, and the native one EF kept goes with the connection.</summary>
+    public void Close()
+    {
+        EndTransaction();
+        ShellTransaction = null;
     }
 
     public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)

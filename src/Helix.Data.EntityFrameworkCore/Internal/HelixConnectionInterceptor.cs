@@ -7,50 +7,26 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 
 /// <summary>
 /// Opens the context's connection the Helix way: the <see cref="HelixConnection"/> of its session (which reaches the
-/// strands that answer), and EF's own connection object, which runs no command: on a strand that answers (the primary
-/// unless it is out of service or does not answer), or for SQLite on a private in-memory database, so that EF sees an
-/// open connection even while the primary is down.
+/// strands that answer), and EF's own connection object, which runs no command, on a strand that answers (the primary
+/// unless it is out of service or does not answer), so that EF sees an open connection even while the primary is down.
 /// </summary>
 internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnectionInterceptor
 {
-    public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
-    {
-        if (router.SessionOf(connection, eventData.Context) is not { } session)
-        {
-            return result;
-        }
+    public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
+        router.SessionOf(connection, eventData.Context) is { } session
+            ? OpenAsync(connection, session, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
+            : result;
 
-        if (session.Connection.State != ConnectionState.Open)
-        {
-            session.Connection.Open();
-        }
-
-        OpenOnAStrandAsync(connection, IOBehavior.Synchronous, CancellationToken.None).Synchronously();
-        return InterceptionResult.Suppress();
-    }
-
-    public override async ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
-    {
-        if (router.SessionOf(connection, eventData.Context) is not { } session)
-        {
-            return result;
-        }
-
-        if (session.Connection.State != ConnectionState.Open)
-        {
-            await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await OpenOnAStrandAsync(connection, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false);
-        return InterceptionResult.Suppress();
-    }
+    public override ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default) =>
+        router.SessionOf(connection, eventData.Context) is { } session
+            ? OpenAsync(connection, session, IOBehavior.Asynchronous, cancellationToken)
+            : new(result);
 
     public override InterceptionResult ConnectionClosing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
     {
         if (EfSessions.Existing(connection) is { } session)
         {
-            session.EndTransaction();
-            session.ShellTransaction = null; // the provider lets it go with the connection
+            session.Close();
             session.Connection.Close();
         }
 
@@ -61,8 +37,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     {
         if (EfSessions.Existing(connection) is { } session)
         {
-            session.EndTransaction();
-            session.ShellTransaction = null;
+            session.Close();
             await session.Connection.CloseAsync().ConfigureAwait(false);
         }
 
@@ -87,28 +62,41 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         }
     }
 
-    /// <summary>
-    /// SQLite's connection object needs no strand: it opens on a private in-memory database, where EF's own (empty)
-    /// transactions take no lock a strand's writers could meet. A server's opens on a strand that answers.
-    /// </summary>
-    private static bool OpensInMemory(DbConnection connection) => connection.GetType().Namespace == "Microsoft.Data.Sqlite";
-
-    /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path).</summary>
-    private async ValueTask OpenOnAStrandAsync(DbConnection connection, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>Opens the session's Helix connection, then EF's connection object; EF's own open is suppressed.</summary>
+    private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
-        if (OpensInMemory(connection))
+        if (session.Connection.State != ConnectionState.Open)
         {
-            connection.ConnectionString = "Data Source=:memory:";
-            await OpenAsync(connection, io, cancellationToken).ConfigureAwait(false);
-            return;
+            if (io == IOBehavior.Asynchronous)
+            {
+                await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                session.Connection.Open();
+            }
         }
 
+        await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
+        return InterceptionResult.Suppress();
+    }
+
+    /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path).</summary>
+    private async ValueTask OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
+    {
         Exception? first = null;
         foreach (var strand in Candidates())
         {
             try
             {
-                connection.ConnectionString = router.DataSource.Strands[strand].ConnectionString;
+                // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
+                var target = router.DataSource.Strands[strand].ConnectionString;
+                if (!ReferenceEquals(session.ShellTarget, target))
+                {
+                    connection.ConnectionString = target;
+                    session.ShellTarget = target;
+                }
+
                 await OpenAsync(connection, io, cancellationToken).ConfigureAwait(false);
                 return;
             }

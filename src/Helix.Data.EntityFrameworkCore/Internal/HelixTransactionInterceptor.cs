@@ -1,12 +1,15 @@
+using System.Data;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
 /// <summary>
-/// EF begins a native transaction on its connection object for each of its transactions; on a routed connection that
-/// object runs nothing, so the native transaction begun first is kept (never sent) and handed to EF again each time,
-/// and the isolation level EF asked for goes to the Helix transaction (<see cref="HelixRelationalTransactionFactory"/>).
+/// EF begins a native transaction on its connection object for each of its transactions. On a routed connection that
+/// object runs nothing, so Helix begins it instead, as lightly as the provider allows (read uncommitted: SQLite then
+/// defers its BEGIN and takes no lock on the strand's file, where EF's own BEGIN IMMEDIATE would block the strand's
+/// writers), keeps it (never sent) and hands it to EF again each time; the isolation level EF asked for goes to the
+/// Helix transaction (<see cref="HelixRelationalTransactionFactory"/>).
 /// </summary>
 internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
 {
@@ -24,6 +27,6 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
         }
 
         session.RequestedIsolation = eventData.IsolationLevel;
-        return session.ShellTransaction is { } kept ? InterceptionResult<DbTransaction>.SuppressWithResult(kept) : result;
+        return InterceptionResult<DbTransaction>.SuppressWithResult(session.ShellTransaction ?? connection.BeginTransaction(IsolationLevel.ReadUncommitted));
     }
 }
