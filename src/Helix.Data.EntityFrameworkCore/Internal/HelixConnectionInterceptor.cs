@@ -91,11 +91,12 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
             {
                 // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
                 var target = router.DataSource.Strands[strand].ConnectionString;
-                if (!ReferenceEquals(session.ShellTarget, target))
+                if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
                 {
                     connection.ConnectionString = target;
-                    session.ShellTarget = target;
                 }
+
+                session.ShellTarget = target;
 
                 await OpenAsync(connection, io, cancellationToken).ConfigureAwait(false);
                 return;
