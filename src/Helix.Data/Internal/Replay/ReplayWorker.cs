@@ -61,7 +61,13 @@ internal sealed class ReplayWorker : IAsyncDisposable
                 await _environment.ReportBacklogsAsync(stopping).ConfigureAwait(false);
                 return;
             }
-            catch (Exception e) when (!stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                // The data source is being disposed while the queue fails to open (its server is gone): its disposal
+                // stops the attempt; the queue's error is not the caller's.
+                throw new OperationCanceledException(stopping);
+            }
+            catch (Exception e)
             {
                 var delay = backoff.Next();
                 Log.ReplayQueueUnavailable(_environment.Logger, delay, Redactor.RedactUrls(e.Message));
