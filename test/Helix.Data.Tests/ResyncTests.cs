@@ -9,7 +9,7 @@ public class ResyncTests
     [Test]
     public async Task A_strand_out_of_sync_gets_every_table_copied_and_returns_to_service()
     {
-        using var files = Strands("resync-back");
+        using var files = SqliteStrands.WithResyncTables("resync-back");
         files.Execute(HelixStrand.Secondary, "DELETE FROM a WHERE id IN (2, 5)");
         files.Execute(HelixStrand.Secondary, "UPDATE b SET name = 'stale' WHERE id = 7");
         files.Execute(HelixStrand.Secondary, "INSERT INTO b VALUES (99, 'only here')");
@@ -46,7 +46,7 @@ public class ResyncTests
     [Test]
     public async Task An_interrupted_resync_resumes_after_the_tables_it_finished()
     {
-        using var files = Strands("resync-resume");
+        using var files = SqliteStrands.WithResyncTables("resync-resume");
         files.Execute(HelixStrand.Secondary, "DELETE FROM a");
         files.Execute(HelixStrand.Secondary, "DELETE FROM b");
         var state = Path.Combine(files.Folder, "resync.json");
@@ -76,7 +76,7 @@ public class ResyncTests
     [Test]
     public async Task A_state_file_of_the_other_strand_is_refused()
     {
-        using var files = Strands("resync-other");
+        using var files = SqliteStrands.WithResyncTables("resync-other");
         var state = Path.Combine(files.Folder, "resync.json");
         File.WriteAllText(state, """{"Strand":0,"Done":["a"]}""");
         await using var dataSource = HelixDataSource.Create(files.ConnectionString());
@@ -84,19 +84,6 @@ public class ResyncTests
         Assert.That(
             async () => await HelixResync.RunAsync(dataSource, new HelixResyncOptions { Strand = HelixStrand.Secondary, StateFile = state }),
             Throws.InvalidOperationException.With.Message.Contains("strand Primary, not Secondary"));
-    }
-
-    internal static SqliteStrands Strands(string name)
-    {
-        var files = new SqliteStrands(name);
-        foreach (var table in new[] { "a", "b" })
-        {
-            files.ExecuteOnBoth($"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
-            files.ExecuteOnBoth($"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO {table} SELECT i, 'row ' || i FROM n");
-        }
-
-        files.ExecuteOnBoth("CREATE TABLE pairs (x INTEGER, y INTEGER, PRIMARY KEY (x, y))");
-        return files;
     }
 
     private sealed class StopAfterFirst(CancellationTokenSource stop) : IProgress<HelixResyncTable>

@@ -25,7 +25,10 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
 
     public HelixTransaction? CreatedIn => null;
 
-    private DbParameter[] Parameters => [.. native.Parameters.Cast<DbParameter>()];
+    private DbParameter[]? _parameters;
+
+    // EF's parameters, read once: a write asks for them to check, copy and record.
+    private DbParameter[] Parameters => _parameters ??= [.. native.Parameters.Cast<DbParameter>()];
 
     /// <summary>Always copies: EF's parameters belong to its own command's collection, which a provider does not share.</summary>
     public DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach)

@@ -17,7 +17,7 @@ public class EfCorePostgresTests : PostgresTestBase
         await using (var context = Shop(dataSource))
         {
             Assert.That(await context.Database.EnsureCreatedAsync(), Is.True);
-            context.Customers.Add(Alice());
+            context.Customers.Add(ShopData.Alice());
             Assert.That(await context.SaveChangesAsync(), Is.EqualTo(5));
         }
 
@@ -64,7 +64,7 @@ public class EfCorePostgresTests : PostgresTestBase
         await PostgresServers.Primary.KillAsync();
         await using (var context = Shop(dataSource))
         {
-            context.Customers.Add(Alice());
+            context.Customers.Add(ShopData.Alice());
             await context.SaveChangesAsync();
         }
 
@@ -113,15 +113,6 @@ public class EfCorePostgresTests : PostgresTestBase
 
     private static AccountContext Accounts(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<AccountContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
-
-    private static Customer Alice()
-    {
-        var order = new Order { Total = 10m };
-        order.Lines.AddRange([new OrderLine { Product = "pen", Quantity = 2 }, new OrderLine { Product = "ink", Quantity = 1 }, new OrderLine { Product = "paper", Quantity = 1 }]);
-        var customer = new Customer { Name = "Alice" };
-        customer.Orders.Add(order);
-        return customer;
-    }
 
     private sealed class Account
     {

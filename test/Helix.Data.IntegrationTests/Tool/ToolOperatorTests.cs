@@ -82,7 +82,7 @@ public class ToolOperatorTests
     [Test]
     public async Task Resync_copies_every_table_onto_the_strand_and_a_second_run_finds_nothing_to_do()
     {
-        using var files = Strands("tool-resync");
+        using var files = SqliteStrands.WithResyncTables("tool-resync");
         files.Execute(HelixStrand.Secondary, "DELETE FROM a WHERE id > 5");
         files.Execute(HelixStrand.Secondary, "UPDATE b SET name = 'stale'");
         var connection = files.ConnectionString();
@@ -100,19 +100,6 @@ public class ToolOperatorTests
             Assert.That(code, Is.EqualTo(1), "the table without a one-column key is left alone and said so");
             Assert.That(tables.Select(t => (t.GetProperty("table").GetString(), t.GetProperty("rowsRepaired").GetInt32())), Is.EqualTo(new[] { ("a", 0), ("b", 0), ("pairs", 0) }));
         });
-    }
-
-    private static SqliteStrands Strands(string name)
-    {
-        var files = new SqliteStrands(name);
-        foreach (var table in new[] { "a", "b" })
-        {
-            files.ExecuteOnBoth($"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
-            files.ExecuteOnBoth($"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO {table} SELECT i, 'row ' || i FROM n");
-        }
-
-        files.ExecuteOnBoth("CREATE TABLE pairs (x INTEGER, y INTEGER, PRIMARY KEY (x, y))");
-        return files;
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)

@@ -17,7 +17,7 @@ public class EfCoreSqliteTests
         await using (var context = Shop(dataSource))
         {
             await context.Database.EnsureCreatedAsync();
-            context.Customers.Add(Alice());
+            context.Customers.Add(ShopData.Alice());
             Assert.That(await context.SaveChangesAsync(), Is.EqualTo(5), "a customer, an order, three lines");
         }
 
@@ -52,7 +52,7 @@ public class EfCoreSqliteTests
         using (var context = Shop(dataSource))
         {
             context.Database.EnsureCreated();
-            context.Customers.Add(Alice());
+            context.Customers.Add(ShopData.Alice());
             context.SaveChanges();
         }
 
@@ -78,7 +78,7 @@ public class EfCoreSqliteTests
         files.Lock(HelixStrand.Primary); // a real outage: every statement on its file is refused (busy)
         await using (var context = Shop(dataSource))
         {
-            context.Customers.Add(Alice());
+            context.Customers.Add(ShopData.Alice());
             await context.SaveChangesAsync();
             Assert.That(await context.Lines.CountAsync(), Is.EqualTo(3), "the query fails over to the secondary");
         }
@@ -150,13 +150,4 @@ public class EfCoreSqliteTests
 
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
-
-    private static Customer Alice()
-    {
-        var order = new Order { Total = 10m };
-        order.Lines.AddRange([new OrderLine { Product = "pen", Quantity = 2 }, new OrderLine { Product = "ink", Quantity = 1 }, new OrderLine { Product = "paper", Quantity = 1 }]);
-        var customer = new Customer { Name = "Alice" };
-        customer.Orders.Add(order);
-        return customer;
-    }
 }

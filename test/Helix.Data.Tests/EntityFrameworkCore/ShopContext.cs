@@ -55,3 +55,16 @@ public sealed class CounterContext(DbContextOptions options) : DbContext(options
 {
     public DbSet<Counter> Counters => Set<Counter>();
 }
+
+/// <summary>The entity graph the EF tests write: a customer, an order, three lines.</summary>
+public static class ShopData
+{
+    public static Customer Alice()
+    {
+        var order = new Order { Total = 10m };
+        order.Lines.AddRange([new OrderLine { Product = "pen", Quantity = 2 }, new OrderLine { Product = "ink", Quantity = 1 }, new OrderLine { Product = "paper", Quantity = 1 }]);
+        var customer = new Customer { Name = "Alice" };
+        customer.Orders.Add(order);
+        return customer;
+    }
+}

@@ -23,6 +23,20 @@ internal sealed class SqliteStrands : IDisposable
 
     public string SecondaryPath { get; }
 
+    /// <summary>Two files with tables <c>a</c> and <c>b</c> (ten rows each, a one-column key) and <c>pairs</c> (a two-column key), as a resynchronisation finds them.</summary>
+    public static SqliteStrands WithResyncTables(string name)
+    {
+        var files = new SqliteStrands(name);
+        foreach (var table in new[] { "a", "b" })
+        {
+            files.ExecuteOnBoth($"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+            files.ExecuteOnBoth($"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) INSERT INTO {table} SELECT i, 'row ' || i FROM n");
+        }
+
+        files.ExecuteOnBoth("CREATE TABLE pairs (x INTEGER, y INTEGER, PRIMARY KEY (x, y))");
+        return files;
+    }
+
     /// <summary>The plain SQLite connection string of a strand; a busy database fails after one second.</summary>
     public string Inner(HelixStrand strand) =>
         $"Data Source={(strand == HelixStrand.Primary ? PrimaryPath : SecondaryPath)};Default Timeout=1;Pooling=False";
