@@ -84,6 +84,73 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     [Test]
+    public async Task A_primary_killed_in_the_middle_of_a_transaction_gets_the_whole_transaction_by_replay()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=2"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            context.Customers.Add(new Customer { Name = "before the kill" });
+            await context.SaveChangesAsync(); // on both strands, in their transactions
+            await PostgresServers.Primary.KillAsync();
+            context.Customers.Add(ShopData.Alice());
+            await context.SaveChangesAsync(); // the primary fails here and leaves the transaction
+            await transaction.CommitAsync(); // committed on the secondary; the primary gets it all by replay
+        }
+
+        const string Names = "SELECT \"Name\" FROM \"Customers\" ORDER BY \"Name\"";
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "Alice", "before the kill" }));
+        await PostgresServers.Primary.StartAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, Names), Is.EqualTo(new[] { "Alice", "before the kill" }), "the whole transaction, the statements it ran before the kill included, exactly once");
+            Assert.That(await RowsAsync(HelixStrand.Primary, LinesDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, LinesDump)).And.Count.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task EnableRetryOnFailure_works_as_with_plain_EF_also_while_the_primary_is_down()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=2"));
+        var options = new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.EnableRetryOnFailure(3))).Options;
+        await using (var context = new ShopContext(options))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        await PostgresServers.Primary.KillAsync();
+        await using (var context = new ShopContext(options))
+        {
+            // A user transaction under a retrying strategy goes through the strategy, as plain EF requires.
+            await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+            {
+                await using var transaction = await context.Database.BeginTransactionAsync();
+                context.Customers.Add(ShopData.Alice());
+                await context.SaveChangesAsync();
+                await transaction.CommitAsync();
+            });
+            Assert.That(await context.Lines.CountAsync(), Is.EqualTo(3));
+        }
+
+        await PostgresServers.Primary.StartAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await dataSource.WaitForReplayAsync(timeout.Token);
+        Assert.That(await RowsAsync(HelixStrand.Primary, LinesDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, LinesDump)).And.Count.EqualTo(3));
+    }
+
+    [Test]
     public async Task A_concurrency_token_raises_DbUpdateConcurrencyException_as_plain_EF_does_and_never_a_false_one()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());

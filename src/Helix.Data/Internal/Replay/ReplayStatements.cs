@@ -21,7 +21,7 @@ internal static class ReplayStatements
                 tx = await connection.BeginTransactionAsync(stopping).ConfigureAwait(false);
             }
 
-            if (connection.CanCreateBatch && entries.Sum(e => e.Statements.Count) > 1)
+            if (connection.CanCreateBatch && entries.Sum(e => e.Statements.Count) > 1 && entries.All(e => e.Statements.All(IsBatchable)))
             {
                 await ExecuteAsBatchAsync(connection, tx, entries, stopping).ConfigureAwait(false);
             }
@@ -96,6 +96,14 @@ internal static class ReplayStatements
     }
 
     /// <summary>Sends every statement in one round trip, in order.</summary>
+    /// <summary>
+    /// Whether a statement can be one command of a <see cref="DbBatch"/>: not a text of several statements (EF Core's
+    /// SaveChanges sends several INSERTs as one), which a batch command refuses (Npgsql: "specifying multiple SQL
+    /// statements in a single NpgsqlBatchCommand isn't supported"); such entries run command by command. Any semicolon
+    /// counts (one inside a string literal costs only the single round trip).
+    /// </summary>
+    private static bool IsBatchable(HelixReplayStatement statement) => !statement.CommandText.Contains(';', StringComparison.Ordinal);
+
     private static async Task ExecuteAsBatchAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<HelixReplayEntry> entries, CancellationToken stopping)
     {
         await using var batch = connection.CreateBatch();
