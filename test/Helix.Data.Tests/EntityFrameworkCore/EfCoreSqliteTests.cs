@@ -44,6 +44,36 @@ public class EfCoreSqliteTests
         });
     }
 
+    private static readonly Func<ShopContext, string, IAsyncEnumerable<OrderLine>> LinesOf =
+        EF.CompileAsyncQuery((ShopContext context, string product) => context.Lines.Where(l => l.Product == product));
+
+    [Test]
+    public async Task A_compiled_query_reads_through_Helix_and_fails_over()
+    {
+        using var files = new SqliteStrands("ef-compiled");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(ShopData.Alice());
+            await context.SaveChangesAsync();
+        }
+
+        files.Lock(HelixStrand.Primary);
+        await using (var context = Shop(dataSource))
+        {
+            var pens = new List<int>();
+            await foreach (var line in LinesOf(context, "pen"))
+            {
+                pens.Add(line.Quantity);
+            }
+
+            Assert.That(pens, Is.EqualTo(new[] { 2 }), "served by the secondary");
+        }
+
+        files.Release();
+    }
+
     [Test]
     public void The_synchronous_API_writes_and_reads_too()
     {
