@@ -171,11 +171,9 @@ public sealed partial class NatsReplayQueue
         }
     }
 
-    private async ValueTask RemoveAsync(ulong sequence, CancellationToken cancellationToken)
-    {
-        var stream = await _js!.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
-        await stream.DeleteMessageAsync(new StreamMsgDeleteRequest { Seq = sequence }, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Deletes one message by its sequence (one request: the stream's info is not needed for it).</summary>
+    private async ValueTask RemoveAsync(ulong sequence, CancellationToken cancellationToken) =>
+        await _js!.DeleteMessageAsync(_options.StreamName, new StreamMsgDeleteRequest { Seq = sequence }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Reads a stored message's header block, as the server sends it in base64 (<c>NATS/1.0</c>, then <c>Name: value</c> lines).</summary>
     private static Dictionary<string, string> Headers(string? base64)

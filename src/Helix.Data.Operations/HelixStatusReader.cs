@@ -1,4 +1,4 @@
-using System.Data.Common;
+using Helix.Data.Internal;
 using Helix.Data.Replay;
 
 namespace Helix.Data.Operations;
@@ -6,7 +6,7 @@ namespace Helix.Data.Operations;
 /// <summary>
 /// What an operator checks first: can each strand be reached from here, how long does it take, and what does the replay
 /// queue hold for it (backlog, dead letters). Unlike <see cref="HelixDataSource.GetStatus"/>, which tells what this
-/// process has seen, it asks: each strand is probed now, and a durable queue is read.
+/// process has seen, it asks: each strand is probed now (as the circuit prober probes it), and a durable queue is read.
 /// </summary>
 public static class HelixStatusReader
 {
@@ -44,7 +44,7 @@ public static class HelixStatusReader
         var strands = new List<HelixStrandReach>();
         foreach (var (strand, seen) in dataSource.Strands.Zip(status.Strands))
         {
-            var (latency, error) = await ProbeAsync(strand.DataSource, dataSource.TimeProvider, timeout, cancellationToken);
+            var (latency, error) = await ProbeAsync(dataSource, strand, timeout, cancellationToken);
             long? backlog = queue is null ? null : await queue.GetBacklogAsync(strand.Id, cancellationToken);
             strands.Add(new HelixStrandReach(strand.Id, strand.Name, strand.ProviderName, seen.State, error is null, latency, error, backlog));
         }
@@ -52,27 +52,21 @@ public static class HelixStatusReader
         return strands;
     }
 
-    /// <summary>Opens a connection and runs <c>SELECT 1</c>; the time it took, or what went wrong.</summary>
-    private static async Task<(TimeSpan? Latency, string? Error)> ProbeAsync(DbDataSource strand, TimeProvider time, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Runs the strand's probe statement on a connection of its own (as the circuit prober does); the time it took, or what went wrong.</summary>
+    private static async Task<(TimeSpan? Latency, string? Error)> ProbeAsync(HelixDataSource dataSource, Strand strand, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(timeout);
-        var started = time.GetTimestamp();
+        var started = dataSource.TimeProvider.GetTimestamp();
         try
         {
-            await using var connection = await strand.OpenConnectionAsync(wait.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(wait.Token);
-            return (time.GetElapsedTime(started), null);
+            return await StrandProbe.OpenAndRunAsync(strand, dataSource.Configuration.ReplayOptions.ProbeCommandText, wait.Token) is { } error
+                ? (null, error.Message)
+                : (dataSource.TimeProvider.GetElapsedTime(started), null);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception) when (wait.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return (null, $"no answer within {timeout.TotalSeconds:0.#} s");
-        }
-        catch (DbException e)
-        {
-            return (null, e.Message);
+            return (null, $"no answer within {timeout.TotalSeconds:0.#} s"); // a provider may wrap the cancellation
         }
     }
 }
@@ -92,7 +86,7 @@ public sealed record HelixStatusReport(IReadOnlyList<HelixStrandReach> Strands, 
 /// <param name="Provider">Its ADO.NET provider.</param>
 /// <param name="State">Its state as the data source sees it.</param>
 /// <param name="Reachable">Whether it answered the probe.</param>
-/// <param name="Latency">How long the probe took (connection and <c>SELECT 1</c>), when it answered.</param>
+/// <param name="Latency">How long the probe took (a connection and the probe statement, <c>Probe Command</c>), when it answered.</param>
 /// <param name="Error">What went wrong, when it did not.</param>
 /// <param name="Backlog">The entries the replay queue holds for it, when there is a queue.</param>
 public sealed record HelixStrandReach(HelixStrand Strand, string Name, string Provider, HelixStrandState State, bool Reachable, TimeSpan? Latency, string? Error, long? Backlog);

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Helix.Data.Nats;
 using Helix.Data.Operations;
-using NATS.Client.Core;
 using Spectre.Console;
 
 namespace Helix.Data.Tool;
@@ -27,46 +26,36 @@ internal static class StatusCommands
         var strand = new Argument<string>("strand") { Description = "primary, secondary, or a name from Strand Names" };
         var reason = new Option<string>("--reason") { Description = "Why (shown in every process's status and logs)", Required = true };
         var drain = new Command("drain", "Take a strand out of service in every process that watches the drain bucket (Drain Watch=nats://...)") { cli.Connection, strand, reason };
-        drain.SetAction((result, cancellationToken) => WithDrainBucketAsync(cli, result, strand, async (connection, name, options) =>
+        drain.SetAction((result, cancellationToken) => WithDrainBucketAsync(cli, result, strand, async (bucket, name) =>
         {
-            await NatsDrainWatch.DrainAsync(connection, name, result.GetValue(reason)!, options, cancellationToken);
+            await NatsDrainWatch.DrainAsync(bucket.Connection, name, result.GetValue(reason)!, bucket.Options, cancellationToken);
             cli.Output.WriteLine($"Strand {name} drained: each process queues its writes and reads the other strand.");
         }));
         yield return drain;
 
         var undrain = new Command("undrain", "Return a drained strand to service in every process that watches the drain bucket") { cli.Connection, strand };
-        undrain.SetAction((result, cancellationToken) => WithDrainBucketAsync(cli, result, strand, async (connection, name, options) =>
+        undrain.SetAction((result, cancellationToken) => WithDrainBucketAsync(cli, result, strand, async (bucket, name) =>
         {
-            await NatsDrainWatch.UndrainAsync(connection, name, options, cancellationToken);
+            await NatsDrainWatch.UndrainAsync(bucket.Connection, name, bucket.Options, cancellationToken);
             cli.Output.WriteLine($"Strand {name} undrained: each process applies what it missed, then reads it again.");
         }));
         yield return undrain;
     }
 
-    private static Task<int> WithDrainBucketAsync(CliContext cli, ParseResult result, Argument<string> strand, Func<NatsConnection, string, NatsDrainWatchOptions, Task> command) => cli.GuardedAsync(async () =>
+    private static Task<int> WithDrainBucketAsync(CliContext cli, ParseResult result, Argument<string> strand, Func<DrainBucket, string, Task> command) => cli.GuardedAsync(async () =>
     {
-        var settings = cli.Settings(result);
-        if (settings.DrainWatch is not { } url)
-        {
-            throw new InvalidOperationException("The connection string has no Drain Watch (nats://...): a drain reaches other processes only through it. In one process, call HelixDataSource.Drain.");
-        }
-
+        await using var bucket = DrainBucket.Open(cli.Settings(result))
+            ?? throw new InvalidOperationException("The connection string has no Drain Watch (nats://...): a drain reaches other processes only through it. In one process, call HelixDataSource.Drain.");
         await using var dataSource = cli.Open(result);
         var name = dataSource.GetStatus().Strands[(int)CliContext.Strand(dataSource, result.GetValue(strand)!)].Name;
-        await using var connection = new NatsConnection(new NatsOpts { Url = url, Name = "helix-tool" });
-        await command(connection, name, new NatsDrainWatchOptions { Bucket = settings.DrainBucket });
+        await command(bucket, name);
         return 0;
     });
 
     private static async Task<IReadOnlyList<NatsDrainEntry>?> DrainsAsync(HelixConnectionStringBuilder settings, CancellationToken cancellationToken)
     {
-        if (settings.DrainWatch is not { } url)
-        {
-            return null;
-        }
-
-        await using var connection = new NatsConnection(new NatsOpts { Url = url, Name = "helix-tool" });
-        return await NatsDrainWatch.GetDrainsAsync(connection, new NatsDrainWatchOptions { Bucket = settings.DrainBucket }, cancellationToken);
+        await using var bucket = DrainBucket.Open(settings);
+        return bucket is null ? null : await NatsDrainWatch.GetDrainsAsync(bucket.Connection, bucket.Options, cancellationToken);
     }
 
     private static void WriteStatus(CliContext cli, bool json, HelixStatusReport report, IReadOnlyList<NatsDrainEntry>? drains)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Helix.Data.Nats;
 using Helix.Data.Operations;
-using NATS.Client.Core;
 using Spectre.Console;
 
 namespace Helix.Data.Tool;
@@ -162,7 +161,7 @@ internal static class TableCommands
     /// (each application process with the strand out of sync queues its writes for it again) and removed after it (they
     /// return the strand to service once they have applied those writes).
     /// </summary>
-    private sealed class FleetResync(NatsConnection? connection, string strandName, NatsDrainWatchOptions options) : IAsyncDisposable
+    private sealed class FleetResync(DrainBucket? bucket, string strandName) : IAsyncDisposable
     {
         private static readonly TimeSpan Propagation = TimeSpan.FromSeconds(2);
 
@@ -170,35 +169,43 @@ internal static class TableCommands
 
         public static async Task<FleetResync> BeginAsync(HelixConnectionStringBuilder settings, string strandName, CancellationToken cancellationToken)
         {
-            var options = new NatsDrainWatchOptions { Bucket = settings.DrainBucket };
-            if (settings.DrainWatch is not { } url)
+            var bucket = DrainBucket.Open(settings);
+            var fleet = new FleetResync(bucket, strandName);
+            if (bucket is null)
             {
-                return new FleetResync(null, strandName, options);
+                return fleet;
             }
 
-            var connection = new NatsConnection(new NatsOpts { Url = url, Name = "helix-tool" });
-            await NatsDrainWatch.BeginResyncAsync(connection, strandName, "resynchronised by the helix tool", options, cancellationToken);
+            try
+            {
+                await NatsDrainWatch.BeginResyncAsync(bucket.Connection, strandName, "resynchronised by the helix tool", bucket.Options, cancellationToken);
 
-            // The watches of the fleet see the key within milliseconds on a healthy server; a process that writes a row
-            // before it does, after the copy of that row, would leave it behind. Give them time before copying.
-            await Task.Delay(Propagation, TimeProvider.System, cancellationToken);
-            return new FleetResync(connection, strandName, options);
+                // The watches of the fleet see the key within milliseconds on a healthy server; a process that writes a
+                // row before it does, after the copy of that row, would leave it behind. Give them time before copying.
+                await Task.Delay(Propagation, TimeProvider.System, cancellationToken);
+                return fleet;
+            }
+            catch
+            {
+                await fleet.DisposeAsync();
+                throw;
+            }
         }
 
         public async Task CompleteAsync(CancellationToken cancellationToken)
         {
-            if (connection is not null)
+            if (bucket is not null)
             {
-                await NatsDrainWatch.CompleteResyncAsync(connection, strandName, options, cancellationToken);
+                await NatsDrainWatch.CompleteResyncAsync(bucket.Connection, strandName, bucket.Options, cancellationToken);
                 Told = true;
             }
         }
 
         public async ValueTask DisposeAsync()
         {
-            if (connection is not null)
+            if (bucket is not null)
             {
-                await connection.DisposeAsync();
+                await bucket.DisposeAsync();
             }
         }
     }
