@@ -123,10 +123,9 @@ public sealed partial class HelixConnection
             return;
         }
 
-        _inner[strand.Index] = null;
         try
         {
-            inner?.Dispose();
+            TakeInner(strand.Index)?.Dispose();
         }
 #pragma warning disable CA1031 // disposing a broken connection may fail; the fault is already being handled
         catch (Exception)
@@ -152,11 +151,53 @@ public sealed partial class HelixConnection
     /// Takes a strand's inner connection away from this connection, still open: a hedged read whose losing attempt still
     /// runs on it closes it once that attempt ends, and this connection opens a fresh one when it needs the strand again.
     /// </summary>
-    internal DbConnection? Detach(Strand strand)
+    /// <remarks>A borrowed connection is only given back (<see langword="null"/>): its owner keeps it.</remarks>
+    internal DbConnection? Detach(Strand strand) => TakeInner(strand.Index);
+
+    // The strands whose inner connection is borrowed (a bit per strand index): Helix runs commands on it, its owner
+    // keeps it; Helix never closes, keeps or disposes it.
+    private int _borrowed;
+
+    /// <summary>
+    /// Runs this connection's commands for a strand on a connection someone else opened and keeps open, until
+    /// <see cref="GiveBack"/> or this connection closes: EF Core's own connection object, which is open on the strand
+    /// anyway (one open, one physical connection, and the provider's own setup of it, instead of a second of Helix's).
+    /// </summary>
+    internal void Borrow(Strand strand, DbConnection open)
     {
-        var inner = _inner[strand.Index];
-        _inner[strand.Index] = null;
-        return inner;
+        if (TakeInner(strand.Index) is { } own)
+        {
+            Release(strand.Index, own);
+        }
+
+        _inner[strand.Index] = open;
+        _borrowed |= 1 << strand.Index;
+    }
+
+    /// <summary>Stops running commands on a connection this connection borrowed (its owner is about to begin a transaction on it); the strand's next command opens Helix's own.</summary>
+    internal void GiveBack(DbConnection borrowed)
+    {
+        for (var i = 0; i < InnerConnections.Length; i++)
+        {
+            if (ReferenceEquals(_inner[i], borrowed) && (_borrowed & (1 << i)) != 0)
+            {
+                _ = TakeInner(i);
+            }
+        }
+    }
+
+    /// <summary>Takes a strand's inner connection out of this connection: returns it when it is Helix's, <see langword="null"/> when it was borrowed.</summary>
+    private DbConnection? TakeInner(int index)
+    {
+        var inner = _inner[index];
+        _inner[index] = null;
+        if ((_borrowed & (1 << index)) == 0)
+        {
+            return inner;
+        }
+
+        _borrowed &= ~(1 << index);
+        return null;
     }
 
     /// <remarks>
@@ -262,7 +303,7 @@ public sealed partial class HelixConnection
     }
 
     /// <summary>The strand a connection opens first: the one reads go to, so that a connection used only for reads opens one.</summary>
-    private static Strand FirstToOpen(HelixDataSource dataSource) =>
+    internal static Strand FirstToOpen(HelixDataSource dataSource) =>
         dataSource.IsSingleStrand ? dataSource.Strands[0] : dataSource.Reads!.Peek() ?? dataSource.Reads.LastResort(null);
 
     /// <summary>The open of a strand already under way, or a new one.</summary>

@@ -132,9 +132,8 @@ public sealed partial class HelixConnection : DbConnection
 
         for (var i = 0; i < InnerConnections.Length; i++)
         {
-            if (_inner[i] is { } inner)
+            if (TakeInner(i) is { } inner)
             {
-                _inner[i] = null;
                 Release(i, inner);
             }
         }
@@ -155,9 +154,8 @@ public sealed partial class HelixConnection : DbConnection
 
         for (var i = 0; i < InnerConnections.Length; i++)
         {
-            if (_inner[i] is { } inner)
+            if (TakeInner(i) is { } inner)
             {
-                _inner[i] = null;
                 if (Reusable)
                 {
                     await inner.CloseAsync().ConfigureAwait(false);

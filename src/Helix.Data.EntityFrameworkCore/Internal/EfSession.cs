@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data;
 using System.Data.Common;
 using Helix.Data.Internal;
@@ -10,17 +9,18 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// What Helix holds for one EF Core connection: the <see cref="HelixConnection"/> whose strands run the context's
 /// commands, the Helix transaction beside EF's, and the readers handed to EF (their inner commands released when EF
 /// disposes them). EF's own connection object stays open on a strand that answers, so that EF sees an open
-/// connection; its commands never run on it.
+/// connection; the Helix connection borrows it for that strand while EF holds no transaction on it.
 /// </summary>
 internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<DbDataReader, (EfStatement Statement, DbCommand Inner, Action<DbDataReader>? OnClosed)> _readers = new(ReferenceEqualityComparer.Instance);
+    // The readers EF holds (a context uses its connection from one thread at a time; most hold one reader or none).
+    private readonly List<(DbDataReader Reader, EfStatement Statement, DbCommand Inner, Action<DbDataReader>? OnClosed)> _readers = [];
 
     public HelixConnection Connection { get; } = dataSource.CreateConnection();
 
     public HelixTransaction? Transaction { get; set; }
 
-    /// <summary>Gets or sets the native transaction EF began on its connection object, which runs nothing: kept for EF's next transaction until the connection closes.</summary>
+    /// <summary>Gets or sets the native transaction EF began on its connection object, in which no command runs: kept for EF's next transaction until the connection closes.</summary>
     public DbTransaction? ShellTransaction { get; set; }
 
     /// <summary>Gets or sets the strand connection string EF's connection object was last given.</summary>
@@ -71,18 +71,28 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)
     {
         Connection.ReaderOpened();
-        _readers[reader] = (statement, inner, onClosed);
+        _readers.Add((reader, statement, inner, onClosed));
     }
 
     /// <summary>EF disposed a reader it was handed: its inner command is released.</summary>
     public void ReaderDisposed(DbDataReader reader)
     {
-        if (_readers.TryRemove(reader, out var open))
+        var index = _readers.Count - 1;
+        while (index >= 0 && !ReferenceEquals(_readers[index].Reader, reader))
         {
-            Connection.ReaderClosed();
-            open.OnClosed?.Invoke(reader);
-            open.Statement.Release(open.Inner, detach: false);
+            index--;
         }
+
+        if (index < 0)
+        {
+            return;
+        }
+
+        var (_, statement, inner, onClosed) = _readers[index];
+        _readers.RemoveAt(index);
+        Connection.ReaderClosed();
+        onClosed?.Invoke(reader);
+        statement.Release(inner, detach: false);
     }
 
     /// <summary>Ends the session with EF's connection object: readers EF never disposed are released, the transaction rolled back, the strands' connections returned.</summary>
@@ -107,9 +117,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
 
     private void ReleaseReaders()
     {
-        foreach (var reader in _readers.Keys)
+        while (_readers.Count > 0)
         {
-            ReaderDisposed(reader);
+            ReaderDisposed(_readers[^1].Reader);
         }
     }
 }

@@ -30,9 +30,19 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     // EF's parameters, read once: a write asks for them to check, copy and record.
     private DbParameter[] Parameters => _parameters ??= [.. native.Parameters.Cast<DbParameter>()];
 
-    /// <summary>Always copies: EF's parameters belong to its own command's collection, which a provider does not share.</summary>
+    /// <summary>
+    /// EF's own command where it runs on EF's own connection (which the session's Helix connection borrows while EF holds
+    /// no transaction on it); elsewhere a copy: EF's parameters belong to its command's collection, which a provider
+    /// does not share.
+    /// </summary>
     public DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach)
     {
+        detach = false;
+        if (ReferenceEquals(connection, native.Connection) && transaction is null)
+        {
+            return native;
+        }
+
         var inner = connection.CreateCommand();
         inner.CommandText = native.CommandText;
         inner.CommandType = native.CommandType;
@@ -43,7 +53,6 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
         }
 
         inner.Transaction = transaction;
-        detach = false;
         return inner;
     }
 
@@ -53,7 +62,14 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     /// <summary>EF Core's SQLite and PostgreSQL providers use no output parameters: results come back in readers.</summary>
     public ((int Index, object? Value)[]? Outputs, int[]? BatchCounts) CaptureOutputs(DbCommand inner) => (null, null);
 
-    public void Release(DbCommand inner, bool detach) => inner.Dispose();
+    /// <summary>Disposes a copy; EF's own command is EF's to dispose.</summary>
+    public void Release(DbCommand inner, bool detach)
+    {
+        if (!ReferenceEquals(inner, native))
+        {
+            inner.Dispose();
+        }
+    }
 
     public void ThrowIfQueueCannotStore(HelixReplayQueue? queue)
     {

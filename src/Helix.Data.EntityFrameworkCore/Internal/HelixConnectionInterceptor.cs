@@ -6,9 +6,10 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
 /// <summary>
-/// Opens the context's connection the Helix way: the <see cref="HelixConnection"/> of its session (which reaches the
-/// strands that answer), and EF's own connection object, which runs no command, on a strand that answers (the primary
-/// unless it is out of service or does not answer), so that EF sees an open connection even while the primary is down.
+/// Opens the context's connection the Helix way: EF's own connection object on a strand that answers (the one reads go
+/// to, else the other), so that EF sees an open connection even while a strand is down; then the
+/// <see cref="HelixConnection"/> of its session, which runs that strand's commands on EF's connection object while EF
+/// holds no transaction on it, and reaches the other strand with its own.
 /// </summary>
 internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnectionInterceptor
 {
@@ -62,11 +63,17 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         }
     }
 
-    /// <summary>Opens the session's Helix connection, then EF's connection object; EF's own open is suppressed.</summary>
+    /// <summary>
+    /// Opens EF's connection object on a strand that answers, then the session's Helix connection, which runs the
+    /// strand's commands on it while EF holds no transaction on it (<see cref="HelixConnection.Borrow"/>): one open and
+    /// one physical connection for both, and the provider's own setup of it. EF's own open is suppressed.
+    /// </summary>
     private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
+        var strand = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
         if (session.Connection.State != ConnectionState.Open)
         {
+            session.Connection.Borrow(strand, connection);
             if (io == IOBehavior.Asynchronous)
             {
                 await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -77,12 +84,11 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
             }
         }
 
-        await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
         return InterceptionResult.Suppress();
     }
 
-    /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path).</summary>
-    private async ValueTask OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path); returns the strand it is open on.</summary>
+    private async ValueTask<Strand> OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
         Exception? first = null;
         foreach (var strand in Candidates())
@@ -90,7 +96,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
             try
             {
                 // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
-                var target = router.DataSource.Strands[strand].ConnectionString;
+                var target = strand.ConnectionString;
                 if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
                 {
                     connection.ConnectionString = target;
@@ -99,7 +105,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
                 session.ShellTarget = target;
 
                 await OpenAsync(connection, io, cancellationToken).ConfigureAwait(false);
-                return;
+                return strand;
             }
             catch (DbException e) when (router.DataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
             {
@@ -121,11 +127,10 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         return default;
     }
 
-    /// <summary>The primary first, unless it is out of service; then the other strand.</summary>
-    private IEnumerable<int> Candidates()
+    /// <summary>The strand the data source's reads go to first (the one a Helix connection opens first), then the other.</summary>
+    private Strand[] Candidates()
     {
-        var strands = router.DataSource.Strands;
-        var order = strands.Length == 1 || strands[0].State is not (HelixStrandState.Failed or HelixStrandState.OutOfSync or HelixStrandState.Draining) ? new[] { 0, 1 } : [1, 0];
-        return order.Where(i => i < strands.Length);
+        var first = HelixConnection.FirstToOpen(router.DataSource);
+        return router.DataSource.IsSingleStrand ? [first] : [first, router.DataSource.Reads!.Other(first)!];
     }
 }

@@ -20,6 +20,7 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
         }
 
         session.EndTransaction();
+        session.Connection.GiveBack(connection.DbConnection); // UseTransaction: a transaction of the caller's own on it
         session.ShellTransaction = transaction;
         session.Transaction = session.Connection.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
         return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, session.Transaction);

@@ -49,6 +49,27 @@ internal sealed class HelixRouter
         return new HelixRouter(dataSource, options);
     }
 
+    /// <summary>Asks the strands, once, to set up their connections as the context's provider sets up its own.</summary>
+    private void SetUpStrandConnections(DbContext context)
+    {
+        if (_strandsSetUp)
+        {
+            return;
+        }
+
+        if (ProviderConnectionSetup.For(context) is { } setup)
+        {
+            foreach (var strand in DataSource.Strands)
+            {
+                strand.UseConnectionSetup(setup);
+            }
+        }
+
+        _strandsSetUp = true;
+    }
+
+    private volatile bool _strandsSetUp;
+
     /// <summary>The session of a connection, made when the context first opens it; null for a connection Helix does not route.</summary>
     public EfSession? SessionOf(DbConnection connection, DbContext? context)
     {
@@ -63,6 +84,7 @@ internal sealed class HelixRouter
         }
 
         _check.ThrowIfDatabaseGenerated(context.Model);
+        SetUpStrandConnections(context);
         return EfSessions.GetOrAdd(connection, DataSource);
     }
 }

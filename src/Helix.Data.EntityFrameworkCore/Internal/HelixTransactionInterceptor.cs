@@ -5,11 +5,12 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
 /// <summary>
-/// EF begins a native transaction on its connection object for each of its transactions. On a routed connection that
-/// object runs nothing, so Helix begins it instead, as lightly as the provider allows (read uncommitted: SQLite then
-/// defers its BEGIN and takes no lock on the strand's file, where EF's own BEGIN IMMEDIATE would block the strand's
-/// writers), keeps it (never sent) and hands it to EF again each time; the isolation level EF asked for goes to the
-/// Helix transaction (<see cref="HelixRelationalTransactionFactory"/>).
+/// EF begins a native transaction on its connection object for each of its transactions. On a routed connection no
+/// command runs in it (the session's Helix connection stops borrowing the object first), so Helix begins it instead, as
+/// lightly as the provider allows (read uncommitted: SQLite then defers its BEGIN and takes no lock on the strand's
+/// file, where EF's own BEGIN IMMEDIATE would block the strand's writers), keeps it (never sent) and hands it to EF
+/// again each time; the isolation level EF asked for goes to the Helix transaction
+/// (<see cref="HelixRelationalTransactionFactory"/>).
 /// </summary>
 internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
 {
@@ -27,6 +28,12 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
         }
 
         session.RequestedIsolation = eventData.IsolationLevel;
-        return InterceptionResult<DbTransaction>.SuppressWithResult(session.ShellTransaction ?? connection.BeginTransaction(IsolationLevel.ReadUncommitted));
+        if (session.ShellTransaction is { } kept)
+        {
+            return InterceptionResult<DbTransaction>.SuppressWithResult(kept);
+        }
+
+        session.Connection.GiveBack(connection); // a provider runs no command on a connection beside its transaction
+        return InterceptionResult<DbTransaction>.SuppressWithResult(connection.BeginTransaction(IsolationLevel.ReadUncommitted));
     }
 }

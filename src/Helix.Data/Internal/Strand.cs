@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 
 namespace Helix.Data.Internal;
 
@@ -207,7 +208,33 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     /// strand's data source. It saves making an object per open (with a finalizer, as every ADO.NET connection has, and
     /// a connection string to look up); the provider's own pool still serves the physical connection.
     /// </summary>
-    public DbConnection CreateConnection() => (KeepsConnections ? _closedConnections.Rent() : null) ?? DataSource.CreateConnection();
+    public DbConnection CreateConnection() => SetUp((KeepsConnections ? _closedConnections.Rent() : null) ?? DataSource.CreateConnection());
+
+    // What a layer above asks to be done once to every connection object Helix makes for this strand, and the objects done.
+    private volatile Action<DbConnection>? _connectionSetup;
+    private readonly ConditionalWeakTable<DbConnection, object> _setUpConnections = [];
+
+    /// <summary>
+    /// Asks that every connection object Helix uses for this strand from now on (its connections' and its replay
+    /// worker's) be set up once by <paramref name="setup"/>, open or closed: EF Core's SQLite provider registers the
+    /// functions its SQL calls (<c>ef_compare</c>, <c>regexp</c>...) on each connection it makes, and its commands run on
+    /// Helix's. The first setup asked for stays.
+    /// </summary>
+    public void UseConnectionSetup(Action<DbConnection> setup) => Interlocked.CompareExchange(ref _connectionSetup, setup, null);
+
+    /// <summary>Sets a connection object up as <see cref="UseConnectionSetup"/> asked, unless it was already; returns it.</summary>
+    public DbConnection SetUp(DbConnection connection)
+    {
+        if (_connectionSetup is { } setup && !_setUpConnections.TryGetValue(connection, out _))
+        {
+            setup(connection);
+            _setUpConnections.AddOrUpdate(connection, SetUpMark);
+        }
+
+        return connection;
+    }
+
+    private static readonly object SetUpMark = new();
 
     /// <summary>Keeps a closed inner connection for <see cref="CreateConnection"/>, or disposes it when none is wanted.</summary>
     /// <param name="closed">A closed connection this strand made, which nobody outside Helix holds.</param>

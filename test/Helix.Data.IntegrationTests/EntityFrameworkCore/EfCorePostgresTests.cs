@@ -175,6 +175,37 @@ public class EfCorePostgresTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, Balances), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Balances)).And.EqualTo(new[] { "150" }));
     }
 
+    [Test]
+    public async Task A_context_reads_on_its_own_connection_and_begins_its_transactions_beside_it()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var setup = Shop(dataSource))
+        {
+            await setup.Database.EnsureCreatedAsync();
+        }
+
+        await using var context = Shop(dataSource);
+        await context.Database.OpenConnectionAsync();
+        var own = ((Npgsql.NpgsqlConnection)context.Database.GetDbConnection()).ProcessID;
+        Assert.That(await BackendAsync(context), Is.EqualTo(own), "a query runs on EF's connection to the primary: one physical connection per context, not two");
+
+        await using (var transaction = await context.Database.BeginTransactionAsync())
+        {
+            Assert.That(await BackendAsync(context), Is.Not.EqualTo(own), "in a transaction, the strand's statements run on a connection of Helix's: EF's holds its native transaction");
+            context.Customers.Add(new Customer { Name = "Bea" });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        Assert.That(await context.Customers.CountAsync(c => c.Name == "Bea"), Is.EqualTo(1));
+        await context.Database.CloseConnectionAsync();
+        await context.Database.OpenConnectionAsync();
+        Assert.That(await BackendAsync(context), Is.EqualTo(((Npgsql.NpgsqlConnection)context.Database.GetDbConnection()).ProcessID), "opened again, it reads on EF's connection again");
+        Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT \"Name\" FROM \"Customers\""), Is.EqualTo(new[] { "Bea" }));
+
+        static Task<int> BackendAsync(ShopContext context) => context.Database.SqlQuery<int>($"SELECT pg_backend_pid() AS \"Value\"").SingleAsync();
+    }
+
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
 

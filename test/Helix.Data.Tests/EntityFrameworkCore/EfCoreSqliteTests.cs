@@ -178,6 +178,36 @@ public class EfCoreSqliteTests
         Assert.That(await allowed.Counters.CountAsync(), Is.Zero);
     }
 
+    [Test]
+    public async Task SQLite_functions_EF_translates_to_run_on_either_strand_and_in_replay()
+    {
+        // EF's SQLite provider translates decimal arithmetic, comparison and aggregates and Regex.IsMatch to functions it
+        // registers on its own connection object (ef_compare, ef_add, ef_sum, regexp): Helix's strand connections need them too.
+        using var files = new SqliteStrands("ef-functions");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(ShopData.Alice());
+            await context.SaveChangesAsync();
+            Assert.That(await context.Orders.CountAsync(o => o.Total > 5m), Is.EqualTo(1), "ef_compare on the primary");
+            Assert.That(await context.Orders.ExecuteUpdateAsync(s => s.SetProperty(o => o.Total, o => o.Total + 1.5m)), Is.EqualTo(1), "ef_add on both strands");
+        }
+
+        files.Lock(HelixStrand.Primary);
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(await context.Orders.SumAsync(o => o.Total), Is.EqualTo(11.5m), "ef_sum on the secondary");
+            Assert.That(await context.Lines.CountAsync(l => System.Text.RegularExpressions.Regex.IsMatch(l.Product, "^p")), Is.EqualTo(2), "regexp on the secondary");
+            await context.Orders.ExecuteUpdateAsync(s => s.SetProperty(o => o.Total, o => o.Total * 2m)); // ef_multiply, replayed to the primary
+        }
+
+        files.Release();
+        await Wait.ForReplayAsync(dataSource, TimeSpan.FromSeconds(30));
+        const string Totals = "SELECT Total FROM Orders";
+        Assert.That(files.Rows(HelixStrand.Primary, Totals), Is.EqualTo(files.Rows(HelixStrand.Secondary, Totals)).And.EqualTo(new[] { "23.0" }), "the replay worker ran ef_multiply on the primary");
+    }
+
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
 }

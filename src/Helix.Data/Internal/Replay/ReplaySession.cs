@@ -13,11 +13,11 @@ internal sealed class ReplaySession(Strand strand) : IAsyncDisposable
     {
         if (_connection is null)
         {
-            _connection = Strand.DataSource.CreateConnection();
+            _connection = Strand.CreateConnection();
             await _connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return _connection;
+        return Strand.SetUp(_connection); // a setup asked for after it opened applies to it too
     }
 
     /// <summary>Drops the connection: the next use opens a new one.</summary>

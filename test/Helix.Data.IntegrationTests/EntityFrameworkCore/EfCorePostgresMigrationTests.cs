@@ -1,0 +1,78 @@
+using Helix.Data.IntegrationTests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
+
+/// <summary><c>Database.Migrate()</c> through Helix on the two real PostgreSQL servers.</summary>
+public class EfCorePostgresMigrationTests : PostgresTestBase
+{
+    private const string History = "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY 1";
+
+    [Test]
+    public async Task Migrate_applies_each_migration_to_both_servers_once_and_again_applies_nothing()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var context = Memos(dataSource))
+        {
+            await context.Database.MigrateAsync();
+            Assert.That(await context.Database.GetAppliedMigrationsAsync(), Is.EqualTo(new[] { "20261203000000_Memos" }));
+        }
+
+        await using (var again = Memos(dataSource))
+        {
+            await again.Database.MigrateAsync(); // nothing left to apply; the migration lock taken and released again
+            again.Memos.Add(new Memo { Text = "after the migration" });
+            await again.SaveChangesAsync();
+        }
+
+        await using (var third = Memos(dataSource))
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await third.Database.MigrateAsync(timeout.Token); // a lock left held by an earlier run would make this wait
+        }
+
+        var primary = await RowsAsync(HelixStrand.Primary, History);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(primary, Is.EqualTo(new[] { "20261203000000_Memos" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, History), Is.EqualTo(primary));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT \"Text\" FROM \"Memos\""), Is.EqualTo(new[] { "after the migration" }));
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT \"Text\" FROM \"Memos\""), Is.EqualTo(new[] { "after the migration" }));
+        });
+    }
+
+    private static MemoContext Memos(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<MemoContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+}
+
+public sealed class Memo
+{
+    public Guid Id { get; set; }
+
+    public string Text { get; set; } = string.Empty;
+}
+
+public sealed class MemoContext(DbContextOptions<MemoContext> options) : DbContext(options)
+{
+    public DbSet<Memo> Memos => Set<Memo>();
+}
+
+/// <summary>A migration as <c>dotnet ef migrations add</c> writes one for Npgsql.</summary>
+[DbContext(typeof(MemoContext))]
+[Migration("20261203000000_Memos")]
+public sealed class MemosMigration : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder) =>
+        migrationBuilder.CreateTable(
+            name: "Memos",
+            columns: table => new
+            {
+                Id = table.Column<Guid>(type: "uuid", nullable: false),
+                Text = table.Column<string>(type: "text", nullable: false),
+            },
+            constraints: table => table.PrimaryKey("PK_Memos", x => x.Id));
+
+    protected override void Down(MigrationBuilder migrationBuilder) => migrationBuilder.DropTable(name: "Memos");
+}
