@@ -19,6 +19,9 @@ public class EfCoreBenchmarks
     private DbContextOptions<BenchContext> _primary = null!;
     private DbContextOptions<BenchContext> _secondary = null!;
     private DbContextOptions<BenchContext> _helix = null!;
+    private DbContextOptions<BenchContext> _intercepted = null!;
+    private PooledDbContextFactory<BenchContext> _primaryPool = null!;
+    private PooledDbContextFactory<BenchContext> _helixPool = null!;
 
     /// <summary>Gets or sets the provider: <c>Sqlite</c> or <c>Postgres</c>.</summary>
     [ParamsSource(nameof(Providers))]
@@ -34,6 +37,9 @@ public class EfCoreBenchmarks
         _primary = Options(b => Use(b, _stores.Primary));
         _secondary = Options(b => Use(b, _stores.Secondary));
         _helix = Options(b => b.UseHelix(_stores.Helix, Use));
+        _intercepted = Options(b => Use(b.AddInterceptors(new NoInterceptor()), _stores.Primary));
+        _primaryPool = new PooledDbContextFactory<BenchContext>(_primary);
+        _helixPool = new PooledDbContextFactory<BenchContext>(_helix);
         foreach (var options in new[] { _primary, _secondary })
         {
             using var context = new BenchContext(options);
@@ -57,6 +63,15 @@ public class EfCoreBenchmarks
     [Benchmark, BenchmarkCategory("EF query")]
     public string HelixQuery() => Query(_helix);
 
+    /// <summary>Plain EF Core with one interceptor that does nothing: what EF itself spends on a context that has one (not a benchmark: <c>eng/instructions.sh</c> counts it).</summary>
+    public string InterceptedQuery() => Query(_intercepted);
+
+    [Benchmark(Baseline = true), BenchmarkCategory("EF query, pooled contexts")]
+    public string PlainPooledQuery() => PooledQuery(_primaryPool);
+
+    [Benchmark, BenchmarkCategory("EF query, pooled contexts")]
+    public string HelixPooledQuery() => PooledQuery(_helixPool);
+
     [Benchmark(Baseline = true), BenchmarkCategory("EF SaveChanges of 10")]
     public Task<int> PlainPrimarySave() => SaveAsync(_primary);
 
@@ -69,6 +84,12 @@ public class EfCoreBenchmarks
     private static string Query(DbContextOptions<BenchContext> options)
     {
         using var context = new BenchContext(options);
+        return context.Orders.AsNoTracking().Where(o => o.Id == SeededId).Select(o => o.Customer).Single();
+    }
+
+    private static string PooledQuery(PooledDbContextFactory<BenchContext> pool)
+    {
+        using var context = pool.CreateDbContext();
         return context.Orders.AsNoTracking().Where(o => o.Id == SeededId).Select(o => o.Customer).Single();
     }
 
@@ -102,6 +123,9 @@ public class EfCoreBenchmarks
         }
     }
 }
+
+/// <summary>A command interceptor that does nothing: plain EF Core with an interceptor, for <see cref="EfCoreBenchmarks.InterceptedQuery"/>.</summary>
+internal sealed class NoInterceptor : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor;
 
 /// <summary>An order with a client-generated key.</summary>
 public sealed class BenchOrder

@@ -8,7 +8,7 @@ namespace Helix.Data.Benchmarks;
 internal static class OperationLoop
 {
     /// <summary>The kinds, each with its baseline: a read against the plain provider's, a dual write against the hand-written one.</summary>
-    public const string Kinds = "plain, helix, open-plain, open-helix (a read's open and close alone), write-plain (two plain connections, in turn), write-helix, and -async after any of them";
+    public const string Kinds = "plain, helix, open-plain, open-helix (a read's open and close alone), write-plain (two plain connections, in turn), write-helix, and -async after any of them; ef-plain, ef-helix, ef-intercepted (EF Core point queries, a new context each; the last plain with an interceptor that does nothing), ef-plain-pooled, ef-helix-pooled (contexts from a pool)";
 
     /// <summary>Runs the operations.</summary>
     /// <param name="kind">One of <see cref="Kinds"/>.</param>
@@ -16,6 +16,12 @@ internal static class OperationLoop
     /// <param name="count">How many operations.</param>
     public static void Run(string kind, string provider, int count)
     {
+        if (kind.StartsWith("ef-", StringComparison.Ordinal))
+        {
+            RunEfCore(kind, provider, count);
+            return;
+        }
+
         var reads = new ReadBenchmarks { Provider = provider };
         var writes = new WriteBenchmarks { Provider = provider };
         var isWrite = kind.StartsWith("write-", StringComparison.Ordinal);
@@ -54,6 +60,33 @@ internal static class OperationLoop
             for (var i = 0; i < count; i++)
             {
                 operation();
+            }
+        }
+        finally
+        {
+            benchmarks.Cleanup();
+        }
+    }
+
+    private static void RunEfCore(string kind, string provider, int count)
+    {
+        var benchmarks = new EfCoreBenchmarks { Provider = provider };
+        Func<string> query = kind switch
+        {
+            "ef-plain" => benchmarks.PlainQuery,
+            "ef-helix" => benchmarks.HelixQuery,
+            "ef-intercepted" => benchmarks.InterceptedQuery,
+            "ef-plain-pooled" => benchmarks.PlainPooledQuery,
+            "ef-helix-pooled" => benchmarks.HelixPooledQuery,
+            _ => throw new ArgumentException($"Unknown kind '{kind}': {Kinds}.", nameof(kind)),
+        };
+
+        benchmarks.Setup();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _ = query();
             }
         }
         finally
