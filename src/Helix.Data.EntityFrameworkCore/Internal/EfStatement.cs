@@ -33,12 +33,12 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     /// <summary>
     /// EF's own command where it runs on EF's own connection (which the session's Helix connection borrows while EF holds
     /// no transaction on it); elsewhere a copy: EF's parameters belong to its command's collection, which a provider
-    /// does not share.
+    /// does not share. Never for a hedged attempt (<paramref name="useOriginals"/> false): two attempts must not share a command.
     /// </summary>
     public DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach)
     {
         detach = false;
-        if (ReferenceEquals(connection, native.Connection) && transaction is null)
+        if (useOriginals && transaction is null && ReferenceEquals(connection, native.Connection))
         {
             return native;
         }

@@ -66,14 +66,20 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// <summary>
     /// Opens EF's connection object on a strand that answers, then the session's Helix connection, which runs the
     /// strand's commands on it while EF holds no transaction on it (<see cref="HelixConnection.Borrow"/>): one open and
-    /// one physical connection for both, and the provider's own setup of it. EF's own open is suppressed.
+    /// one physical connection for both, and the provider's own setup of it. EF's own open is suppressed. A data source
+    /// that hedges reads borrows nothing: a hedged read that loses keeps running until its cancellation lands, and it must
+    /// not run on a connection EF goes on using (Helix hands a losing attempt's connection over to it to close).
     /// </summary>
     private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
         var strand = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
         if (session.Connection.State != ConnectionState.Open)
         {
-            session.Connection.Borrow(strand, connection);
+            if (router.DataSource.Hedging is null)
+            {
+                session.Connection.Borrow(strand, connection);
+            }
+
             if (io == IOBehavior.Asynchronous)
             {
                 await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -202,9 +202,43 @@ public class EfCorePostgresTests : PostgresTestBase
         await context.Database.OpenConnectionAsync();
         Assert.That(await BackendAsync(context), Is.EqualTo(((Npgsql.NpgsqlConnection)context.Database.GetDbConnection()).ProcessID), "opened again, it reads on EF's connection again");
         Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT \"Name\" FROM \"Customers\""), Is.EqualTo(new[] { "Bea" }));
-
-        static Task<int> BackendAsync(ShopContext context) => context.Database.SqlQuery<int>($"SELECT pg_backend_pid() AS \"Value\"").SingleAsync();
     }
+
+    [Test]
+    public async Task A_context_on_a_data_source_that_hedges_reads_keeps_its_own_connection_out_of_the_race()
+    {
+        await using (var plain = HelixDataSource.Create(HelixConnectionString()))
+        await using (var setup = Shop(plain))
+        {
+            await setup.Database.EnsureCreatedAsync();
+        }
+
+        // A long delay: no hedge starts, so the only difference from the test above is that the data source could hedge.
+        await using (var hedging = HelixDataSource.Create(HelixConnectionString("Hedge After=60000")))
+        await using (var context = Shop(hedging))
+        {
+            await context.Database.OpenConnectionAsync();
+            var own = ((Npgsql.NpgsqlConnection)context.Database.GetDbConnection()).ProcessID;
+            Assert.That(await BackendAsync(context), Is.Not.EqualTo(own), "a losing hedged attempt keeps running until its cancellation lands: it must never be on the connection EF goes on using");
+        }
+
+        // Hedges that start and lose, then a transaction on EF's connection and more reads: nothing runs into a loser.
+        await using var racing = HelixDataSource.Create(HelixConnectionString("Hedge After=1"));
+        await using var racer = Shop(racing);
+        await racer.Database.OpenConnectionAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.That(await racer.Customers.CountAsync(), Is.EqualTo(i));
+            await using var transaction = await racer.Database.BeginTransactionAsync();
+            racer.Customers.Add(new Customer { Name = $"c{i}" });
+            await racer.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT count(*)::text FROM \"Customers\""), Is.EqualTo(new[] { "20" }));
+    }
+
+    private static Task<int> BackendAsync(ShopContext context) => context.Database.SqlQuery<int>($"SELECT pg_backend_pid() AS \"Value\"").SingleAsync();
 
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
