@@ -1,6 +1,8 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -78,7 +80,8 @@ internal sealed class HelixRouter
             return session;
         }
 
-        if (context is null || !ReferenceEquals(context.Database.GetDbConnection(), connection))
+        // The connection service, not Database.GetDbConnection(): the facade builds EF's migration services on first use.
+        if (context is null || !ReferenceEquals(context.GetService<IRelationalConnection>().DbConnection, connection))
         {
             return null;
         }
