@@ -10,10 +10,11 @@
 #                                                (a Dapper INSERT on both strands: Helix against the same insert on two
 #                                                 plain connections in turn; write-plain-async and write-helix-async
 #                                                 against Task.WhenAll)
-#   KINDS="ef-plain ef-helix ef-intercepted ef-plain-pooled ef-helix-pooled" N1=500 N2=1500 eng/instructions.sh Sqlite
+#   KINDS="ef-plain ef-helix ef-intercepted ef-plain-pooled ef-helix-pooled ef-intercepted-pooled" N1=500 N2=1500 eng/instructions.sh Sqlite
 #                                                (an EF Core point query as EfCoreBenchmarks runs it: plain EF Core
 #                                                 against UseHelix, with a new context each and with pooled contexts;
-#                                                 ef-intercepted is plain EF Core with one interceptor that does nothing)
+#                                                 ef-intercepted[-pooled] is plain EF Core with a command and a connection
+#                                                 interceptor that do nothing: what EF spends on having interceptors)
 #   KINDS="open-plain open-helix open-plain-async open-helix-async" eng/instructions.sh Sqlite
 #                                                (a read's new connection, opened and closed as Dapper does it, without
 #                                                 the query: what the read spends outside its command)
@@ -87,8 +88,9 @@ for provider in "${providers[@]}"; do
   for pair in "read, sync:plain:helix" "read, async:plain-async:helix-async" \
     "open and close, sync:open-plain:open-helix" "open and close, async:open-plain-async:open-helix-async" \
     "write, sync:write-plain:write-helix" "write, async:write-plain-async:write-helix-async" \
-    "EF Core query, sync:ef-plain:ef-helix" "EF Core query, sync, plain EF with a no-op interceptor as the baseline:ef-intercepted:ef-helix" \
-    "EF Core query, sync, pooled contexts:ef-plain-pooled:ef-helix-pooled"; do
+    "EF Core query, sync:ef-plain:ef-helix" "EF Core query, sync, plain EF with no-op interceptors as the baseline:ef-intercepted:ef-helix" \
+    "EF Core query, sync, pooled contexts:ef-plain-pooled:ef-helix-pooled" \
+    "EF Core query, sync, pooled contexts, plain EF with no-op interceptors as the baseline:ef-intercepted-pooled:ef-helix-pooled"; do
     IFS=: read -r label plain helix <<<"$pair"
     p=${per[$plain]:-}; h=${per[$helix]:-}
     [ -z "$p" ] || [ -z "$h" ] && continue

@@ -14,7 +14,7 @@ public static class AllocationCensus
 {
     private const int Operations = 2_000;
 
-    /// <summary>Runs the census of every read and write benchmark against the plain provider's, and prints the tables.</summary>
+    /// <summary>Runs the census of every read, write and EF Core query benchmark against the plain provider's, and prints the tables.</summary>
     /// <param name="providers">The providers to count (<c>Sqlite</c>, <c>Postgres</c>).</param>
     public static void Run(IReadOnlyList<string> providers)
     {
@@ -32,6 +32,12 @@ public static class AllocationCensus
             Compare($"Write, sync, {provider} (baseline: the same insert on two plain connections, one after the other)", empty, () => write.HandWrittenSequentialSync(), () => write.HelixSync());
             Compare($"Write, async, {provider} (baseline: the same insert on two plain connections with Task.WhenAll)", empty, () => write.HandWrittenWhenAllAsync().GetAwaiter().GetResult(), () => write.HelixAsync().GetAwaiter().GetResult());
             write.Cleanup();
+
+            var ef = new EfCoreBenchmarks { Provider = provider };
+            ef.Setup();
+            Compare($"EF Core query, a new context each, {provider}", empty, () => ef.PlainQuery(), () => ef.HelixQuery());
+            Compare($"EF Core query, pooled contexts, {provider}", empty, () => ef.PlainPooledQuery(), () => ef.HelixPooledQuery());
+            ef.Cleanup();
         }
     }
 

@@ -22,6 +22,7 @@ public class EfCoreBenchmarks
     private DbContextOptions<BenchContext> _intercepted = null!;
     private PooledDbContextFactory<BenchContext> _primaryPool = null!;
     private PooledDbContextFactory<BenchContext> _helixPool = null!;
+    private PooledDbContextFactory<BenchContext> _interceptedPool = null!;
 
     /// <summary>Gets or sets the provider: <c>Sqlite</c> or <c>Postgres</c>.</summary>
     [ParamsSource(nameof(Providers))]
@@ -37,9 +38,10 @@ public class EfCoreBenchmarks
         _primary = Options(b => Use(b, _stores.Primary));
         _secondary = Options(b => Use(b, _stores.Secondary));
         _helix = Options(b => b.UseHelix(_stores.Helix, Use));
-        _intercepted = Options(b => Use(b.AddInterceptors(new NoInterceptor()), _stores.Primary));
+        _intercepted = Options(b => Use(b.AddInterceptors(new NoCommandInterceptor(), new NoConnectionInterceptor()), _stores.Primary));
         _primaryPool = new PooledDbContextFactory<BenchContext>(_primary);
         _helixPool = new PooledDbContextFactory<BenchContext>(_helix);
+        _interceptedPool = new PooledDbContextFactory<BenchContext>(_intercepted);
         foreach (var options in new[] { _primary, _secondary })
         {
             using var context = new BenchContext(options);
@@ -63,8 +65,11 @@ public class EfCoreBenchmarks
     [Benchmark, BenchmarkCategory("EF query")]
     public string HelixQuery() => Query(_helix);
 
-    /// <summary>Plain EF Core with one interceptor that does nothing: what EF itself spends on a context that has one (not a benchmark: <c>eng/instructions.sh</c> counts it).</summary>
+    /// <summary>Plain EF Core with a command and a connection interceptor that do nothing: what EF itself spends on a context that has them, as Helix's has (not a benchmark: <c>eng/instructions.sh</c> and <c>--paired-ef</c> count it).</summary>
     public string InterceptedQuery() => Query(_intercepted);
+
+    /// <summary><see cref="InterceptedQuery"/> with pooled contexts.</summary>
+    public string InterceptedPooledQuery() => PooledQuery(_interceptedPool);
 
     [Benchmark(Baseline = true), BenchmarkCategory("EF query, pooled contexts")]
     public string PlainPooledQuery() => PooledQuery(_primaryPool);
@@ -124,8 +129,11 @@ public class EfCoreBenchmarks
     }
 }
 
-/// <summary>A command interceptor that does nothing: plain EF Core with an interceptor, for <see cref="EfCoreBenchmarks.InterceptedQuery"/>.</summary>
-internal sealed class NoInterceptor : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor;
+/// <summary>A command interceptor that does nothing: plain EF Core with interceptors, for <see cref="EfCoreBenchmarks.InterceptedQuery"/>.</summary>
+internal sealed class NoCommandInterceptor : Microsoft.EntityFrameworkCore.Diagnostics.DbCommandInterceptor;
+
+/// <summary>A connection interceptor that does nothing, for <see cref="EfCoreBenchmarks.InterceptedQuery"/>.</summary>
+internal sealed class NoConnectionInterceptor : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor;
 
 /// <summary>An order with a client-generated key.</summary>
 public sealed class BenchOrder

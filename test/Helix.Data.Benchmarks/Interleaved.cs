@@ -88,6 +88,32 @@ public static class Interleaved
         }
     }
 
+    /// <summary>
+    /// Runs EF Core point queries through plain EF Core and through <c>UseHelix</c> in alternating pairs, as
+    /// <see cref="Paired"/> runs reads: with a new context per query and with pooled contexts; then against plain EF Core
+    /// with a command and a connection interceptor that do nothing (what EF itself spends on a context with interceptors).
+    /// Run: <c>dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired-ef [Sqlite|Postgres]</c>.
+    /// </summary>
+    /// <param name="providers">The providers.</param>
+    public static void PairedEfCore(IReadOnlyList<string> providers)
+    {
+        foreach (var provider in providers)
+        {
+            var ef = new EfCoreBenchmarks { Provider = provider };
+            ef.Setup();
+            var pairs = provider == "Sqlite" ? 1_000 : 200;
+            Console.WriteLine();
+            Console.WriteLine($"{provider}: EF Core queries, {Rounds - WarmupRounds} rounds of {pairs} pairs (plain EF Core and UseHelix alternating, each first in turn)");
+            Console.WriteLine("| context | plain, median | Helix, median | Helix ÷ plain, median of rounds | 25th–75th percentile | median operation: Helix ÷ plain, median of rounds | 25th–75th percentile |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            ComparePairs("a new context each", pairs, () => ef.PlainQuery(), () => ef.HelixQuery());
+            ComparePairs("pooled", pairs, () => ef.PlainPooledQuery(), () => ef.HelixPooledQuery());
+            ComparePairs("new, against no-op interceptors", pairs, () => ef.InterceptedQuery(), () => ef.HelixQuery());
+            ComparePairs("pooled, against no-op interceptors", pairs, () => ef.InterceptedPooledQuery(), () => ef.HelixPooledQuery());
+            ef.Cleanup();
+        }
+    }
+
     private static void ComparePairs(string call, int pairs, Action plain, Action helix)
     {
         var (plainTimes, helixTimes, ratios, typicalRatios) = (new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds), new List<double>(Rounds));

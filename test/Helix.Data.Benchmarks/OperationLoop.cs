@@ -8,7 +8,7 @@ namespace Helix.Data.Benchmarks;
 internal static class OperationLoop
 {
     /// <summary>The kinds, each with its baseline: a read against the plain provider's, a dual write against the hand-written one.</summary>
-    public const string Kinds = "plain, helix, open-plain, open-helix (a read's open and close alone), write-plain (two plain connections, in turn), write-helix, and -async after any of them; ef-plain, ef-helix, ef-intercepted (EF Core point queries, a new context each; the last plain with an interceptor that does nothing), ef-plain-pooled, ef-helix-pooled (contexts from a pool)";
+    public const string Kinds = "plain, helix, open-plain, open-helix (a read's open and close alone), write-plain (two plain connections, in turn), write-helix, and -async after any of them; ef-plain, ef-helix, ef-intercepted (EF Core point queries, a new context each; the last plain with a command and a connection interceptor that do nothing), ef-plain-pooled, ef-helix-pooled, ef-intercepted-pooled (contexts from a pool)";
 
     /// <summary>Runs the operations.</summary>
     /// <param name="kind">One of <see cref="Kinds"/>.</param>
@@ -78,6 +78,7 @@ internal static class OperationLoop
             "ef-intercepted" => benchmarks.InterceptedQuery,
             "ef-plain-pooled" => benchmarks.PlainPooledQuery,
             "ef-helix-pooled" => benchmarks.HelixPooledQuery,
+            "ef-intercepted-pooled" => benchmarks.InterceptedPooledQuery,
             _ => throw new ArgumentException($"Unknown kind '{kind}': {Kinds}.", nameof(kind)),
         };
 

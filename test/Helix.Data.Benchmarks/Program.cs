@@ -8,6 +8,8 @@
 //   reads through Helix and the plain provider in alternating pairs (the read target's figure on a noisy machine):
 //     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired [Sqlite] [Null] [Postgres] [--isolated]
 //   (--isolated: each side with its own copies of Dapper and the provider, in a load context of its own)
+//   EF Core queries through UseHelix and plain EF Core in alternating pairs, new and pooled contexts:
+//     dotnet run -c Release --project test/Helix.Data.Benchmarks -- --paired-ef [Sqlite] [Postgres]
 //   instructions one read executes, Helix.Data against the plain provider (valgrind's cachegrind; see eng/instructions.sh):
 //     eng/instructions.sh [Null] [Sqlite]
 //   tail latency of reads with one strand slow on 5 % of its reads, with and without Hedge After (PostgreSQL):
@@ -36,6 +38,12 @@ if (args is ["--paired", .. var paired])
     var isolated = paired.Contains("--isolated");
     paired = [.. paired.Where(a => a != "--isolated")];
     Interleaved.Paired(paired.Length == 0 ? ["Sqlite", "Null"] : paired, isolated);
+    return;
+}
+
+if (args is ["--paired-ef", .. var pairedEf])
+{
+    Interleaved.PairedEfCore(pairedEf.Length == 0 ? ["Sqlite"] : pairedEf);
     return;
 }
 
