@@ -3,6 +3,7 @@ using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 
 namespace Helix.Data;
 
@@ -20,6 +21,8 @@ public sealed partial class HelixCommand : IStatement
     bool IStatement.IsBatch => _batch is not null;
 
     bool IStatement.Prepared => _prepared;
+
+    HelixWriteOrder? IStatement.RequiredOrder => null;
 
     bool IStatement.TransactionSet => _transaction is not null;
 

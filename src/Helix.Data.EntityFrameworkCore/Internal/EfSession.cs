@@ -29,13 +29,16 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     /// <summary>Gets or sets the isolation level EF asked for its current transaction.</summary>
     public IsolationLevel? RequestedIsolation { get; set; }
 
-    /// <summary>Runs an EF command on the strands; the result is EF's: a native reader, a row count or a scalar.</summary>
-    public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs an EF command on the strands; the result is EF's: a native reader, a row count or a scalar. A schema change
+    /// (a command of migrations or <c>EnsureCreated</c>) runs on the strands one after the other, primary first.
+    /// </summary>
+    public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, bool schemaChange, IOBehavior io, CancellationToken cancellationToken)
     {
         // EF's command names its transaction; SQLite's also gives a new command the connection's open one on its own,
         // so a command runs in the Helix transaction only while there is one.
         var transaction = command.Transaction is null ? null : Transaction;
-        var statement = new EfStatement(command, this, inTransaction: transaction is not null);
+        var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
         var isWrite = operation == Operation.NonQuery || text.IsWrite;
         return CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);

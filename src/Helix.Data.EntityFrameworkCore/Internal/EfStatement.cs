@@ -2,6 +2,7 @@ using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -10,8 +11,11 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// provider (its parameters typed by EF's mappings); each strand runs its own copy of it, and the strand's native reader
 /// goes back to EF as it is, since EF's providers read their own reader types.
 /// </summary>
-internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction) : IStatement
+internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction, bool schemaChange) : IStatement
 {
+    /// <summary>Gets primary first for a schema change (EF's migration lock, <c>LOCK TABLE</c> on PostgreSQL, then its DDL); else the write strategy's.</summary>
+    public HelixWriteOrder? RequiredOrder => schemaChange ? HelixWriteOrder.PrimaryFirst : null;
+
     public string CommandText => native.CommandText;
 
     public bool IsBatch => false;

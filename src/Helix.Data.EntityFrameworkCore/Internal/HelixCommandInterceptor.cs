@@ -14,32 +14,32 @@ internal sealed class HelixCommandInterceptor : DbCommandInterceptor
 {
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)(await session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            ? InterceptionResult<DbDataReader>.SuppressWithResult((DbDataReader)(await session.ExecuteAsync(command, Operation.Reader, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
 
     public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<int>.SuppressWithResult((int)session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            ? InterceptionResult<int>.SuppressWithResult((int)session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<int>.SuppressWithResult((int)(await session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            ? InterceptionResult<int>.SuppressWithResult((int)(await session.ExecuteAsync(command, Operation.NonQuery, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<object>.SuppressWithResult(session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
+            ? InterceptionResult<object>.SuppressWithResult(session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Synchronous, CancellationToken.None).Synchronously()!)
             : result;
 
     public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
         Routed(command, eventData) is { } session
-            ? InterceptionResult<object>.SuppressWithResult((await session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
+            ? InterceptionResult<object>.SuppressWithResult((await session.ExecuteAsync(command, Operation.Scalar, CommandBehavior.Default, IsSchemaChange(eventData), IOBehavior.Asynchronous, cancellationToken).ConfigureAwait(false))!)
             : result;
 
     /// <summary>
@@ -49,13 +49,15 @@ internal sealed class HelixCommandInterceptor : DbCommandInterceptor
     private static EfSession? Routed(DbCommand command, CommandEventData eventData)
     {
         var session = EfSessions.Existing(command.Connection);
-        if (session is not null && eventData.CommandSource == CommandSource.Migrations)
+        if (session is not null && IsSchemaChange(eventData))
         {
             session.ThrowIfAnyStrandIsNotHealthy();
         }
 
         return session;
     }
+
+    private static bool IsSchemaChange(CommandEventData eventData) => eventData.CommandSource == CommandSource.Migrations;
 
     public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
     {

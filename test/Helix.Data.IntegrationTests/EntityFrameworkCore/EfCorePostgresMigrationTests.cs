@@ -2,6 +2,7 @@ using Helix.Data.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 
 namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
 
@@ -41,6 +42,41 @@ public class EfCorePostgresMigrationTests : PostgresTestBase
             Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT \"Text\" FROM \"Memos\""), Is.EqualTo(new[] { "after the migration" }));
             Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT \"Text\" FROM \"Memos\""), Is.EqualTo(new[] { "after the migration" }));
         });
+    }
+
+    [Test]
+    public async Task A_migration_locks_the_primary_before_the_secondary_so_that_two_processes_cannot_deadlock_across_the_servers()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var first = Memos(dataSource))
+        {
+            await first.Database.MigrateAsync();
+        }
+
+        // Another process in the middle of its migration holds the primary's history table (in a mode that lets reads
+        // through). Were the strands locked at once, this process would take the secondary's lock and wait for the
+        // primary's, while the other would wait for the secondary's: a deadlock neither server can see.
+        await using var other = new NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database) + ";Pooling=false");
+        await other.OpenAsync();
+        var holding = await other.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE \"__EFMigrationsHistory\" IN SHARE MODE", other, holding))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        await using var second = Memos(dataSource);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var migrating = second.Database.MigrateAsync(timeout.Token);
+        const string Waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '\"__EFMigrationsHistory\"'::regclass";
+        await Eventually.ThatAsync(async () => migrating.IsCompleted || (await RowsAsync(HelixStrand.Primary, Waiting))[0] != "0", "the migration waits for the primary's history table");
+        Assert.That(migrating.IsCompleted, Is.False, "the migration did not wait for the lock the other process holds on the primary");
+
+        const string Held = "SELECT count(*) FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock' AND relation = '\"__EFMigrationsHistory\"'::regclass";
+        Assert.That((await RowsAsync(HelixStrand.Secondary, Held))[0], Is.EqualTo("0"), "the migration locked the secondary's history table while it waited for the primary's");
+
+        await holding.RollbackAsync();
+        await migrating;
+        Assert.That(await RowsAsync(HelixStrand.Secondary, History), Is.EqualTo(await RowsAsync(HelixStrand.Primary, History)));
     }
 
     private static MemoContext Memos(HelixDataSource dataSource) =>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Helix.Data.Replay;
+using Helix.Data.Strategies;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -21,6 +22,13 @@ internal interface IStatement
 
     /// <summary>Gets a value indicating whether the statement was prepared: each strand prepares its inner command first.</summary>
     bool Prepared { get; }
+
+    /// <summary>
+    /// Gets the order the strands run this write in whatever the write strategy says, or <see langword="null"/> to follow
+    /// the strategy. A schema change takes its locks in one order on every writer (primary first), so that two writers
+    /// can never each hold one strand's lock and wait for the other's: neither database could see that deadlock.
+    /// </summary>
+    HelixWriteOrder? RequiredOrder { get; }
 
     /// <summary>Gets a value indicating whether the caller set the statement's transaction.</summary>
     bool TransactionSet { get; }

@@ -93,7 +93,7 @@ internal sealed partial class StrandTransactions
         }
 
         var active = await JoinForWriteAsync(execution.Io, execution.CancellationToken).ConfigureAwait(false);
-        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        var order = execution.Statement.RequiredOrder ?? _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
         var targets = active.Select(s => s.Strand).ToArray();
         var transactions = active.Select(s => Enlist(execution.Statement, s)).ToArray();
         var results = await WriteFanOut.RunAsync(execution, targets, transactions, order, mayOffload: false).ConfigureAwait(false);
