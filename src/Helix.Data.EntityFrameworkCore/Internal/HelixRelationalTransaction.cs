@@ -31,8 +31,10 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
 /// An EF transaction whose commit, rollback and savepoints are the Helix transaction's, on the strands. EF's native
 /// transaction on its connection object is never completed here: it ran nothing, and completing it would cost a round
 /// trip (Npgsql sends the pending BEGIN and COMMIT) for nothing; it is reused by the connection's next EF transaction
-/// and let go with the connection (the provider drops a BEGIN it never sent). EF's own transaction events
-/// (TransactionCommitting, ...) are therefore not raised for a routed context.
+/// and let go with the connection (the provider drops a BEGIN it never sent). EF's transaction events
+/// (<c>TransactionCommitting</c>, <c>CreatingTransactionSavepoint</c>, ...) are raised around the Helix transaction's
+/// steps as EF raises them around the native ones, so a user's transaction interceptor and EF's logging see them, and an
+/// interceptor that suppresses a step suppresses it on the strands.
 /// </summary>
 internal sealed class HelixRelationalTransaction(
     IRelationalConnection connection,
@@ -44,53 +46,120 @@ internal sealed class HelixRelationalTransaction(
     EfSession session,
     HelixTransaction helix) : RelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, sqlGenerationHelper)
 {
+    private readonly bool _owned = transactionOwned;
     private bool _ended;
+    private bool _disposed;
 
     public override bool SupportsSavepoints => true;
 
     public override void Commit()
     {
-        helix.Commit();
+        Announced(TransactionStep.Commit, helix.Commit);
         End();
     }
 
     public override async Task CommitAsync(CancellationToken cancellationToken = default)
     {
-        await helix.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await AnnouncedAsync(TransactionStep.Commit, () => helix.CommitAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
         await EndAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override void Rollback()
     {
-        helix.Rollback();
+        Announced(TransactionStep.Rollback, helix.Rollback);
         End();
     }
 
     public override async Task RollbackAsync(CancellationToken cancellationToken = default)
     {
-        await helix.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        await AnnouncedAsync(TransactionStep.Rollback, () => helix.RollbackAsync(cancellationToken), cancellationToken).ConfigureAwait(false);
         await EndAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public override void CreateSavepoint(string name) => helix.Save(name);
+    public override void CreateSavepoint(string name) => Announced(TransactionStep.CreateSavepoint, () => helix.Save(name));
 
-    public override Task CreateSavepointAsync(string name, CancellationToken cancellationToken = default) => helix.SaveAsync(name, cancellationToken);
+    public override Task CreateSavepointAsync(string name, CancellationToken cancellationToken = default) =>
+        AnnouncedAsync(TransactionStep.CreateSavepoint, () => helix.SaveAsync(name, cancellationToken), cancellationToken);
 
-    public override void RollbackToSavepoint(string name) => helix.Rollback(name);
+    public override void RollbackToSavepoint(string name) => Announced(TransactionStep.RollbackToSavepoint, () => helix.Rollback(name));
 
-    public override Task RollbackToSavepointAsync(string name, CancellationToken cancellationToken = default) => helix.RollbackAsync(name, cancellationToken);
+    public override Task RollbackToSavepointAsync(string name, CancellationToken cancellationToken = default) =>
+        AnnouncedAsync(TransactionStep.RollbackToSavepoint, () => helix.RollbackAsync(name, cancellationToken), cancellationToken);
 
-    public override void ReleaseSavepoint(string name) => helix.Release(name);
+    public override void ReleaseSavepoint(string name) => Announced(TransactionStep.ReleaseSavepoint, () => helix.Release(name));
 
-    public override Task ReleaseSavepointAsync(string name, CancellationToken cancellationToken = default) => helix.ReleaseAsync(name, cancellationToken);
+    public override Task ReleaseSavepointAsync(string name, CancellationToken cancellationToken = default) =>
+        AnnouncedAsync(TransactionStep.ReleaseSavepoint, () => helix.ReleaseAsync(name, cancellationToken), cancellationToken);
 
     /// <summary>Rolls the strands back unless committed, and takes the transaction off EF's connection.</summary>
     /// <remarks>Not base.Dispose: it would dispose the native transaction, which rolls it back with a round trip.</remarks>
 #pragma warning disable CA2215 // the native transaction is kept for the connection's next EF transaction (see the class)
-    public override void Dispose() => End();
+    public override void Dispose()
+    {
+        End();
+        AnnounceDisposed();
+    }
 
-    public override async ValueTask DisposeAsync() => await EndAsync(CancellationToken.None).ConfigureAwait(false);
+    public override async ValueTask DisposeAsync()
+    {
+        await EndAsync(CancellationToken.None).ConfigureAwait(false);
+        AnnounceDisposed();
+    }
 #pragma warning restore CA2215
+
+    /// <summary>Runs a step of the Helix transaction between EF's events for it, as EF runs a native transaction's.</summary>
+    private void Announced(TransactionStep step, Action run)
+    {
+        var (native, clock) = (this.GetDbTransaction(), session.Connection.DataSourceOrThrow.TimeProvider);
+        var (startTime, started) = (clock.GetUtcNow(), clock.GetTimestamp());
+        try
+        {
+            if (!step.Starting(Logger, Connection, native, TransactionId, startTime).IsSuppressed)
+            {
+                run();
+            }
+
+            step.Ended(Logger, Connection, native, TransactionId, startTime, clock.GetElapsedTime(started));
+        }
+        catch (Exception e)
+        {
+            Logger.TransactionError(Connection, native, TransactionId, step.Action, e, startTime, clock.GetElapsedTime(started));
+            throw;
+        }
+    }
+
+    private async Task AnnouncedAsync(TransactionStep step, Func<Task> run, CancellationToken cancellationToken)
+    {
+        var (native, clock) = (this.GetDbTransaction(), session.Connection.DataSourceOrThrow.TimeProvider);
+        var (startTime, started) = (clock.GetUtcNow(), clock.GetTimestamp());
+        try
+        {
+            if (!(await step.StartingAsync(Logger, Connection, native, TransactionId, startTime, cancellationToken).ConfigureAwait(false)).IsSuppressed)
+            {
+                await run().ConfigureAwait(false);
+            }
+
+            await step.EndedAsync(Logger, Connection, native, TransactionId, startTime, clock.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await Logger.TransactionErrorAsync(Connection, native, TransactionId, step.Action, e, startTime, clock.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>EF's <c>TransactionDisposed</c>, once, for a transaction EF began (not one the application handed it).</summary>
+    private void AnnounceDisposed()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            if (_owned)
+            {
+                Logger.TransactionDisposed(Connection, this.GetDbTransaction(), TransactionId, session.Connection.DataSourceOrThrow.TimeProvider.GetUtcNow());
+            }
+        }
+    }
 
     /// <summary>Takes the transaction off EF's connection (and closes it if EF opened it for the transaction), once.</summary>
     private void End()
