@@ -24,19 +24,29 @@ internal sealed class GeneratedValueCheck(HelixEntityFrameworkOptions options)
 
         var offending = model.GetEntityTypes()
             .Where(entity => !options.DatabaseGeneratedAllowed.Contains(entity.ClrType))
-            .SelectMany(entity => entity.GetProperties().Where(IsDatabaseGenerated).Select(property => $"{entity.DisplayName()}.{property.Name}"))
+            .SelectMany(entity => entity.GetProperties().Where(IsDatabaseGenerated).Select(property => (Entity: entity.DisplayName(), Property: property)))
             .ToList();
         if (offending.Count > 0)
         {
-            var first = offending[0];
-            throw new InvalidOperationException(
-                $"Helix cannot write {string.Join(", ", offending)} to two databases: each database generates {(offending.Count == 1 ? "this value" : "these values")} on its own (identity, serial, a sequence, a default SQL or a version it bumps on each write), so the strands would hold different values for the same row. "
-                + $"Generate {(offending.Count == 1 ? "it" : "them")} in the application instead: a Guid key (EF generates it; Guid.CreateVersion7() sorts well), or ValueGeneratedNever() with values the application assigns. "
-                + $"For a table written on one strand only, allow it: UseHelix(..., helix => helix.AllowDatabaseGeneratedValues<{first[..first.IndexOf('.', StringComparison.Ordinal)]}>()).");
+            throw new InvalidOperationException(Refusal(offending));
         }
 
         _checked.AddOrUpdate(model, new object());
     }
+
+    /// <summary>What is refused, why, and the fix: for a version the database bumps, a token the application sets.</summary>
+    private static string Refusal(List<(string Entity, IProperty Property)> offending)
+    {
+        var names = string.Join(", ", offending.Select(o => $"{o.Entity}.{o.Property.Name}"));
+        var tokens = offending.Where(o => IsBumpedToken(o.Property)).Select(o => $"{o.Entity}.{o.Property.Name}").ToList();
+        var one = offending.Count == 1;
+        return $"Helix cannot write {names} to two databases: each database generates {(one ? "this value" : "these values")} on its own (identity, serial, a sequence, a default SQL or a version it bumps on each write, such as PostgreSQL's xmin), so the strands would hold different values for the same row. "
+            + $"Generate {(one ? "it" : "them")} in the application instead: a Guid key (EF generates it; Guid.CreateVersion7() sorts well), or ValueGeneratedNever() with values the application assigns. "
+            + (tokens.Count == 0 ? string.Empty : $"For the concurrency token{(tokens.Count == 1 ? string.Empty : "s")} {string.Join(", ", tokens)}, use one the application sets, the same on both strands: [ConcurrencyCheck] public Guid Version {{ get; set; }}, given Guid.NewGuid() with each change; EF checks it as it checks a rowversion. ")
+            + $"For a table written on one strand only, allow it: UseHelix(..., helix => helix.AllowDatabaseGeneratedValues<{offending[0].Entity}>()).";
+    }
+
+    private static bool IsBumpedToken(IProperty property) => property.IsConcurrencyToken && property.ValueGenerated.HasFlag(ValueGenerated.OnUpdate);
 
     private static bool IsDatabaseGenerated(IProperty property)
     {
