@@ -3,7 +3,6 @@ using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
 using Helix.Data.Replay;
-using Helix.Data.Strategies;
 
 namespace Helix.Data;
 
@@ -22,7 +21,7 @@ public sealed partial class HelixCommand : IStatement
 
     bool IStatement.Prepared => _prepared;
 
-    HelixWriteOrder? IStatement.RequiredOrder => null;
+    bool IStatement.IsSchemaChange => false;
 
     bool IStatement.TransactionSet => _transaction is not null;
 

@@ -2,7 +2,6 @@ using System.Data.Common;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
 using Helix.Data.Replay;
-using Helix.Data.Strategies;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -13,8 +12,8 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// </summary>
 internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction, bool schemaChange) : IStatement
 {
-    /// <summary>Gets primary first for a schema change (EF's migration lock, <c>LOCK TABLE</c> on PostgreSQL, then its DDL); else the write strategy's.</summary>
-    public HelixWriteOrder? RequiredOrder => schemaChange ? HelixWriteOrder.PrimaryFirst : null;
+    /// <summary>Gets a value indicating whether EF runs the command for migrations or <c>EnsureCreated</c> (its migration lock, <c>LOCK TABLE</c> on PostgreSQL, its DDL and history).</summary>
+    public bool IsSchemaChange => schemaChange;
 
     public string CommandText => native.CommandText;
 

@@ -44,18 +44,23 @@ internal sealed class HelixCommandInterceptor : DbCommandInterceptor
 
     /// <summary>
     /// The session of a routed command. Migrations (and <c>EnsureCreated</c>) change the schema of both strands at once:
-    /// they are refused unless every strand is healthy, since a schema change is not replayed blindly.
+    /// they are refused unless every strand is healthy, since a schema change is not replayed blindly. Not the release of
+    /// EF's SQLite migration lock: taken while every strand was healthy, it must be released on every strand (by replay
+    /// on one that has left since), or no migration could run again.
     /// </summary>
     private static EfSession? Routed(DbCommand command, CommandEventData eventData)
     {
         var session = EfSessions.Existing(command.Connection);
-        if (session is not null && IsSchemaChange(eventData))
+        if (session is not null && IsSchemaChange(eventData) && !command.CommandText.StartsWith(SqliteLockRelease, StringComparison.Ordinal))
         {
             session.ThrowIfAnyStrandIsNotHealthy();
         }
 
         return session;
     }
+
+    /// <summary>How EF Core's SQLite provider releases its migration lock (<c>SqliteHistoryRepository</c>): it deletes the lock's row.</summary>
+    private const string SqliteLockRelease = "DELETE FROM \"__EFMigrationsLock\"";
 
     private static bool IsSchemaChange(CommandEventData eventData) => eventData.CommandSource == CommandSource.Migrations;
 

@@ -1,5 +1,7 @@
+using System.Data.Common;
 using Helix.Data.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
@@ -79,8 +81,64 @@ public class EfCorePostgresMigrationTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, History), Is.EqualTo(await RowsAsync(HelixStrand.Primary, History)));
     }
 
-    private static MemoContext Memos(HelixDataSource dataSource) =>
-        new(new DbContextOptionsBuilder<MemoContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+    [Test]
+    public async Task A_server_killed_in_the_middle_of_a_migration_rolls_it_back_on_both_and_nothing_is_replayed()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=2"));
+
+        // The secondary dies at the migration's last statement, its history row, after both servers ran its DDL: the
+        // primary writes the row, the secondary cannot. Replayed, the migration would be committed on the primary and
+        // applied to the secondary later, whatever its schema is then; instead it fails and is rolled back where it ran.
+        var kill = new KillBeforeCommand("INSERT INTO \"__EFMigrationsHistory\"", PostgresServers.Secondary);
+        await using (var context = Memos(dataSource, kill))
+        {
+            Assert.That(
+                async () => await context.Database.MigrateAsync(),
+                Throws.InstanceOf<HelixException>().With.Message.Contains("A schema change is not replayed"));
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(kill.Killed, Is.True, "the migration never wrote its history row");
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'Memos'"), Is.EqualTo(new[] { "0" }), "the migration's table stayed on the primary");
+            Assert.That(await RowsAsync(HelixStrand.Primary, History), Is.Empty, "the migration's history stayed on the primary");
+            Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.Zero, "the migration was queued for the secondary");
+        });
+
+        await PostgresServers.Secondary.StartAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+
+        await using (var again = Memos(dataSource))
+        {
+            await again.Database.MigrateAsync();
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Secondary, History), Is.EqualTo(await RowsAsync(HelixStrand.Primary, History)).And.EqualTo(new[] { "20261203000000_Memos" }));
+    }
+
+    private static MemoContext Memos(HelixDataSource dataSource, params IInterceptor[] interceptors) =>
+        new(new DbContextOptionsBuilder<MemoContext>().AddInterceptors(interceptors).UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+
+    /// <summary>Kills a server just before EF runs the first command whose text contains the given text (registered before Helix's interceptor, so it runs first).</summary>
+    private sealed class KillBeforeCommand(string text, PostgresServer server) : DbCommandInterceptor
+    {
+        public bool Killed { get; private set; }
+
+        public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            if (!Killed && command.CommandText.Contains(text, StringComparison.Ordinal))
+            {
+                Killed = true;
+                await server.KillAsync();
+            }
+
+            return result;
+        }
+    }
 }
 
 public sealed class Memo

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Diagnostics;
+using Helix.Data.Strategies;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -53,6 +54,10 @@ internal readonly struct Execution(
 
     /// <summary>Gets a value indicating whether this run is the strand pipeline's own call (<see cref="StrandPipeline"/>), which runs the statement itself.</summary>
     public bool InsidePipeline { get; } = insidePipeline;
+
+    /// <summary>Gets the order a write runs on the strands in: primary first for a schema change (<see cref="IStatement.IsSchemaChange"/>), else the write strategy's.</summary>
+    public HelixWriteOrder WriteOrder =>
+        Statement.IsSchemaChange ? HelixWriteOrder.PrimaryFirst : DataSource.Configuration.WriteStrategy.GetOrder(DataSource.StrandView!);
 
     /// <summary>The same execution under another token: one attempt of a hedged read, which the race may cancel alone.</summary>
     public Execution WithCancellation(CancellationToken token) =>

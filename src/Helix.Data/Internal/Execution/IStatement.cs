@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Helix.Data.Replay;
-using Helix.Data.Strategies;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -24,11 +23,12 @@ internal interface IStatement
     bool Prepared { get; }
 
     /// <summary>
-    /// Gets the order the strands run this write in whatever the write strategy says, or <see langword="null"/> to follow
-    /// the strategy. A schema change takes its locks in one order on every writer (primary first), so that two writers
-    /// can never each hold one strand's lock and wait for the other's: neither database could see that deadlock.
+    /// Gets a value indicating whether the statement changes the schema (EF Core's migrations, contract item 22). It runs
+    /// primary first whatever the write strategy, so that every writer takes a migration's locks in one order (two writers
+    /// could otherwise each hold one strand's lock and wait for the other's, a deadlock neither database can see); and a
+    /// transaction that holds one commits on every strand or on none, since a schema change is not replayed blindly.
     /// </summary>
-    HelixWriteOrder? RequiredOrder { get; }
+    bool IsSchemaChange { get; }
 
     /// <summary>Gets a value indicating whether the caller set the statement's transaction.</summary>
     bool TransactionSet { get; }

@@ -35,6 +35,14 @@ internal sealed partial class StrandTransactions
             throw;
         }
 
+        if (_changesSchema && _sides.FirstOrDefault(s => s.Mode != Mode.Active || routes[s.Strand.Index] != WriteRoute.Direct) is { } behind)
+        {
+            // A strand fell behind (or left) since the schema change ran: it would get it by replay.
+            WriteRouting.EndReservations(_dataSource.Strands, routes);
+            await RollbackAsync(io).ConfigureAwait(false);
+            throw SchemaChangeMissed(behind.Strand, behind.Error?.Message ?? "it fell behind before the commit: its writes go through replay", behind.Error);
+        }
+
         // While a strand is behind, a durable queue first records the whole transaction for every strand (see
         // HelixReplayQueue.RecordIntentAsync): a process that dies during the commit cannot leave the strands different.
         Guid? intent = null;

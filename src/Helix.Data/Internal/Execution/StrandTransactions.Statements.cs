@@ -93,10 +93,11 @@ internal sealed partial class StrandTransactions
         }
 
         var active = await JoinForWriteAsync(execution.Io, execution.CancellationToken).ConfigureAwait(false);
-        var order = execution.Statement.RequiredOrder ?? _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        _changesSchema |= execution.Statement.IsSchemaChange;
+        ThrowIfSchemaChangeWouldBeReplayed();
         var targets = active.Select(s => s.Strand).ToArray();
         var transactions = active.Select(s => Enlist(execution.Statement, s)).ToArray();
-        var results = await WriteFanOut.RunAsync(execution, targets, transactions, order, mayOffload: false).ConfigureAwait(false);
+        var results = await WriteFanOut.RunAsync(execution, targets, transactions, execution.WriteOrder, mayOffload: false).ConfigureAwait(false);
         var winner = Array.FindIndex(results, r => r.Succeeded);
         if (winner < 0)
         {
@@ -111,9 +112,26 @@ internal sealed partial class StrandTransactions
             }
         }
 
+        ThrowIfSchemaChangeWouldBeReplayed();
         _recorded.AddRange(execution.Statement.Record(in execution, _dataSource.Strands, _dataSource.Strands.Length));
         return CommandEngine.Finish(in results[winner], in execution, isRead: false);
     }
+
+    /// <summary>
+    /// A transaction that changes the schema commits on every strand or on none (contract item 22): once a strand would
+    /// get it by replay instead, the transaction is broken and the caller told; rolled back, it changed nothing.
+    /// </summary>
+    private void ThrowIfSchemaChangeWouldBeReplayed()
+    {
+        if (_changesSchema && _sides.FirstOrDefault(s => s.Mode is Mode.Recording or Mode.Refused) is { } missing)
+        {
+            throw Break(SchemaChangeMissed(missing.Strand, missing.Error?.Message ?? missing.Strand.State.ToString(), missing.Error));
+        }
+    }
+
+    private static HelixException SchemaChangeMissed(Strand strand, string why, Exception? error) => new(
+        $"This transaction changes the schema, and strand {strand.Name} cannot take it ({why}). A schema change is not replayed, so the transaction cannot commit: roll it back (it then changed nothing on any strand), bring strand {strand.Name} back, and run it again.",
+        error);
 
     /// <summary>
     /// The sides a write runs on: each strand the transaction has not touched yet joins it if healthy, else gets the

@@ -20,6 +20,7 @@ internal sealed partial class StrandTransactions
     private readonly List<(string Name, int Position)> _savepoints = [];
     private long _timestamp;
     private Exception? _broken;
+    private bool _changesSchema; // a statement changed the schema: the transaction commits on every strand or on none
 
     public StrandTransactions(HelixTransaction owner, HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
     {
@@ -66,7 +67,7 @@ internal sealed partial class StrandTransactions
 
         if (_broken is not null)
         {
-            throw new HelixException("The transaction lost every strand it was running on and cannot go on; roll it back.", _broken);
+            throw new HelixException($"The transaction cannot go on; roll it back. {_broken.Message}", _broken);
         }
     }
 

@@ -74,7 +74,7 @@ internal static class WritePath
         var strands = dataSource.Strands;
         var strategy = dataSource.Configuration.WriteStrategy;
         var direct = DirectStrands(strands, routes);
-        var ran = direct.Length == 0 ? [] : await WriteFanOut.RunAsync(execution, direct, null, execution.Statement.RequiredOrder ?? strategy.GetOrder(dataSource.StrandView!), mayOffload: direct.Length == strands.Length).ConfigureAwait(false);
+        var ran = direct.Length == 0 ? [] : await WriteFanOut.RunAsync(execution, direct, null, execution.WriteOrder, mayOffload: direct.Length == strands.Length).ConfigureAwait(false);
         var results = new StrandResult?[strands.Length];
         for (var i = 0; i < direct.Length; i++)
         {
