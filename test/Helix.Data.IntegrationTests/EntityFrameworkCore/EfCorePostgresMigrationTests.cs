@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Helix.Data.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -122,23 +121,6 @@ public class EfCorePostgresMigrationTests : PostgresTestBase
 
     private static MemoContext Memos(HelixDataSource dataSource, params IInterceptor[] interceptors) =>
         new(new DbContextOptionsBuilder<MemoContext>().AddInterceptors(interceptors).UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
-
-    /// <summary>Kills a server just before EF runs the first command whose text contains the given text (registered before Helix's interceptor, so it runs first).</summary>
-    private sealed class KillBeforeCommand(string text, PostgresServer server) : DbCommandInterceptor
-    {
-        public bool Killed { get; private set; }
-
-        public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            if (!Killed && command.CommandText.Contains(text, StringComparison.Ordinal))
-            {
-                Killed = true;
-                await server.KillAsync();
-            }
-
-            return result;
-        }
-    }
 }
 
 public sealed class Memo

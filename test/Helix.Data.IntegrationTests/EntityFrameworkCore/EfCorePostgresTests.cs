@@ -120,6 +120,41 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     [Test]
+    public async Task A_primary_killed_in_the_middle_of_one_SaveChanges_gets_that_SaveChanges_by_replay_as_one_transaction()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=2"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        // One command per row (MaxBatchSize 1): the customer and the order are in both strands' transactions when the
+        // primary dies before the first line, in the middle of the SaveChanges.
+        var kill = new KillBeforeCommand("INSERT INTO \"Lines\"", PostgresServers.Primary);
+        var options = new DbContextOptionsBuilder<ShopContext>().AddInterceptors(kill).UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.MaxBatchSize(1))).Options;
+        await using (var context = new ShopContext(options))
+        {
+            context.Customers.Add(ShopData.Alice());
+            Assert.That(await context.SaveChangesAsync(), Is.EqualTo(5), "the caller sees the SaveChanges succeed");
+        }
+
+        Assert.That(kill.Killed, Is.True, "the SaveChanges never wrote a line");
+        Assert.That(await RowsAsync(HelixStrand.Secondary, LinesDump), Has.Count.EqualTo(3));
+        await PostgresServers.Primary.StartAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, LinesDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, LinesDump)), "the whole SaveChanges, the rows written before the kill included, exactly once");
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT count(*) FROM \"Customers\""), Is.EqualTo(new[] { "1" }));
+        });
+    }
+
+    [Test]
     public async Task EnableRetryOnFailure_works_as_with_plain_EF_also_while_the_primary_is_down()
     {
         PostgresServers.RequireFaultControl();
