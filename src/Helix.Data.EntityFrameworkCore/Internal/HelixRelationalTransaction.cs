@@ -52,6 +52,9 @@ internal sealed class HelixRelationalTransaction(
 
     public override bool SupportsSavepoints => true;
 
+    /// <summary>Gets the Helix transaction on the strands that this EF transaction's commands run in.</summary>
+    public HelixTransaction Helix => helix;
+
     public override void Commit()
     {
         Announced(TransactionStep.Commit, helix.Commit);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Dapper;
 using Helix.Data.IntegrationTests.Support;
 using Helix.Data.Tests.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -152,6 +153,25 @@ public class EfCorePostgresTests : PostgresTestBase
             Assert.That(await RowsAsync(HelixStrand.Primary, LinesDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, LinesDump)), "the whole SaveChanges, the rows written before the kill included, exactly once");
             Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT count(*) FROM \"Customers\""), Is.EqualTo(new[] { "1" }));
         });
+    }
+
+    [Test]
+    public async Task Dapper_on_the_context_Helix_connection_runs_in_its_transaction_on_both_servers()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            var connection = await context.Database.GetHelixConnectionAsync();
+            await connection.ExecuteAsync("INSERT INTO \"Customers\" (\"Id\", \"Name\") VALUES (@Id, @Name)", new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction.GetHelixTransaction());
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        const string Names = "SELECT \"Name\" FROM \"Customers\" ORDER BY \"Name\"";
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Names)).And.EqualTo(new[] { "by Dapper", "by EF" }));
     }
 
     [Test]

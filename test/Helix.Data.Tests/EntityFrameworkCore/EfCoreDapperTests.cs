@@ -1,0 +1,98 @@
+using Dapper;
+using Helix.Data.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+
+namespace Helix.Data.Tests.EntityFrameworkCore;
+
+/// <summary>Dapper beside a context that uses Helix: on its Helix connection, in its transaction, on both strands.</summary>
+public class EfCoreDapperTests
+{
+    private const string Names = "SELECT Name FROM Customers ORDER BY Name";
+    private const string Insert = "INSERT INTO Customers (Id, Name) VALUES (@Id, @Name)";
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Dapper_in_the_context_transaction_commits_with_it_on_both_strands(bool async)
+    {
+        using var files = new SqliteStrands("ef-dapper-tx");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            var connection = async ? await context.Database.GetHelixConnectionAsync() : context.Database.GetHelixConnection();
+            await connection.ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction.GetHelixTransaction());
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            Assert.That(await connection.QuerySingleAsync<int>("SELECT count(*) FROM Customers", transaction: transaction.GetHelixTransaction()), Is.EqualTo(2), "Dapper reads the transaction's own writes");
+            await transaction.CommitAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, Names), Is.EqualTo(new[] { "by Dapper", "by EF" }));
+            Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "by Dapper", "by EF" }));
+        });
+    }
+
+    [Test]
+    public async Task Dapper_in_a_context_transaction_rolled_back_leaves_nothing_on_either_strand()
+    {
+        using var files = new SqliteStrands("ef-dapper-rollback");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            await context.Database.GetHelixConnection().ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction.GetHelixTransaction());
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, Names), Is.Empty);
+            Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task Dapper_on_the_Helix_connection_writes_to_both_strands_and_a_missing_strand_gets_it_by_replay()
+    {
+        using var files = new SqliteStrands("ef-dapper-plain");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            var connection = await context.Database.GetHelixConnectionAsync();
+            await connection.ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "both" });
+            Assert.That(context.Database.GetDbConnection().State, Is.EqualTo(System.Data.ConnectionState.Open), "the context's connection stays open, as after Database.OpenConnection()");
+
+            files.Lock(HelixStrand.Secondary);
+            await connection.ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "while the secondary is down" });
+            Assert.That(await context.Customers.CountAsync(), Is.EqualTo(2), "EF goes on beside Dapper");
+        }
+
+        files.Release();
+        await Wait.ForReplayAsync(dataSource, TimeSpan.FromSeconds(30));
+        Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(files.Rows(HelixStrand.Primary, Names)).And.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void A_context_without_Helix_has_no_Helix_connection_or_transaction()
+    {
+        using var files = new SqliteStrands("ef-dapper-plain-ef");
+        using var context = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseSqlite($"Data Source={files.PrimaryPath}").Options);
+        context.Database.EnsureCreated();
+        using var transaction = context.Database.BeginTransaction();
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => context.Database.GetHelixConnection(), Throws.InvalidOperationException.With.Message.Contains("not configured with UseHelix").And.Message.Contains("GetDbConnection"));
+            Assert.That(() => transaction.GetHelixTransaction(), Throws.InvalidOperationException.With.Message.Contains("not configured with UseHelix"));
+        });
+    }
+
+    private static ShopContext Shop(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
+}
