@@ -19,9 +19,17 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
             return base.Create(connection, transaction, transactionId, logger, transactionOwned);
         }
 
+        if (!ReferenceEquals(transaction, session.ShellTransaction))
+        {
+            // Database.UseTransaction with the application's own native transaction: it is one strand's, and its commit
+            // (the application's, on the native object) would not reach the Helix transaction, so the writes would be lost.
+            throw new NotSupportedException(
+                "Database.UseTransaction with a transaction begun on the context's connection object is not supported through Helix: that connection is one strand's, and committing the transaction there would not commit the context's writes on the strands. "
+                + "Begin the transaction with context.Database.BeginTransaction() instead; other code runs in it on context.Database.GetHelixConnection() with transaction.GetHelixTransaction().");
+        }
+
         session.EndTransaction();
-        session.Connection.GiveBack(connection.DbConnection); // UseTransaction: a transaction of the caller's own on it
-        session.ShellTransaction = transaction;
+        session.Connection.GiveBack(connection.DbConnection); // EF holds a transaction on it now: Helix's strand connection runs it
         session.Transaction = session.Connection.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
         return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, session.Transaction);
     }

@@ -34,6 +34,7 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
         }
 
         session.Connection.GiveBack(connection); // a provider runs no command on a connection beside its transaction
-        return InterceptionResult<DbTransaction>.SuppressWithResult(connection.BeginTransaction(IsolationLevel.ReadUncommitted));
+        session.ShellTransaction = connection.BeginTransaction(IsolationLevel.ReadUncommitted);
+        return InterceptionResult<DbTransaction>.SuppressWithResult(session.ShellTransaction);
     }
 }

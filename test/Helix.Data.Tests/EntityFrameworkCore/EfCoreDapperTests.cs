@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Helix.Data.Tests.EntityFrameworkCore;
 
-/// <summary>Dapper beside a context that uses Helix: on its Helix connection, in its transaction, on both strands.</summary>
+/// <summary>Dapper beside a context that uses Helix: on its Helix connection, in its transaction, on both strands; and the native ways that would miss a strand refused.</summary>
 public class EfCoreDapperTests
 {
     private const string Names = "SELECT Name FROM Customers ORDER BY Name";
@@ -77,6 +77,35 @@ public class EfCoreDapperTests
         files.Release();
         await Wait.ForReplayAsync(dataSource, TimeSpan.FromSeconds(30));
         Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(files.Rows(HelixStrand.Primary, Names)).And.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task UseTransaction_with_a_native_transaction_of_the_context_connection_is_refused_with_the_way_that_works()
+    {
+        using var files = new SqliteStrands("ef-use-transaction");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            await context.Database.OpenConnectionAsync();
+            await using var native = await context.Database.GetDbConnection().BeginTransactionAsync();
+
+            // Accepted, the context's writes would run in a Helix transaction that the native commit never reaches: a
+            // SaveChanges that succeeds, a commit that succeeds, and the row on neither strand.
+            Assert.That(
+                async () => await context.Database.UseTransactionAsync(native),
+                Throws.InstanceOf<NotSupportedException>().With.Message.Contains("UseTransaction").And.Message.Contains("GetHelixTransaction"));
+            Assert.That(context.Database.CurrentTransaction, Is.Null);
+            await native.RollbackAsync();
+
+            // The way that works: the context's own transaction.
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(files.Rows(HelixStrand.Primary, Names)).And.EqualTo(new[] { "by EF" }));
     }
 
     [Test]
