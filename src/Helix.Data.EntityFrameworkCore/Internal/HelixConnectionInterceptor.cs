@@ -72,6 +72,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// </summary>
     private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
+        ThrowIfAmbientTransaction();
         var strand = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
         if (session.Connection.State != ConnectionState.Open)
         {
@@ -91,6 +92,22 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         }
 
         return InterceptionResult.Suppress();
+    }
+
+    /// <summary>
+    /// Refuses to open under an ambient <c>System.Transactions</c> transaction: EF would enlist its connection object (one
+    /// strand's), the strands' connections would enlist beside it, and a transaction over two servers has to be a
+    /// distributed one, which aborts when the scope completes (tried on PostgreSQL: <c>TransactionAbortedException</c>
+    /// after a <c>SaveChanges</c> that had succeeded). Refused at the start instead, as EF's SQLite provider refuses it.
+    /// </summary>
+    private void ThrowIfAmbientTransaction()
+    {
+        if (System.Transactions.Transaction.Current is not null && !router.DataSource.IsSingleStrand)
+        {
+            throw new NotSupportedException(
+                "A context that uses Helix cannot take part in an ambient System.Transactions transaction (a TransactionScope): its two strands are independent databases, and one transaction over both would have to be a distributed transaction, which aborts. "
+                + "Use context.Database.BeginTransaction() instead (and transaction.GetHelixTransaction() for other code in it), or suppress the scope around the context (TransactionScopeOption.Suppress).");
+        }
     }
 
     /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path); returns the strand it is open on.</summary>
