@@ -26,6 +26,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     /// <summary>Gets or sets the strand connection string EF's connection object was last given.</summary>
     public string? ShellTarget { get; set; }
 
+    /// <summary>Gets or sets the strand (one given as a data source) whose data source made EF's connection object, or <see langword="null"/> when EF's provider made it.</summary>
+    public Strand? ShellSource { get; set; }
+
     /// <summary>Gets or sets the isolation level EF asked for its current transaction.</summary>
     public IsolationLevel? RequestedIsolation { get; set; }
 
@@ -38,6 +41,7 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         // EF's command names its transaction; SQLite's also gives a new command the connection's open one on its own,
         // so a command runs in the Helix transaction only while there is one.
         var transaction = command.Transaction is null ? null : Transaction;
+        _typesChanged |= schemaChange && ProviderTypes.Changes(command.CommandText);
         var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
         var isWrite = operation == Operation.NonQuery || text.IsWrite;
@@ -64,12 +68,24 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         }
     }
 
-    /// <summary>EF closes its connection object: the Helix transaction ends, and the native one EF kept goes with the connection.</summary>
-    public void Close()
+    /// <summary>
+    /// EF closes its connection object: the Helix transaction ends, and the native one EF kept goes with the connection.
+    /// After a schema change that created or changed a type, the strands' data sources load their types again, as EF's
+    /// Npgsql provider reloads its own connection's after such a migration (the change is committed or rolled back by now).
+    /// </summary>
+    public async ValueTask CloseAsync(IOBehavior io)
     {
         EndTransaction();
         ShellTransaction = null;
+        if (_typesChanged)
+        {
+            _typesChanged = false;
+            await ProviderTypes.ReloadAsync(Connection.DataSourceOrThrow, io).ConfigureAwait(false);
+        }
     }
+
+    // Whether a schema change of this session created, changed or dropped a type (see CloseAsync).
+    private bool _typesChanged;
 
     public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)
     {

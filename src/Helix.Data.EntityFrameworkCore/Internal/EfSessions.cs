@@ -13,4 +13,13 @@ internal static class EfSessions
     public static EfSession GetOrAdd(DbConnection connection, HelixDataSource dataSource) => Sessions.GetValue(connection, _ => new EfSession(dataSource));
 
     public static void Forget(DbConnection connection) => Sessions.Remove(connection);
+
+    /// <summary>EF's connection object changes (<c>SetDbConnection</c>): its session goes with the new one.</summary>
+    public static EfSession Move(DbConnection from, DbConnection to)
+    {
+        var session = Existing(from) ?? throw new InvalidOperationException("EF Core's connection object has no Helix session to move.");
+        Sessions.Remove(from);
+        Sessions.Add(to, session);
+        return session;
+    }
 }

@@ -1,7 +1,10 @@
 using System.Data;
 using System.Data.Common;
 using Helix.Data.Internal;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -15,19 +18,19 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
 {
     public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
         router.SessionOf(connection, eventData.Context) is { } session
-            ? OpenAsync(connection, session, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
+            ? OpenAsync(connection, eventData.Context!, session, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
             : result;
 
     public override ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default) =>
         router.SessionOf(connection, eventData.Context) is { } session
-            ? OpenAsync(connection, session, IOBehavior.Asynchronous, cancellationToken)
+            ? OpenAsync(connection, eventData.Context!, session, IOBehavior.Asynchronous, cancellationToken)
             : new(result);
 
     public override InterceptionResult ConnectionClosing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
     {
         if (EfSessions.Existing(connection) is { } session)
         {
-            session.Close();
+            session.CloseAsync(IOBehavior.Synchronous).Synchronously();
             session.Connection.Close();
         }
 
@@ -38,7 +41,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     {
         if (EfSessions.Existing(connection) is { } session)
         {
-            session.Close();
+            await session.CloseAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
             await session.Connection.CloseAsync().ConfigureAwait(false);
         }
 
@@ -70,15 +73,20 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// that hedges reads borrows nothing: a hedged read that loses keeps running until its cancellation lands, and it must
     /// not run on a connection EF goes on using (Helix hands a losing attempt's connection over to it to close).
     /// </summary>
-    private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, DbContext context, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfAmbientTransaction();
-        var strand = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
+        var (strand, open) = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
+        if (!ReferenceEquals(open, connection))
+        {
+            HandToEf(context, connection, open, strand);
+        }
+
         if (session.Connection.State != ConnectionState.Open)
         {
             if (router.DataSource.Hedging is null)
             {
-                session.Connection.Borrow(strand, connection);
+                session.Connection.Borrow(strand, open);
             }
 
             if (io == IOBehavior.Asynchronous)
@@ -110,33 +118,75 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         }
     }
 
-    /// <summary>Opens EF's connection object (synchronously when <paramref name="io"/> says so: the caller's own path); returns the strand it is open on.</summary>
-    private async ValueTask<Strand> OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens EF's connection object on the first strand that accepts it (synchronously when <paramref name="io"/> says so:
+    /// the caller's own path); returns that strand and the object open on it: EF's own, or one of the strand's data
+    /// source that is to take its place (<see cref="ObjectFor"/>).
+    /// </summary>
+    private async ValueTask<(Strand Strand, DbConnection Open)> OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
         Exception? first = null;
         foreach (var strand in Candidates())
         {
+            var target = ObjectFor(strand, connection, session);
             try
             {
-                // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
-                var target = strand.ConnectionString;
-                if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
-                {
-                    connection.ConnectionString = target;
-                }
-
-                session.ShellTarget = target;
-
-                await OpenAsync(connection, io, cancellationToken).ConfigureAwait(false);
-                return strand;
+                await OpenAsync(target, io, cancellationToken).ConfigureAwait(false);
+                return (strand, target);
             }
             catch (DbException e) when (router.DataSource.Classifier.Classify(e) == HelixErrorKind.StrandFault)
             {
                 first ??= e;
+                if (!ReferenceEquals(target, connection))
+                {
+                    target.Dispose(); // never opened: nothing to wait for
+                }
             }
         }
 
         throw new HelixException($"No strand accepted a connection for EF Core: {first?.Message}", first);
+    }
+
+    /// <summary>
+    /// The connection object that opens EF's connection on <paramref name="strand"/>. A strand Helix made from a
+    /// connection string: EF's own object, pointed at it by that connection string (EF's provider made the object and
+    /// set it up). A strand given as a data source: its connection string may lack the password (Npgsql's does), and its
+    /// settings live in the data source (a password provider, type mappings such as enums): an object of that data source,
+    /// EF's own when it already is one, else a new one that takes its place once open.
+    /// </summary>
+    private static DbConnection ObjectFor(Strand strand, DbConnection connection, EfSession session)
+    {
+        if (!strand.OwnsDataSource)
+        {
+            return ReferenceEquals(session.ShellSource, strand) ? connection : strand.SetUp(strand.DataSource.CreateConnection());
+        }
+
+        // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
+        var target = strand.ConnectionString;
+        if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
+        {
+            connection.ConnectionString = target;
+        }
+
+        session.ShellTarget = target;
+        session.ShellSource = null;
+        return connection;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="open"/>, a strand data source's object, EF's connection object in place of
+    /// <paramref name="connection"/>: the session follows it, EF owns it (and disposes the one it replaces, closed), and
+    /// the context's command timeout, which EF resets when its connection object changes, is kept.
+    /// </summary>
+    private static void HandToEf(DbContext context, DbConnection connection, DbConnection open, Strand strand)
+    {
+        var relational = context.GetService<IRelationalConnection>();
+        var commandTimeout = relational.CommandTimeout;
+        var session = EfSessions.Move(connection, open);
+        session.ShellSource = strand;
+        session.ShellTarget = null;
+        relational.SetDbConnection(open, contextOwnsConnection: true);
+        relational.CommandTimeout = commandTimeout;
     }
 
     private static ValueTask OpenAsync(DbConnection connection, IOBehavior io, CancellationToken cancellationToken)

@@ -39,6 +39,7 @@ internal static class EventIds
     public const int IntentNotForgotten = 3003;
     public const int CallbackFailed = 3004;
     public const int RollbackFailed = 3005;
+    public const int TypesNotReloaded = 3006;
     public const int IntentsPromoted = 5006;
     public const int ReplayHookFailed = 5007;
 }

@@ -1,12 +1,17 @@
 using System.ComponentModel.DataAnnotations.Schema;
 using Helix.Data.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql;
 
 namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
 
 /// <summary>PostgreSQL types whose parameters EF's Npgsql provider types itself (jsonb, arrays, enums) through Helix.</summary>
 public class EfCorePostgresTypeTests : PostgresTestBase
 {
+    private const string MoodsDump = "SELECT \"Mood\"::text FROM \"Moods\" ORDER BY \"Mood\"::text, \"Id\"";
+
     private const string Dump = "SELECT \"Data\"::text, \"Numbers\"::text, \"Tags\"::text FROM \"Documents\"";
 
     [TestCase(false)]
@@ -41,11 +46,11 @@ public class EfCorePostgresTypeTests : PostgresTestBase
     }
 
     [Test]
-    public async Task An_enum_mapped_by_EF_is_refused_by_Helix_connections_and_nothing_reaches_either_server()
+    public async Task An_enum_mapped_by_EF_over_strands_from_connection_strings_is_refused_and_nothing_reaches_either_server()
     {
-        // Not supported yet (docs/efcore.md, "Not done yet"): EF maps the enum in the data source it builds for its own
-        // connections; Helix's strand connections come from data sources that do not know it. The write fails before
-        // any strand runs it: nothing is written, nothing is queued.
+        // Strands from connection strings: Helix builds their data sources, which do not know EF's enum mapping (it lives
+        // in the data source EF builds for its own connections). The write fails before any strand runs it: nothing is
+        // written, nothing is queued. Strands given as data sources that map the enum work (the tests below).
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());
         await using (var context = Moods(dataSource))
         {
@@ -66,8 +71,91 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         });
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task An_enum_mapped_by_the_strands_data_sources_is_created_written_and_queried_on_both_servers(bool migrate)
+    {
+        await using var strands = MoodStrands();
+        await using (var context = Moods(strands.Helix))
+        {
+            if (migrate)
+            {
+                await context.Database.MigrateAsync(); // CREATE TYPE in the migration's transaction; the types reloaded after it
+            }
+            else
+            {
+                await context.Database.EnsureCreatedAsync();
+            }
+
+            // The same context, after the schema change: both strands' data sources know the new type now.
+            context.Moods.Add(new MoodRow { Mood = Mood.Sad });
+            await context.SaveChangesAsync();
+        }
+
+        await using (var context = Moods(strands.Helix))
+        {
+            context.Moods.Add(new MoodRow { Mood = Mood.Happy });
+            await context.SaveChangesAsync();
+            Assert.That(await context.Moods.CountAsync(m => m.Mood == Mood.Sad), Is.EqualTo(1), "an enum parameter in a query");
+            Assert.That((await context.Moods.OrderBy(m => m.Mood).Select(m => m.Mood).ToListAsync()), Is.EqualTo(new[] { Mood.Happy, Mood.Sad }));
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Secondary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Primary, MoodsDump)).And.EqualTo(new[] { "happy", "sad" }));
+    }
+
+    [Test]
+    public async Task With_the_primary_down_enum_writes_go_to_the_secondary_on_its_data_source_and_reach_the_primary_by_replay()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var strands = MoodStrands("Strand Retry=0", ";Timeout=2;Command Timeout=2");
+        await using (var context = Moods(strands.Helix))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        await PostgresServers.Primary.KillAsync();
+        await using (var context = Moods(strands.Helix))
+        {
+            // EF's own connection object opens on the secondary: one from the secondary's data source, which maps the enum.
+            context.Moods.Add(new MoodRow { Mood = Mood.Sad });
+            await context.SaveChangesAsync();
+            Assert.That(await context.Moods.Where(m => m.Mood == Mood.Sad).CountAsync(), Is.EqualTo(1));
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            context.Moods.Add(new MoodRow { Mood = Mood.Happy });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        await PostgresServers.Primary.StartAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            await strands.Helix.WaitForReplayAsync(timeout.Token);
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Primary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, MoodsDump)).And.EqualTo(new[] { "happy", "sad" }));
+
+        // A context opening with both strands up again gets EF's connection object back on the primary's data source.
+        await using (var context = Moods(strands.Helix))
+        {
+            context.Moods.Add(new MoodRow { Mood = Mood.Happy });
+            await context.SaveChangesAsync();
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Primary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, MoodsDump)).And.Count.EqualTo(3));
+    }
+
     private static DocumentContext Documents(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<DocumentContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+
+    /// <summary>A Helix data source whose strands are NpgsqlDataSources that map <see cref="Mood"/>, as an application builds them.</summary>
+    private MoodStrandSources MoodStrands(string helix = "", string inner = "")
+    {
+        NpgsqlDataSource Strand(PostgresServer server) =>
+            new NpgsqlDataSourceBuilder(server.ConnectionString(Database) + inner).MapEnum<Mood>("mood").Build();
+        var (primary, secondary) = (Strand(PostgresServers.Primary), Strand(PostgresServers.Secondary));
+        var helixDataSource = new HelixDataSourceBuilder("Helix;" + helix).UsePrimary(primary).UseSecondary(secondary).Build();
+        return new MoodStrandSources(helixDataSource, primary, secondary);
+    }
 
     private static MoodContext Moods(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<MoodContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.MapEnum<Mood>("mood"))).Options);
@@ -106,4 +194,34 @@ public sealed class MoodRow
 public sealed class MoodContext(DbContextOptions<MoodContext> options) : DbContext(options)
 {
     public DbSet<MoodRow> Moods => Set<MoodRow>();
+}
+
+/// <summary>The Helix data source and the strands' data sources it was given (which Helix does not dispose).</summary>
+internal sealed record MoodStrandSources(HelixDataSource Helix, NpgsqlDataSource Primary, NpgsqlDataSource Secondary) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await Helix.DisposeAsync();
+        await Primary.DisposeAsync();
+        await Secondary.DisposeAsync();
+    }
+}
+
+/// <summary>The model of <see cref="MoodContext"/> as one migration, for <c>Migrate</c>.</summary>
+[DbContext(typeof(MoodContext))]
+[Migration("20261204000000_Moods")]
+public sealed class MoodsMigration : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder)
+    {
+        migrationBuilder.AlterDatabase().Annotation("Npgsql:Enum:mood", "happy,sad");
+        migrationBuilder.CreateTable(
+            name: "Moods",
+            columns: table => new
+            {
+                Id = table.Column<Guid>(type: "uuid", nullable: false),
+                Mood = table.Column<Mood>(type: "mood", nullable: false),
+            },
+            constraints: table => table.PrimaryKey("PK_Moods", x => x.Id));
+    }
 }

@@ -1,4 +1,5 @@
 using Helix.Data.Tests.Support;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
 namespace Helix.Data.Tests.EntityFrameworkCore;
@@ -178,13 +179,20 @@ public class EfCoreSqliteTests
         Assert.That(await allowed.Counters.CountAsync(), Is.Zero);
     }
 
-    [Test]
-    public async Task SQLite_functions_EF_translates_to_run_on_either_strand_and_in_replay()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task SQLite_functions_EF_translates_to_run_on_either_strand_and_in_replay(bool strandsGivenAsDataSources)
     {
         // EF's SQLite provider translates decimal arithmetic, comparison and aggregates and Regex.IsMatch to functions it
-        // registers on its own connection object (ef_compare, ef_add, ef_sum, regexp): Helix's strand connections need them too.
+        // registers on its own connection object (ef_compare, ef_add, ef_sum, regexp): Helix's strand connections need them
+        // too, and so does EF's connection object when it comes from a strand's data source.
         using var files = new SqliteStrands("ef-functions");
-        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using var dataSource = strandsGivenAsDataSources
+            ? new HelixDataSourceBuilder("Helix;Strand Retry=0")
+                .UsePrimary(SqliteFactory.Instance.CreateDataSource(files.Inner(HelixStrand.Primary)))
+                .UseSecondary(SqliteFactory.Instance.CreateDataSource(files.Inner(HelixStrand.Secondary)))
+                .Build()
+            : HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
         await using (var context = Shop(dataSource))
         {
             await context.Database.EnsureCreatedAsync();
