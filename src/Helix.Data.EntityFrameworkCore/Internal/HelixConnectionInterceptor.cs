@@ -148,29 +148,37 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     }
 
     /// <summary>
-    /// The connection object that opens EF's connection on <paramref name="strand"/>. A strand Helix made from a
-    /// connection string: EF's own object, pointed at it by that connection string (EF's provider made the object and
-    /// set it up). A strand given as a data source: its connection string may lack the password (Npgsql's does), and its
-    /// settings live in the data source (a password provider, type mappings such as enums): an object of that data source,
-    /// EF's own when it already is one, else a new one that takes its place once open.
+    /// The connection object that opens EF's connection on <paramref name="strand"/>. A strand whose connections come from
+    /// the data source Helix built from its connection string: EF's own object, pointed at it by that connection string
+    /// (EF's provider made the object and set it up). Otherwise the strand's connections come from a data source that
+    /// holds more than its connection string says (one the application gave, whose connection string may lack the
+    /// password; or the one EF's provider built with its type mappings and plugins): an object of that data source. EF's
+    /// own object is one when it is still the object EF's provider made for the primary's connection string from that data
+    /// source, or one Helix put in its place; else a new one takes its place once open.
     /// </summary>
     private static DbConnection ObjectFor(Strand strand, DbConnection connection, EfSession session)
     {
-        if (!strand.OwnsDataSource)
+        var source = strand.ConnectionSource;
+        if (strand.OwnsDataSource && ReferenceEquals(source, strand.DataSource))
         {
-            return ReferenceEquals(session.ShellSource, strand) ? connection : strand.SetUp(strand.DataSource.CreateConnection());
+            // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
+            var target = strand.ConnectionString;
+            if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
+            {
+                connection.ConnectionString = target;
+            }
+
+            session.ShellTarget = target;
+            session.ShellSource = null;
+            return connection;
         }
 
-        // Set only when it changes: a provider parses the string again on each set (and may not give it back as set).
-        var target = strand.ConnectionString;
-        if (!ReferenceEquals(session.ShellTarget, target) && !ReferenceEquals(connection.ConnectionString, target))
+        if (session.ShellSource is null && session.ShellTarget is null && strand.Id == HelixStrand.Primary && strand.OwnsDataSource)
         {
-            connection.ConnectionString = target;
+            session.ShellSource = strand; // EF's provider made its object from its data source for this connection string: the strand's
         }
 
-        session.ShellTarget = target;
-        session.ShellSource = null;
-        return connection;
+        return ReferenceEquals(session.ShellSource, strand) ? connection : strand.SetUp(source.CreateConnection());
     }
 
     /// <summary>

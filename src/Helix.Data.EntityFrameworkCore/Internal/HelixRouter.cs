@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -51,7 +52,12 @@ internal sealed class HelixRouter
         return new HelixRouter(dataSource, options);
     }
 
-    /// <summary>Asks the strands, once, to set up their connections as the context's provider sets up its own.</summary>
+    /// <summary>
+    /// Asks the strands, once per data source, to make and set up their connections as the context's provider makes and
+    /// sets up its own: from the provider's data source for the strand's connection string, when it builds one (EF's
+    /// Npgsql provider, for enums and plugins), and set up as it sets up its connections (EF's SQLite provider's
+    /// functions). Strands an application gave as data sources keep them: Helix cannot build theirs again.
+    /// </summary>
     private void SetUpStrandConnections(DbContext context)
     {
         if (_strandsSetUp)
@@ -59,16 +65,32 @@ internal sealed class HelixRouter
             return;
         }
 
-        if (ProviderConnectionSetup.For(context) is { } setup)
+        if (!StrandsSetUp.TryGetValue(DataSource, out _))
         {
-            foreach (var strand in DataSource.Strands)
+            foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
             {
-                strand.UseConnectionSetup(setup);
+                if (ProviderDataSource.For(context, strand.ConnectionString) is { } source)
+                {
+                    strand.UseConnectionSource(source);
+                }
             }
+
+            if (ProviderConnectionSetup.For(context) is { } setup)
+            {
+                foreach (var strand in DataSource.Strands)
+                {
+                    strand.UseConnectionSetup(setup);
+                }
+            }
+
+            StrandsSetUp.AddOrUpdate(DataSource, DataSource);
         }
 
         _strandsSetUp = true;
     }
+
+    // The data sources whose strands were set up (by the first context that opened on them; the first setup stays).
+    private static readonly ConditionalWeakTable<HelixDataSource, object> StrandsSetUp = [];
 
     private volatile bool _strandsSetUp;
 

@@ -25,7 +25,7 @@ internal static partial class ProviderTypes
         {
             try
             {
-                await ReloadAsync(strand.DataSource, io).ConfigureAwait(false);
+                await ReloadAsync(strand.ConnectionSource, io).ConfigureAwait(false);
             }
             catch (DbException e)
             {

@@ -208,7 +208,52 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     /// strand's data source. It saves making an object per open (with a finalizer, as every ADO.NET connection has, and
     /// a connection string to look up); the provider's own pool still serves the physical connection.
     /// </summary>
-    public DbConnection CreateConnection() => SetUp((KeepsConnections ? _closedConnections.Rent() : null) ?? DataSource.CreateConnection());
+    public DbConnection CreateConnection() => SetUp((KeepsConnections ? _closedConnections.Rent() : null) ?? NewConnection());
+
+    // The data source a layer above asked this strand's connection objects to come from, and the objects made from it.
+    private volatile DbDataSource? _connectionSource;
+    private readonly ConditionalWeakTable<DbConnection, object> _madeFromSource = [];
+
+    /// <summary>
+    /// Gets the data source this strand's connection objects come from: <see cref="DataSource"/>, or the one a layer above
+    /// asked for (<see cref="UseConnectionSource"/>).
+    /// </summary>
+    public DbDataSource ConnectionSource => _connectionSource ?? DataSource;
+
+    /// <summary>
+    /// Asks that every connection object Helix makes for this strand from now on (its connections' and its replay
+    /// worker's) come from <paramref name="source"/>, a data source for the strand's own connection string with more set
+    /// up: EF Core's Npgsql provider builds one with the type mappings and plugins of a context's options (enums,
+    /// NodaTime, pgvector), which commands of that context need on every strand. Kept objects of the strand's own data
+    /// source are dropped, and those in use are not kept once closed. The first source asked for stays.
+    /// </summary>
+    /// <returns>Whether <paramref name="source"/> is now the strand's.</returns>
+    public bool UseConnectionSource(DbDataSource source)
+    {
+        if (Interlocked.CompareExchange(ref _connectionSource, source, null) is not null)
+        {
+            return ReferenceEquals(_connectionSource, source);
+        }
+
+        while (_closedConnections.Rent() is { } closed)
+        {
+            closed.Dispose();
+        }
+
+        return true;
+    }
+
+    private DbConnection NewConnection()
+    {
+        if (_connectionSource is not { } source)
+        {
+            return DataSource.CreateConnection();
+        }
+
+        var connection = source.CreateConnection();
+        _madeFromSource.AddOrUpdate(connection, SetUpMark);
+        return connection;
+    }
 
     // What a layer above asks to be done once to every connection object Helix makes for this strand, and the objects done.
     private volatile Action<DbConnection>? _connectionSetup;
@@ -240,7 +285,7 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     /// <param name="closed">A closed connection this strand made, which nobody outside Helix holds.</param>
     public void Keep(DbConnection closed)
     {
-        if (_retired || !KeepsConnections || !_closedConnections.Return(closed))
+        if (_retired || !KeepsConnections || (_connectionSource is not null && !_madeFromSource.TryGetValue(closed, out _)) || !_closedConnections.Return(closed))
         {
             closed.Dispose();
         }
