@@ -254,6 +254,41 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
         Assert.That(tokens, Is.Unique, "each open got a connection made for it");
     }
 
+    [Test]
+    public async Task A_strand_asked_to_make_its_connections_from_another_data_source_keeps_none_of_its_own_objects_since()
+    {
+        // EF Core's Npgsql provider hands the strands the data source it builds (enum mappings, plugins): an object of the
+        // strand's own data source, kept or in use at the switch, must never serve a connection again.
+        using var files = new SqliteStrands("source");
+        files.ExecuteOnBoth("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('a')");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Preferred Strand=Primary"));
+        var strand = dataSource.Strands[0];
+        var (kept, inUse) = (strand.CreateConnection(), strand.CreateConnection());
+        var disposed = new List<string>();
+        kept.Disposed += (_, _) => disposed.Add("kept");
+        inUse.Disposed += (_, _) => disposed.Add("in use");
+        strand.Keep(kept);
+
+        var source = new TokenSqliteDataSource(files.Inner(HelixStrand.Primary));
+        Assert.That(strand.UseConnectionSource(source), Is.True);
+        Assert.That(strand.UseConnectionSource(new TokenSqliteDataSource(files.Inner(HelixStrand.Primary))), Is.False, "the first source stays");
+        Assert.That(strand.ConnectionSource, Is.SameAs(source));
+        strand.Keep(inUse); // made before the switch: disposed, not kept
+
+        var tokens = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            await ReadOnceAsync(dataSource);
+            tokens.Add(source.LastToken);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(tokens, Is.EqualTo(new[] { "token-1", "token-1", "token-1" }), "one object of the new source, made once and opened again");
+            Assert.That(disposed, Is.EqualTo(new[] { "kept", "in use" }), "the kept object of the strand's own data source dropped at the switch, the one in use when it came back");
+        });
+    }
+
     /// <summary>An application's own data source: every connection it makes carries a fresh token (here, in its StateChange handler's closure).</summary>
     private sealed class TokenSqliteDataSource(string connectionString) : System.Data.Common.DbDataSource
     {
