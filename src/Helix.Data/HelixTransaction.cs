@@ -46,6 +46,9 @@ public sealed class HelixTransaction : DbTransaction
     /// <summary>Gets the engine that runs the transaction on the strands.</summary>
     internal StrandTransactions Strands { get; }
 
+    /// <summary>Gets this transaction's native transaction on <paramref name="inner"/>, one of its connection's inner connections, if it has begun one there.</summary>
+    internal DbTransaction? InnerOn(DbConnection inner) => Strands.InnerOn(inner);
+
     /// <inheritdoc />
     public override void Commit() => Strands.CommitAsync(IOBehavior.Synchronous, CancellationToken.None).Synchronously();
 

@@ -18,7 +18,11 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
 
     public HelixConnection Connection { get; } = dataSource.CreateConnection();
 
-    public HelixTransaction? Transaction { get; set; }
+    /// <summary>Gets the Helix transaction the context's commands run in: one EF began (<see cref="BeginTransaction"/>) or one the application gave it (<see cref="UseTransaction"/>).</summary>
+    public HelixTransaction? Transaction { get; private set; }
+
+    // Whether Transaction is the application's (Database.UseTransaction): the session never ends it, the application does.
+    private bool _transactionGiven;
 
     /// <summary>Gets or sets the native transaction EF began on its connection object, in which no command runs: kept for EF's next transaction until the connection closes.</summary>
     public DbTransaction? ShellTransaction { get; set; }
@@ -48,13 +52,53 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         return CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
     }
 
-    /// <summary>Ends the session's Helix transaction (rolled back unless committed), or only the given one if it is still the session's.</summary>
+    /// <summary>Begins the Helix transaction of a transaction EF begins, in place of the session's.</summary>
+    public HelixTransaction BeginTransaction(IsolationLevel isolationLevel)
+    {
+        EndTransaction();
+        Transaction = Connection.BeginTransaction(isolationLevel);
+        return Transaction;
+    }
+
+    /// <summary>Runs the context's commands in a Helix transaction the application began on <see cref="Connection"/> (<c>Database.UseTransaction</c>), which it ends itself.</summary>
+    public void UseTransaction(HelixTransaction given)
+    {
+        EndTransaction();
+        Transaction = given;
+        _transactionGiven = true;
+    }
+
+    /// <summary>
+    /// The native transaction EF holds on its connection object, in which no command runs: begun once (read uncommitted,
+    /// the lightest; see <see cref="HelixTransactionInterceptor"/>) after the session's Helix connection stops borrowing
+    /// the object (a provider runs no command on a connection beside its transaction), kept until EF closes it.
+    /// </summary>
+    public DbTransaction ShellOn(DbConnection efConnection)
+    {
+        if (ShellTransaction is null)
+        {
+            Connection.GiveBack(efConnection);
+            ShellTransaction = efConnection.BeginTransaction(IsolationLevel.ReadUncommitted);
+        }
+
+        return ShellTransaction;
+    }
+
+    /// <summary>
+    /// Takes the session's Helix transaction off it (or only the given one, if it is still the session's): rolled back
+    /// unless committed when EF began it, left to the application when it gave it.
+    /// </summary>
     public void EndTransaction(HelixTransaction? only = null)
     {
         if (Transaction is { } transaction && (only is null || ReferenceEquals(only, transaction)))
         {
             Transaction = null;
-            transaction.Dispose();
+            if (!_transactionGiven)
+            {
+                transaction.Dispose();
+            }
+
+            _transactionGiven = false;
         }
     }
 
@@ -125,11 +169,12 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     public async ValueTask DisposeAsync()
     {
         ReleaseReaders();
-        if (Transaction is { } transaction)
+        if (Transaction is { } transaction && !_transactionGiven)
         {
-            Transaction = null;
             await transaction.DisposeAsync().ConfigureAwait(false);
         }
+
+        Transaction = null;
 
         await Connection.DisposeAsync().ConfigureAwait(false);
     }

@@ -19,19 +19,43 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
             return base.Create(connection, transaction, transactionId, logger, transactionOwned);
         }
 
+        if (transaction is HelixTransaction given)
+        {
+            return Use(connection, given, transactionId, logger, session);
+        }
+
         if (!ReferenceEquals(transaction, session.ShellTransaction))
         {
             // Database.UseTransaction with the application's own native transaction: it is one strand's, and its commit
             // (the application's, on the native object) would not reach the Helix transaction, so the writes would be lost.
             throw new NotSupportedException(
-                "Database.UseTransaction with a transaction begun on the context's connection object is not supported through Helix: that connection is one strand's, and committing the transaction there would not commit the context's writes on the strands. "
-                + "Begin the transaction with context.Database.BeginTransaction() instead; other code runs in it on context.Database.GetHelixConnection() with transaction.GetHelixTransaction().");
+                "Database.UseTransaction with a transaction begun on the context's native connection object is not supported through Helix: that connection is one strand's, and committing the transaction there would not commit the context's writes on the strands. "
+                + "Begin it on the context's Helix connection instead (context.Database.GetHelixConnection().BeginTransaction()) and hand that to UseTransaction, or begin it with context.Database.BeginTransaction() and give other code transaction.GetHelixTransaction().");
         }
 
-        session.EndTransaction();
         session.Connection.GiveBack(connection.DbConnection); // EF holds a transaction on it now: Helix's strand connection runs it
-        session.Transaction = session.Connection.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
-        return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, session.Transaction);
+        var helix = session.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
+        return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, helix);
+    }
+
+    /// <summary>
+    /// <c>Database.UseTransaction</c> with a Helix transaction the application began on the context's own Helix connection
+    /// (as plain EF takes one begun on the context's connection): the context's commands run in it, and the application
+    /// ends it. EF's transaction needs a native one on EF's connection object: the Helix transaction's own there when its
+    /// commands ran on that object, else the session's shell.
+    /// </summary>
+    private HelixRelationalTransaction Use(IRelationalConnection connection, HelixTransaction given, Guid transactionId, IDiagnosticsLogger<DbLoggerCategory.Database.Transaction> logger, EfSession session)
+    {
+        given.Strands.ThrowIfUnusable();
+        if (!ReferenceEquals(given.Connection, session.Connection))
+        {
+            throw new InvalidOperationException(
+                "Database.UseTransaction was given a Helix transaction of another connection, and a context runs its commands on its own Helix connection: begin the transaction on context.Database.GetHelixConnection(), or begin it with context.Database.BeginTransaction() and give other code transaction.GetHelixTransaction().");
+        }
+
+        var native = given.InnerOn(connection.DbConnection) ?? session.ShellOn(connection.DbConnection);
+        session.UseTransaction(given);
+        return new HelixRelationalTransaction(connection, native, transactionId, logger, transactionOwned: false, Dependencies.SqlGenerationHelper, session, given);
     }
 }
 

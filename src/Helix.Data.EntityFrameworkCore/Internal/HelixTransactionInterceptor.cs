@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -28,13 +27,6 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
         }
 
         session.RequestedIsolation = eventData.IsolationLevel;
-        if (session.ShellTransaction is { } kept)
-        {
-            return InterceptionResult<DbTransaction>.SuppressWithResult(kept);
-        }
-
-        session.Connection.GiveBack(connection); // a provider runs no command on a connection beside its transaction
-        session.ShellTransaction = connection.BeginTransaction(IsolationLevel.ReadUncommitted);
-        return InterceptionResult<DbTransaction>.SuppressWithResult(session.ShellTransaction);
+        return InterceptionResult<DbTransaction>.SuppressWithResult(session.ShellOn(connection));
     }
 }

@@ -175,6 +175,32 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     [Test]
+    public async Task UseTransaction_with_a_Helix_transaction_Dapper_began_on_the_context_connection_commits_on_both_servers()
+    {
+        // Npgsql: Dapper's writes begin the Helix transaction on EF's own connection object (the strand it borrows), so
+        // EF's transaction is that native one there; queries and SaveChanges run in it on both servers.
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            var connection = await context.Database.GetHelixConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("INSERT INTO \"Customers\" (\"Id\", \"Name\") VALUES (@Id, @Name)", new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction);
+            await context.Database.UseTransactionAsync(transaction);
+            Assert.That(await context.Customers.CountAsync(), Is.EqualTo(1), "the query runs in the transaction");
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+            await context.Database.UseTransactionAsync(null);
+            context.Customers.Add(new Customer { Name = "after" });
+            await context.SaveChangesAsync();
+        }
+
+        const string Names = "SELECT \"Name\" FROM \"Customers\" ORDER BY \"Name\"";
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Names)).And.EqualTo(new[] { "after", "by Dapper", "by EF" }));
+    }
+
+    [Test]
     public async Task A_TransactionScope_is_refused_when_the_context_opens_and_nothing_is_written()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());

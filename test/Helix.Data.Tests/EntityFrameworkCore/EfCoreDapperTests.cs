@@ -108,6 +108,86 @@ public class EfCoreDapperTests
         Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(files.Rows(HelixStrand.Primary, Names)).And.EqualTo(new[] { "by EF" }));
     }
 
+    [TestCase(true, true)]
+    [TestCase(true, false)]
+    [TestCase(false, true)]
+    public async Task UseTransaction_with_a_Helix_transaction_begun_by_Dapper_on_the_context_connection_commits_or_rolls_back_both(bool commit, bool async)
+    {
+        // The plain EF Core way of sharing a transaction: begun by other code on the context's connection (here its Helix
+        // connection), then handed to the context. The context's writes and reads run in it; the application ends it.
+        using var files = new SqliteStrands("ef-use-helix-transaction");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            var connection = await context.Database.GetHelixConnectionAsync();
+            await using var transaction = async ? await connection.BeginTransactionAsync() : connection.BeginTransaction();
+            await connection.ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction);
+            var used = async ? await context.Database.UseTransactionAsync(transaction) : context.Database.UseTransaction(transaction);
+            Assert.That(used!.GetHelixTransaction(), Is.SameAs(transaction));
+            Assert.That(await context.Customers.CountAsync(), Is.EqualTo(1), "the context reads in the transaction: Dapper's row, not yet committed");
+            context.Customers.Add(new Customer { Name = "by EF" });
+            await context.SaveChangesAsync();
+            Assert.That(await connection.QuerySingleAsync<int>("SELECT count(*) FROM Customers", transaction: transaction), Is.EqualTo(2));
+            if (commit)
+            {
+                await transaction.CommitAsync();
+            }
+            else
+            {
+                await transaction.RollbackAsync();
+            }
+
+            await context.Database.UseTransactionAsync(null);
+            context.Customers.Add(new Customer { Name = "after" }); // the context's own transaction again
+            await context.SaveChangesAsync();
+        }
+
+        var expected = commit ? new[] { "after", "by Dapper", "by EF" } : new[] { "after" };
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, Names), Is.EqualTo(expected));
+            Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(expected));
+        });
+    }
+
+    [Test]
+    public async Task A_Helix_transaction_taken_off_the_context_stays_the_application_s_to_use_and_end()
+    {
+        // EF does not commit, roll back or dispose a transaction it was given: the application does, after
+        // UseTransaction(null) has taken it off the context (the connection is the context's, which closes it when disposed).
+        using var files = new SqliteStrands("ef-use-helix-transaction-detach");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using var context = Shop(dataSource);
+        await context.Database.EnsureCreatedAsync();
+        var connection = await context.Database.GetHelixConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await context.Database.UseTransactionAsync(transaction);
+        context.Customers.Add(new Customer { Name = "by EF" });
+        await context.SaveChangesAsync();
+        await context.Database.UseTransactionAsync(null);
+        Assert.That(context.Database.CurrentTransaction, Is.Null);
+        await connection.ExecuteAsync(Insert, new { Id = Guid.NewGuid(), Name = "by Dapper" }, transaction); // still usable: the context did not end it
+        await transaction.CommitAsync();
+        Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.EqualTo(files.Rows(HelixStrand.Primary, Names)).And.EqualTo(new[] { "by Dapper", "by EF" }));
+    }
+
+    [Test]
+    public async Task UseTransaction_with_a_Helix_transaction_of_another_connection_is_refused()
+    {
+        using var files = new SqliteStrands("ef-use-other-transaction");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using var context = Shop(dataSource);
+        await context.Database.EnsureCreatedAsync();
+        await using var other = dataSource.CreateConnection();
+        await other.OpenAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        Assert.That(
+            async () => await context.Database.UseTransactionAsync(transaction),
+            Throws.InstanceOf<InvalidOperationException>().With.Message.Contains("GetHelixConnection"));
+        Assert.That(context.Database.CurrentTransaction, Is.Null);
+    }
+
     [Test]
     public void A_context_without_Helix_has_no_Helix_connection_or_transaction()
     {

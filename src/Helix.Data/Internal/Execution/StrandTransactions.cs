@@ -49,6 +49,9 @@ internal sealed partial class StrandTransactions
 
     public IsolationLevel IsolationLevel { get; }
 
+    /// <summary>The inner transaction on <paramref name="connection"/>, if a strand's part of this transaction runs there.</summary>
+    public DbTransaction? InnerOn(DbConnection connection) => _sides.FirstOrDefault(s => s.Inner is { } inner && ReferenceEquals(inner.Connection, connection))?.Inner;
+
     /// <summary>Gets a value indicating whether the transaction committed or rolled back.</summary>
     public bool IsCompleted { get; private set; }
 
