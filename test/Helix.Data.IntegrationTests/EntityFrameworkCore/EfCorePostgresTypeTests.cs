@@ -80,12 +80,14 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Primary, MoodsDump)).And.EqualTo(new[] { "happy", "sad" }));
     }
 
-    [TestCase("connection strings")]
-    [TestCase("data sources")]
-    public async Task With_the_primary_down_enum_writes_go_to_the_secondary_and_reach_the_primary_by_replay(string strandsFrom)
+    [TestCase("connection strings", "memory")]
+    [TestCase("connection strings", "file")]
+    [TestCase("data sources", "memory")]
+    public async Task With_the_primary_down_enum_writes_go_to_the_secondary_and_reach_the_primary_by_replay(string strandsFrom, string queue)
     {
         PostgresServers.RequireFaultControl();
-        await using var strands = MoodStrands(strandsFrom, "Strand Retry=0", ";Timeout=2;Command Timeout=2");
+        var replay = queue == "file" ? ";Replay=file:" + Path.Combine(Directory.CreateTempSubdirectory("helix-ef-enum-").FullName, "replay.db") : string.Empty;
+        await using var strands = MoodStrands(strandsFrom, "Strand Retry=0" + replay, ";Timeout=2;Command Timeout=2");
         await using (var context = Moods(strands.Helix))
         {
             await context.Database.EnsureCreatedAsync();
