@@ -106,7 +106,67 @@ public class ReplaySerializerTests
         Assert.That(((SqliteParameter)back.Statements[0].Parameters[0]).SqliteType, Is.EqualTo(SqliteType.Blob));
     }
 
-    private static readonly object[] Unsupported = [new object(), new Uri("http://x"), new int[2, 2], new List<int> { 1 }, new System.Net.IPAddress(1), new object[] { new object() }];
+    private static readonly object[] Unsupported = [new object(), new int[2, 2], new List<int> { 1 }, new object[] { new object() }, new Lossy(1, 2)];
+
+    private static readonly object[] AsText = [new Temperature(21.5m), new Uri("http://example.com/a?b=c")];
+
+    [TestCaseSource(nameof(AsText))]
+    public void A_value_whose_type_converter_reads_its_text_back_round_trips_with_its_exact_type(object value)
+    {
+        // NodaTime's Instant, LocalDate... (EF Core's NodaTime plugin) are stored this way; a test type stands in here.
+        Assert.That(HelixReplaySerializer.CanStore(value), Is.True);
+        var back = RoundTrip(Entry(new NpgsqlParameter("@v", NpgsqlDbType.Text) { Value = value }), NpgsqlFactory.Instance);
+        Assert.That(back.Statements[0].Parameters[0].Value, Is.TypeOf(value.GetType()).And.EqualTo(value));
+        Assert.That(((NpgsqlParameter)back.Statements[0].Parameters[0]).NpgsqlDbType, Is.EqualTo(NpgsqlDbType.Text));
+    }
+
+    [Test]
+    public void A_value_whose_type_this_process_cannot_load_reads_back_as_its_text()
+    {
+        // The replaying process lacks the type's assembly: the entry still reads, and applying it fails as a statement
+        // error would (retried, then dead-lettered), instead of the queue failing to read.
+        var bytes = HelixReplaySerializer.Serialize(Entry(new SqliteParameter("@v", SqliteType.Text) { Value = new Temperature(3m) }));
+        var name = System.Text.Encoding.UTF8.GetBytes(typeof(Temperature).FullName!);
+        var at = bytes.AsSpan().IndexOf(name);
+        Assert.That(at, Is.GreaterThan(0));
+        bytes[at + name.Length - 1] = (byte)'X'; // Temperaturx: no such type
+        var back = HelixReplaySerializer.Deserialize(bytes, _ => SqliteFactory.Instance);
+        Assert.That(back.Statements[0].Parameters[0].Value, Is.EqualTo("3C"));
+    }
+
+    /// <summary>A value type with a converter to and from its text, as NodaTime's types have.</summary>
+    [System.ComponentModel.TypeConverter(typeof(TemperatureConverter))]
+    public readonly record struct Temperature(decimal Celsius);
+
+    private sealed class TemperatureConverter : System.ComponentModel.TypeConverter
+    {
+        public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
+
+        public override bool CanConvertTo(System.ComponentModel.ITypeDescriptorContext? context, Type? destinationType) => destinationType == typeof(string);
+
+        public override object? ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object value) =>
+            new Temperature(decimal.Parse(((string)value).TrimEnd('C'), System.Globalization.CultureInfo.InvariantCulture));
+
+        public override object? ConvertTo(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object? value, Type destinationType) =>
+            ((Temperature)value!).Celsius.ToString(System.Globalization.CultureInfo.InvariantCulture) + "C";
+    }
+
+    /// <summary>A type whose converter writes only part of it: storing it would lose the rest, so it is refused.</summary>
+    [System.ComponentModel.TypeConverter(typeof(LossyConverter))]
+    public readonly record struct Lossy(int Kept, int Lost);
+
+    private sealed class LossyConverter : System.ComponentModel.TypeConverter
+    {
+        public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
+
+        public override bool CanConvertTo(System.ComponentModel.ITypeDescriptorContext? context, Type? destinationType) => destinationType == typeof(string);
+
+        public override object? ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object value) =>
+            new Lossy(int.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture), 0);
+
+        public override object? ConvertTo(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object? value, Type destinationType) =>
+            ((Lossy)value!).Kept.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     [TestCaseSource(nameof(Unsupported))]
     public void An_unsupported_value_is_refused_with_its_type_and_parameter_named(object value)

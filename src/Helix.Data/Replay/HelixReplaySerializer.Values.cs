@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.ComponentModel;
 using System.Globalization;
 
 namespace Helix.Data.Replay;
@@ -35,6 +36,7 @@ public static partial class HelixReplaySerializer
         TimeSpan = 22,
         Array = 23,
         Enum = 24,
+        Text = 25,
     }
 
     private static void WriteValue(BinaryWriter writer, object? value)
@@ -148,6 +150,11 @@ public static partial class HelixReplaySerializer
                 }
 
                 break;
+            case var v when TextConverter(v.GetType()) is { } converter:
+                writer.Write((byte)Tag.Text);
+                writer.Write(TypeName(v.GetType()));
+                writer.Write(converter.ConvertToInvariantString(v)!);
+                break;
             default:
                 throw new NotSupportedException($"A value of type {value.GetType().FullName} cannot be stored in a replay entry.");
         }
@@ -183,12 +190,50 @@ public static partial class HelixReplaySerializer
             Tag.TimeSpan => new TimeSpan(reader.ReadInt64()),
             Tag.Enum => ReadEnum(reader.ReadString(), reader.ReadInt64()),
             Tag.Array => ReadArray(reader),
+            Tag.Text => ReadText(reader.ReadString(), reader.ReadString()),
             _ => throw new InvalidDataException($"Unknown value tag {(byte)tag} in a replay entry."),
         };
     }
 
     private static object ReadEnum(string typeName, long value) =>
         ResolveType(typeName) is { IsEnum: true } type ? Enum.ToObject(type, value) : value;
+
+    /// <summary>A value stored as text by its type's converter; the text itself when this process cannot load the type (its replay then fails as a statement error would).</summary>
+    private static object ReadText(string typeName, string text) =>
+        ResolveType(typeName) is { } type && TextConverter(type) is { } converter ? converter.ConvertFromInvariantString(text)! : text;
+
+    /// <summary>
+    /// The converter that writes a value of <paramref name="type"/> as text and reads it back (a <see cref="TypeConverter"/>
+    /// of the type's own, to and from a string: NodaTime's <c>Instant</c> and <c>LocalDate</c>), or
+    /// <see langword="null"/>. Not the converters every type gets (which cannot read a string back) nor those that look
+    /// a string up among components.
+    /// </summary>
+    private static TypeConverter? TextConverter(Type type) => Converters.GetOrAdd(type, static t =>
+    {
+        var converter = TypeDescriptor.GetConverter(t);
+        return converter.GetType() != typeof(TypeConverter) && converter is not ReferenceConverter
+            && converter.CanConvertTo(typeof(string)) && converter.CanConvertFrom(typeof(string)) ? converter : null;
+    });
+
+    private static readonly ConcurrentDictionary<Type, TypeConverter?> Converters = new();
+
+    /// <summary>Whether a value of a type stored as text reads back equal to itself, so that storing it loses nothing.</summary>
+    private static bool ReadsBackAsText(object value)
+    {
+        if (TextConverter(value.GetType()) is not { } converter)
+        {
+            return false;
+        }
+
+        try
+        {
+            return Equals(converter.ConvertFromInvariantString(converter.ConvertToInvariantString(value)!), value);
+        }
+        catch (Exception e) when (e is NotSupportedException or FormatException or ArgumentException or InvalidCastException or OverflowException)
+        {
+            return false;
+        }
+    }
 
     private static Array ReadArray(BinaryReader reader)
     {

@@ -15,8 +15,10 @@ namespace Helix.Data.Replay;
 /// Supported values: <see langword="null"/>, <see cref="DBNull"/>, <see cref="bool"/>, every integer type,
 /// <see cref="float"/>, <see cref="double"/>, <see cref="decimal"/>, <see cref="string"/>, <see cref="char"/>,
 /// <see cref="Guid"/>, <c>byte[]</c>, <see cref="DateTime"/>, <see cref="DateTimeOffset"/>, <see cref="DateOnly"/>,
-/// <see cref="TimeOnly"/>, <see cref="TimeSpan"/>, enums, and one-dimensional arrays of these. A durable queue refuses
-/// a write with any other value before anything is written (<see cref="CanStore"/>).
+/// <see cref="TimeOnly"/>, <see cref="TimeSpan"/>, enums, and one-dimensional arrays of these; and a value whose type has a
+/// <see cref="System.ComponentModel.TypeConverter"/> that writes it as an invariant string and reads back an equal value
+/// (NodaTime's <c>Instant</c>, <c>LocalDate</c> and the like), stored as that string with its type's name.
+/// A durable queue refuses a write with any other value before anything is written (<see cref="CanStore"/>).
 /// </remarks>
 public static partial class HelixReplaySerializer
 {
@@ -34,7 +36,7 @@ public static partial class HelixReplaySerializer
             or decimal or string or char or Guid or byte[] or DateTime or DateTimeOffset or DateOnly or TimeOnly or TimeSpan => true,
         Enum => true,
         Array array => array.Rank == 1 && IsStorableElementType(array.GetType().GetElementType()!) && array.Cast<object?>().All(CanStore),
-        _ => false,
+        _ => ReadsBackAsText(value),
     };
 
     /// <summary>Throws a <see cref="NotSupportedException"/> naming the parameter when its value cannot be stored.</summary>
@@ -46,7 +48,8 @@ public static partial class HelixReplaySerializer
         {
             throw new NotSupportedException(
                 $"Parameter '{parameterName}' has a value of type {value!.GetType().FullName}, which the durable replay queue cannot store, so the write was refused before anything ran. "
-                + "Supported: null, DBNull, bool, integers, float, double, decimal, string, char, Guid, byte[], DateTime, DateTimeOffset, DateOnly, TimeOnly, TimeSpan, enums and one-dimensional arrays of these; "
+                + "Supported: null, DBNull, bool, integers, float, double, decimal, string, char, Guid, byte[], DateTime, DateTimeOffset, DateOnly, TimeOnly, TimeSpan, enums, one-dimensional arrays of these, "
+                + "and types whose TypeConverter writes them as a string and reads back an equal value (NodaTime's); "
                 + "convert the value (for example to a string or a byte array) or use Replay=Memory.");
         }
     }

@@ -124,14 +124,17 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Primary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, MoodsDump)).And.Count.EqualTo(3));
     }
 
-    [Test]
-    public async Task NodaTime_values_of_EFs_plugin_are_written_to_both_servers_queried_and_replayed()
+    [TestCase("memory")]
+    [TestCase("file")]
+    public async Task NodaTime_values_of_EFs_plugin_are_written_to_both_servers_queried_and_replayed(string queue)
     {
         // EF's NodaTime plugin adds its type mappings to the data source EF's Npgsql provider builds: the strands'
         // connections come from that data source built for each strand, so both servers take Instant and LocalDate.
         PostgresServers.RequireFaultControl();
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", ";Timeout=2;Command Timeout=2"));
-        var at = NodaTime.Instant.FromUtc(2026, 12, 4, 15, 0);
+        // The file queue stores an Instant as the text its TypeConverter writes (NodaTime's round-trip pattern).
+        var replay = queue == "file" ? ";Replay=file:" + Path.Combine(Directory.CreateTempSubdirectory("helix-ef-nodatime-").FullName, "replay.db") : string.Empty;
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0" + replay, ";Timeout=2;Command Timeout=2"));
+        var at = NodaTime.Instant.FromUtc(2026, 12, 4, 15, 0).Plus(NodaTime.Duration.FromTicks(1_234_560)); // microseconds, as PostgreSQL keeps
         await using (var context = Events(dataSource))
         {
             await context.Database.EnsureCreatedAsync();
@@ -156,27 +159,6 @@ public class EfCorePostgresTypeTests : PostgresTestBase
 
         const string EventsDump = "SELECT \"At\"::text, \"Day\"::text FROM \"Events\" ORDER BY \"At\"";
         Assert.That(await RowsAsync(HelixStrand.Primary, EventsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, EventsDump)).And.Count.EqualTo(2));
-    }
-
-    [Test]
-    public async Task NodaTime_values_are_refused_before_anything_runs_with_a_durable_replay_queue_that_cannot_store_them()
-    {
-        // The file and NATS queues store a parameter's value in their own format, which knows no NodaTime type: the write
-        // is refused up front with the fix, rather than written to one strand and lost for the other.
-        var replay = "Replay=file:" + Path.Combine(Directory.CreateTempSubdirectory("helix-ef-nodatime-").FullName, "replay.db");
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString(replay));
-        await using (var context = Events(dataSource))
-        {
-            await context.Database.EnsureCreatedAsync();
-            context.Events.Add(new EventRow { At = NodaTime.Instant.FromUtc(2026, 12, 4, 15, 0), Day = new NodaTime.LocalDate(2026, 12, 4) });
-            Assert.That(async () => await context.SaveChangesAsync(), Throws.InstanceOf<DbUpdateException>().With.InnerException.InstanceOf<NotSupportedException>().And.InnerException.Message.Contains("NodaTime.Instant").And.InnerException.Message.Contains("Replay=Memory"));
-        }
-
-        Assert.Multiple(async () =>
-        {
-            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT count(*) FROM \"Events\""), Is.EqualTo(new[] { "0" }));
-            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT count(*) FROM \"Events\""), Is.EqualTo(new[] { "0" }));
-        });
     }
 
     private static EventContext Events(HelixDataSource dataSource) =>
