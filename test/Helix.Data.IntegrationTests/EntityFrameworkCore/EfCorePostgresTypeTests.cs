@@ -124,6 +124,53 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Primary, MoodsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, MoodsDump)).And.Count.EqualTo(3));
     }
 
+    [Test]
+    public void Pooled_contexts_through_the_synchronous_API_move_EFs_connection_object_to_the_secondary_and_back()
+    {
+        // A pooled context keeps EF's connection object from lease to lease: Helix puts one of the secondary's data source
+        // in its place while the primary is down, and one of the primary's once reads fail back to it.
+        PostgresServers.RequireFaultControl();
+        using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0;Read Strategy=PrimaryOnly;Failback=Automatic", ";Timeout=2;Command Timeout=2"));
+        var options = new DbContextOptionsBuilder<MoodContext>()
+            .UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.MapEnum<Mood>("mood")))
+            .Options;
+        var contexts = new Microsoft.EntityFrameworkCore.Infrastructure.PooledDbContextFactory<MoodContext>(options, poolSize: 1);
+        using (var context = contexts.CreateDbContext())
+        {
+            context.Database.EnsureCreated();
+            context.Moods.Add(new MoodRow { Mood = Mood.Happy });
+            context.SaveChanges();
+        }
+
+        PostgresServers.Primary.KillAsync().GetAwaiter().GetResult();
+        System.Data.Common.DbConnection onSecondary;
+        using (var context = contexts.CreateDbContext())
+        {
+            context.Database.SetCommandTimeout(7);
+            context.Moods.Add(new MoodRow { Mood = Mood.Sad });
+            context.SaveChanges();
+            Assert.That(context.Moods.Count(m => m.Mood == Mood.Sad), Is.EqualTo(1));
+            onSecondary = context.Database.GetDbConnection();
+            Assert.That(context.Database.GetCommandTimeout(), Is.EqualTo(7), "kept when EF's connection object was replaced");
+        }
+
+        PostgresServers.Primary.StartAsync().GetAwaiter().GetResult();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            dataSource.WaitForReplayAsync(timeout.Token).GetAwaiter().GetResult();
+        }
+
+        using (var context = contexts.CreateDbContext())
+        {
+            context.Moods.Add(new MoodRow { Mood = Mood.Sad });
+            context.SaveChanges();
+            Assert.That(context.Moods.Count(), Is.EqualTo(3));
+            Assert.That(context.Database.GetDbConnection(), Is.Not.SameAs(onSecondary), "back on an object of the primary's data source");
+        }
+
+        Assert.That(RowsAsync(HelixStrand.Primary, MoodsDump).GetAwaiter().GetResult(), Is.EqualTo(RowsAsync(HelixStrand.Secondary, MoodsDump).GetAwaiter().GetResult()).And.EqualTo(new[] { "happy", "sad", "sad" }));
+    }
+
     [TestCase("memory")]
     [TestCase("file")]
     public async Task NodaTime_values_of_EFs_plugin_are_written_to_both_servers_queried_and_replayed(string queue)
