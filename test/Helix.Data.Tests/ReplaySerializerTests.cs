@@ -134,6 +134,34 @@ public class ReplaySerializerTests
         Assert.That(back.Statements[0].Parameters[0].Value, Is.EqualTo("3C"));
     }
 
+    [Test]
+    public void A_type_an_application_gives_a_converter_is_stored_from_then_on()
+    {
+        // As for pgvector's Vector, which has no converter of its own: TypeDescriptor.AddAttributes gives it one.
+        var value = new Celsius(12.5m);
+        Assert.That(HelixReplaySerializer.CanStore(value), Is.False, "no converter yet");
+        System.ComponentModel.TypeDescriptor.AddAttributes(typeof(Celsius), new System.ComponentModel.TypeConverterAttribute(typeof(CelsiusConverter)));
+        Assert.That(HelixReplaySerializer.CanStore(value), Is.True, "the converter given after the first refusal is found");
+        var back = RoundTrip(Entry(new SqliteParameter("@v", SqliteType.Text) { Value = value }), SqliteFactory.Instance);
+        Assert.That(back.Statements[0].Parameters[0].Value, Is.TypeOf<Celsius>().And.EqualTo(value));
+    }
+
+    /// <summary>A type without a converter of its own, given one by the test.</summary>
+    public sealed record Celsius(decimal Degrees);
+
+    private sealed class CelsiusConverter : System.ComponentModel.TypeConverter
+    {
+        public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) => sourceType == typeof(string);
+
+        public override bool CanConvertTo(System.ComponentModel.ITypeDescriptorContext? context, Type? destinationType) => destinationType == typeof(string);
+
+        public override object? ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object value) =>
+            new Celsius(decimal.Parse((string)value, System.Globalization.CultureInfo.InvariantCulture));
+
+        public override object? ConvertTo(System.ComponentModel.ITypeDescriptorContext? context, System.Globalization.CultureInfo? culture, object? value, Type destinationType) =>
+            ((Celsius)value!).Degrees.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>A value type with a converter to and from its text, as NodaTime's types have.</summary>
     [System.ComponentModel.TypeConverter(typeof(TemperatureConverter))]
     public readonly record struct Temperature(decimal Celsius);

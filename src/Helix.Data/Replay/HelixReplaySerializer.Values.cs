@@ -204,18 +204,29 @@ public static partial class HelixReplaySerializer
 
     /// <summary>
     /// The converter that writes a value of <paramref name="type"/> as text and reads it back (a <see cref="TypeConverter"/>
-    /// of the type's own, to and from a string: NodaTime's <c>Instant</c> and <c>LocalDate</c>), or
-    /// <see langword="null"/>. Not the converters every type gets (which cannot read a string back) nor those that look
-    /// a string up among components.
+    /// of the type's own, to and from a string: NodaTime's <c>Instant</c> and <c>LocalDate</c>; or one an application
+    /// gave a type with <see cref="TypeDescriptor.AddAttributes(Type, Attribute[])"/>), or <see langword="null"/>. Not the
+    /// converters every type gets (which cannot read a string back) nor those that look a string up among components.
+    /// Only converters found are kept, so that one given later is found too.
     /// </summary>
-    private static TypeConverter? TextConverter(Type type) => Converters.GetOrAdd(type, static t =>
+    private static TypeConverter? TextConverter(Type type)
     {
-        var converter = TypeDescriptor.GetConverter(t);
-        return converter.GetType() != typeof(TypeConverter) && converter is not ReferenceConverter
-            && converter.CanConvertTo(typeof(string)) && converter.CanConvertFrom(typeof(string)) ? converter : null;
-    });
+        if (Converters.TryGetValue(type, out var known))
+        {
+            return known;
+        }
 
-    private static readonly ConcurrentDictionary<Type, TypeConverter?> Converters = new();
+        var converter = TypeDescriptor.GetConverter(type);
+        if (converter.GetType() == typeof(TypeConverter) || converter is ReferenceConverter
+            || !converter.CanConvertTo(typeof(string)) || !converter.CanConvertFrom(typeof(string)))
+        {
+            return null;
+        }
+
+        return Converters.GetOrAdd(type, converter);
+    }
+
+    private static readonly ConcurrentDictionary<Type, TypeConverter> Converters = new();
 
     /// <summary>Whether a value of a type stored as text reads back equal to itself, so that storing it loses nothing.</summary>
     private static bool ReadsBackAsText(object value)

@@ -50,7 +50,7 @@ public static partial class HelixReplaySerializer
                 $"Parameter '{parameterName}' has a value of type {value!.GetType().FullName}, which the durable replay queue cannot store, so the write was refused before anything ran. "
                 + "Supported: null, DBNull, bool, integers, float, double, decimal, string, char, Guid, byte[], DateTime, DateTimeOffset, DateOnly, TimeOnly, TimeSpan, enums, one-dimensional arrays of these, "
                 + "and types whose TypeConverter writes them as a string and reads back an equal value (NodaTime's); "
-                + "convert the value (for example to a string or a byte array) or use Replay=Memory.");
+                + "convert the value (for example to a string or a byte array), give its type such a converter at startup (TypeDescriptor.AddAttributes), or use Replay=Memory.");
         }
     }
 
