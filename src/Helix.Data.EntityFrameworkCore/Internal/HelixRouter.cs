@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using Helix.Data.Logging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -65,32 +67,67 @@ internal sealed class HelixRouter
             return;
         }
 
-        if (!StrandsSetUp.TryGetValue(DataSource, out _))
+        // A singleton of EF's internal service provider, which contexts configured alike share: one per provider configuration.
+        object services = context.GetService<IRelationalTypeMappingSource>();
+        var configurations = StrandsSetUp.GetValue(DataSource, _ => new Configurations(services));
+        if (configurations.Seen.TryAdd(services, true))
         {
-            foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
+            if (ReferenceEquals(configurations.First, services))
             {
-                if (ProviderDataSource.For(context, strand.ConnectionString) is { } source)
-                {
-                    strand.UseConnectionSource(source);
-                }
+                SetUpStrands(context);
             }
-
-            if (ProviderConnectionSetup.For(context) is { } setup)
+            else
             {
-                foreach (var strand in DataSource.Strands)
-                {
-                    strand.UseConnectionSetup(setup);
-                }
+                WarnIfItsOwnDataSourcesGoUnused(context);
             }
-
-            StrandsSetUp.AddOrUpdate(DataSource, DataSource);
         }
 
         _strandsSetUp = true;
     }
 
-    // The data sources whose strands were set up (by the first context that opened on them; the first setup stays).
-    private static readonly ConditionalWeakTable<HelixDataSource, object> StrandsSetUp = [];
+    private void SetUpStrands(DbContext context)
+    {
+        foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
+        {
+            if (ProviderDataSource.For(context, strand.ConnectionString) is { } source)
+            {
+                strand.UseConnectionSource(source);
+            }
+        }
+
+        if (ProviderConnectionSetup.For(context) is { } setup)
+        {
+            foreach (var strand in DataSource.Strands)
+            {
+                strand.UseConnectionSetup(setup);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A context configured otherwise than the first on the same Helix data source: the strands keep the first one's
+    /// connections, so types only this one maps (its enums, its plugins) would fail on them. Said once per configuration.
+    /// </summary>
+    private void WarnIfItsOwnDataSourcesGoUnused(DbContext context)
+    {
+        foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
+        {
+            if (ProviderDataSource.For(context, strand.ConnectionString) is { } own && !ReferenceEquals(own, strand.ConnectionSource))
+            {
+                Log.StrandSourceNotUsed(DataSource.Logger, context.GetType().Name, strand.Name);
+            }
+        }
+    }
+
+    // Per data source: the provider configuration (EF's type mapping source) that set its strands up, and those seen since.
+    private static readonly ConditionalWeakTable<HelixDataSource, Configurations> StrandsSetUp = [];
+
+    private sealed class Configurations(object first)
+    {
+        public object First { get; } = first;
+
+        public ConcurrentDictionary<object, bool> Seen { get; } = new();
+    }
 
     private volatile bool _strandsSetUp;
 

@@ -208,6 +208,62 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Primary, EventsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, EventsDump)).And.Count.EqualTo(2));
     }
 
+    [Test]
+    public async Task A_context_that_configures_its_provider_otherwise_on_the_same_data_source_is_warned_about()
+    {
+        // The strands make their connections from the data source the first context's provider built (MapEnum here);
+        // a context with other type mappings (NodaTime) would fail on them for its own types: said once, per strand.
+        var log = new Collected();
+        using var loggers = new Microsoft.Extensions.Logging.LoggerFactory([log]);
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
+        await using (var context = Moods(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        await using (var context = Moods(dataSource))
+        {
+            Assert.That(await context.Moods.CountAsync(), Is.Zero);
+        }
+
+        Assert.That(log.Messages, Is.Empty, "contexts configured alike");
+        for (var i = 0; i < 2; i++)
+        {
+            await using var context = Events(dataSource);
+            await context.Database.OpenConnectionAsync();
+        }
+
+        Assert.That(log.Messages, Has.Count.EqualTo(2).And.All.Contains("EventContext").And.All.Contains("otherwise"));
+    }
+
+    /// <summary>Helix's warnings of event 3007.</summary>
+    private sealed class Collected : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 3007)
+            {
+                lock (Messages)
+                {
+                    Messages.Add(formatter(state, exception));
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     private static EventContext Events(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<EventContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.UseNodaTime())).Options);
 
