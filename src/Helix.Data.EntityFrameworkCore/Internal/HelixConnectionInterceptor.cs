@@ -16,6 +16,27 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// </summary>
 internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnectionInterceptor
 {
+    /// <summary>
+    /// Makes the context's own connection object one of the strand's data source, when the strand reads go to first was
+    /// given as a data source: the object EF's provider would make from that strand's connection string could not open
+    /// (no password). Not the provider's other connections (Npgsql's to the <c>postgres</c> database), which EF makes too.
+    /// </summary>
+    public override InterceptionResult<DbConnection> ConnectionCreating(ConnectionCreatingEventData eventData, InterceptionResult<DbConnection> result)
+    {
+        if (result.HasResult || eventData.Context is not { } context || HelixConnection.FirstToOpen(router.DataSource) is not { OwnsDataSource: false } strand
+            || context.GetService<IRelationalConnection>().ConnectionId != eventData.ConnectionId)
+        {
+            return result;
+        }
+
+        var connection = strand.ConnectionSource.CreateConnection();
+        MadeFrom.AddOrUpdate(connection, strand);
+        return InterceptionResult<DbConnection>.SuppressWithResult(connection);
+    }
+
+    // EF connection objects made from a strand's data source (ConnectionCreating), for their session to know it.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbConnection, Strand> MadeFrom = [];
+
     public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
         router.SessionOf(connection, eventData.Context) is { } session
             ? OpenAsync(connection, eventData.Context!, session, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
@@ -173,12 +194,15 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
             return connection;
         }
 
-        if (session.ShellSource is null && session.ShellTarget is null && strand.Id == HelixStrand.Primary && strand.OwnsDataSource)
+        if (session.ShellSource is null && session.ShellTarget is null)
         {
-            session.ShellSource = strand; // EF's provider made its object from its data source for this connection string: the strand's
+            // EF's object as first made: one of a strand's data source (ConnectionCreating), or the one EF's provider made
+            // from its data source for the primary's connection string, which is the primary's source.
+            session.ShellSource = MadeFrom.TryGetValue(connection, out var madeFrom) ? madeFrom
+                : strand.Id == HelixStrand.Primary && strand.OwnsDataSource ? strand : null;
         }
 
-        return ReferenceEquals(session.ShellSource, strand) ? connection : strand.SetUp(source.CreateConnection());
+        return strand.SetUp(ReferenceEquals(session.ShellSource, strand) ? connection : source.CreateConnection());
     }
 
     /// <summary>

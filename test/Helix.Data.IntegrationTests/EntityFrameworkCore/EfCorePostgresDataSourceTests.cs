@@ -33,7 +33,9 @@ public class EfCorePostgresDataSourceTests : PostgresTestBase
 
         await using (var context = Shop(dataSource))
         {
+            var before = context.Database.GetDbConnection();
             await context.Database.EnsureCreatedAsync();
+            Assert.That(context.Database.GetDbConnection(), Is.SameAs(before), "EF's connection object was the primary data source's from the start");
             context.Customers.Add(ShopData.Alice());
             await context.SaveChangesAsync();
         }
