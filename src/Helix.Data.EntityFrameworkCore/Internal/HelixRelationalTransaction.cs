@@ -33,7 +33,8 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
                 + "Begin it on the context's Helix connection instead (context.Database.GetHelixConnection().BeginTransaction()) and hand that to UseTransaction, or begin it with context.Database.BeginTransaction() and give other code transaction.GetHelixTransaction().");
         }
 
-        session.Connection.GiveBack(connection.DbConnection); // EF holds a transaction on it now: Helix's strand connection runs it
+        // The shell was begun after the session's Helix connection gave EF's object back (EfSession.ShellOn): Helix's own
+        // strand connection runs the transaction there.
         var helix = session.BeginTransaction(session.RequestedIsolation ?? transaction.IsolationLevel);
         return new HelixRelationalTransaction(connection, transaction, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, helix);
     }

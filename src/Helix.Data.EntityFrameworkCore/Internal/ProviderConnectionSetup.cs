@@ -30,12 +30,21 @@ internal static class ProviderConnectionSetup
         return connection => SetUp(options, connection);
     }
 
-    private static void SetUp(IDbContextOptions options, DbConnection connection)
+    // The provider's connection service, made with a connection given, sets it up.
+    private static void SetUp(IDbContextOptions options, DbConnection connection) =>
+        ConnectionService(options, relational => relational.WithConnection(connection, owned: false), _ => true);
+
+    /// <summary>
+    /// Asks <paramref name="ask"/> of the provider's connection service made in the context's own options with its
+    /// relational options changed by <paramref name="change"/> (another connection, another connection string), in a
+    /// context made for the question and disposed after it.
+    /// </summary>
+    public static T ConnectionService<T>(IDbContextOptions options, Func<RelationalOptionsExtension, RelationalOptionsExtension> change, Func<IRelationalConnection, T> ask)
     {
         var extensions = options.Extensions.ToDictionary(e => e.GetType());
         var relational = RelationalOptionsExtension.Extract(options);
-        extensions[relational.GetType()] = relational.WithConnection(connection, owned: false);
+        extensions[relational.GetType()] = change(relational);
         using var context = new DbContext(new DbContextOptions<DbContext>(extensions));
-        _ = context.GetService<IRelationalConnection>(); // the provider's connection service, made with a connection given, sets it up
+        return ask(context.GetService<IRelationalConnection>());
     }
 }

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -25,10 +24,9 @@ internal static class ProviderDataSource
             return null; // the application gave EF a connection object or a data source of its own
         }
 
-        var extensions = options.Extensions.ToDictionary(e => e.GetType());
-        extensions[relational.GetType()] = relational.WithConnectionString(connectionString);
-        using var probe = new DbContext(new DbContextOptions<DbContext>(extensions));
-        var connection = probe.GetService<IRelationalConnection>();
-        return connection.GetType().GetProperty("DbDataSource", typeof(DbDataSource))?.GetValue(connection) as DbDataSource;
+        return ProviderConnectionSetup.ConnectionService(
+            options,
+            r => r.WithConnectionString(connectionString),
+            connection => connection.GetType().GetProperty("DbDataSource", typeof(DbDataSource))?.GetValue(connection) as DbDataSource);
     }
 }
