@@ -54,8 +54,10 @@ public static class HelixDbContextOptionsExtensions
         useProvider(optionsBuilder, router.PrimaryConnectionString);
         return optionsBuilder
             .AddInterceptors(router.Connections, router.Commands, router.Transactions)
-            .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>();
+            .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>()
+            .ReplaceService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors, HelixLastInterceptors>();
     }
+
     /// <summary>
     /// Configures the context for the strands of a Helix connection string (see the non-generic overload); returns the
     /// typed builder, as EF Core's providers do.
