@@ -192,19 +192,6 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         });
     }
 
-    private static async Task WaitForReplayAsync(HelixDataSource dataSource)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await dataSource.WaitForReplayAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            Assert.Fail("Replay did not converge within 60 s: " + string.Join("; ", dataSource.GetStatus().Strands.Select(s => $"{s.Name} {s.State} backlog {s.Backlog} {s.LastError}")));
-        }
-    }
-
     // Issue 19, item 5: in single-strand mode every read inside a transaction threw NullReferenceException.
     [Test]
     public async Task Single_strand_mode_passes_a_transaction_through_Dapper_reads_and_writes_included()

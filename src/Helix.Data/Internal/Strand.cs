@@ -49,12 +49,18 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
     /// <summary>Gets the defaults a new command of this provider has, so that Helix commands report the same.</summary>
     public (int CommandTimeout, System.Data.UpdateRowSource UpdatedRowSource) CommandDefaults => _provider.Value.CommandDefaults;
 
+    /// <summary>
+    /// Gets a value indicating whether the strand's connections enlist themselves in an ambient System.Transactions
+    /// transaction as they open (<see cref="AmbientTransactions.Enlist"/>).
+    /// </summary>
+    public bool EnlistsInAmbientTransactions => _provider.Value.Enlists;
+
     // What a new connection and command object of the provider say of it: made once, by one thread, without I/O.
-    private readonly Lazy<(bool CanCreateBatch, (int, System.Data.UpdateRowSource) CommandDefaults)> _provider = new(() =>
+    private readonly Lazy<(bool CanCreateBatch, (int, System.Data.UpdateRowSource) CommandDefaults, bool Enlists)> _provider = new(() =>
     {
         using var connection = dataSource.CreateConnection();
         using var command = connection.CreateCommand();
-        return (connection.CanCreateBatch, (command.CommandTimeout, command.UpdatedRowSource));
+        return (connection.CanCreateBatch, (command.CommandTimeout, command.UpdatedRowSource), AmbientTransactions.Enlist(connection, dataSource.ConnectionString));
     });
 
     /// <summary>

@@ -32,6 +32,20 @@ public abstract class PostgresTestBase
         NpgsqlConnection.ClearAllPools();
     }
 
+    /// <summary>Waits (at most 60 s) until every strand of <paramref name="dataSource"/> has applied its backlog; fails naming each strand's state if not.</summary>
+    protected static async Task WaitForReplayAsync(HelixDataSource dataSource)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await dataSource.WaitForReplayAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail("Replay did not converge within 60 s: " + string.Join("; ", dataSource.GetStatus().Strands.Select(s => $"{s.Name} {s.State} backlog {s.Backlog} {s.LastError}")));
+        }
+    }
+
     protected async Task ExecuteOnBothAsync(string sql)
     {
         await ExecuteAsync(HelixStrand.Primary, sql);

@@ -24,6 +24,11 @@ internal static class CommandEngine
         try
         {
             var dataSource = connection.DataSourceOrThrow;
+            if (isWrite && !dataSource.IsSingleStrand)
+            {
+                AmbientTransactions.ThrowIfWriteWouldEnlist(dataSource);
+            }
+
             var timestamp = text.TimestampParameter is not null || (isWrite && !dataSource.IsSingleStrand) ? dataSource.Timestamps.Next() : 0;
             var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);
