@@ -56,7 +56,7 @@ internal static class WriteFanOut
             }
         }
 
-        if (transactions is null)
+        if (transactions is null && Array.Exists(results, static r => !r.Succeeded))
         {
             // Strand Retry: a fault that provably left the strand untouched runs again before the strand counts as failed.
             await execution.DataSource.Retry.RetryFaultsAsync(execution, results).ConfigureAwait(false);
