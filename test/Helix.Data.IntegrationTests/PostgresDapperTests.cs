@@ -173,6 +173,34 @@ public class PostgresDapperTests(SyncOrAsync mode) : PostgresTestBase
         Assert.That(helixError!.GetType(), Is.EqualTo(plainError!.GetType()), $"plain: {plainError.Message}; Helix: {helixError.Message}");
     }
 
+    [Test]
+    public async Task SELECT_nextval_advances_the_sequence_on_both_strands_and_by_replay_on_one_that_was_behind()
+    {
+        await ExecuteOnBothAsync("CREATE SEQUENCE order_numbers");
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await using var connection = await dataSource.OpenConnectionAsync();
+        async Task<long> NextAsync() => IsAsync
+            ? await connection.ExecuteScalarAsync<long>("SELECT nextval('order_numbers')")
+            : connection.ExecuteScalar<long>("SELECT nextval('order_numbers')");
+        const string Last = "SELECT last_value FROM order_numbers";
+        async Task<List<string>> BothAsync() => [.. await RowsAsync(HelixStrand.Primary, Last), .. await RowsAsync(HelixStrand.Secondary, Last)];
+
+        var taken = new List<long> { await NextAsync(), await NextAsync() };
+        var inStep = await BothAsync();
+        dataSource.Defer(HelixStrand.Secondary, "test: the secondary gets its writes by replay");
+        taken.Add(await NextAsync()); // the primary's, queued for the secondary (its replay may run at once)
+        dataSource.Undefer(HelixStrand.Secondary);
+        await WaitForReplayAsync(dataSource);
+        taken.Add(await NextAsync());
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(taken, Is.EqualTo(new long[] { 1, 2, 3, 4 }));
+            Assert.That(inStep, Is.EqualTo(new[] { "2", "2" }), "both strands' sequences moved; before, nextval was a read and only the strand reads go to moved");
+            Assert.That(await BothAsync(), Is.EqualTo(new[] { "4", "4" }), "the secondary got the nextval queued for it");
+        });
+    }
+
     private async Task<List<string>> PlainNpgsqlAsync(List<Guid> list)
     {
         await using var plain = new NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database));

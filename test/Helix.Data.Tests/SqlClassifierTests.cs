@@ -71,7 +71,21 @@ public class SqlClassifierTests
         new object[] { "", true },
         new object[] { "   ", true },
         new object[] { "-- only a comment", true },
-        new object[] { "SELECT nextval('s')", false },
+        new object[] { "SELECT pg_advisory_lock(1)", false },
+
+        // sequences advance on every strand, or their next values part (contract amendment 24)
+        new object[] { "SELECT nextval('s')", true },
+        new object[] { "select NEXTVAL('\"Orders_seq\"')", true },
+        new object[] { "SELECT setval('s', 42)", true },
+        new object[] { "SELECT NEXT VALUE FOR dbo.s", true },
+        new object[] { "SELECT id, NEXTVAL(s) FROM t", true },
+        new object[] { "WITH n AS (SELECT nextval('s') AS v) SELECT v FROM n", true },
+        new object[] { "SELECT currval('s')", false },
+        new object[] { "SELECT lastval()", false },
+        new object[] { "SELECT 'nextval(s)'", false },
+        new object[] { "SELECT \"nextval\" FROM t", false },
+        new object[] { "SELECT next_value FROM t", false },
+        new object[] { "/* helix:read */ SELECT nextval('s')", false },
 
         // hints
         new object[] { "/* helix:write */ SELECT nextval('s')", true },

@@ -292,9 +292,9 @@ internal static class SqlClassifier
             switch (first)
             {
                 case "SELECT":
-                    return HasTopLevelInto(words, depth) || HasLockingClause(words);
+                    return HasTopLevelInto(words, depth) || HasLockingClause(words) || AdvancesASequence(words);
                 case "WITH":
-                    return HasTopLevelInto(words, depth) || HasLockingClause(words) || words.Exists(static w => w.Word is "INSERT" or "UPDATE" or "DELETE" or "MERGE" or "UPSERT" or "REPLACE");
+                    return HasTopLevelInto(words, depth) || HasLockingClause(words) || AdvancesASequence(words) || words.Exists(static w => w.Word is "INSERT" or "UPDATE" or "DELETE" or "MERGE" or "UPSERT" or "REPLACE");
                 case "SHOW" or "VALUES" or "TABLE" or "DESCRIBE" or "DESC":
                     return false;
                 case "EXPLAIN":
@@ -306,6 +306,26 @@ internal static class SqlClassifier
 
         private static bool HasTopLevelInto(List<(string Word, int Depth)> words, int depth) =>
             words.Exists(w => w.Word == "INTO" && w.Depth == depth);
+
+        /// <summary>
+        /// Whether the statement takes or sets a sequence's next value (PostgreSQL's and MariaDB's <c>nextval</c> and
+        /// <c>setval</c>, the standard <c>NEXT VALUE FOR</c> of SQL Server and MariaDB): run on one strand, that strand's
+        /// sequence would move ahead of the other's. A column of that name counts too: a write costs a second run, a
+        /// sequence moved on one strand only costs keys that collide after a failover.
+        /// </summary>
+        private static bool AdvancesASequence(List<(string Word, int Depth)> words)
+        {
+            for (var i = 0; i < words.Count; i++)
+            {
+                if (words[i].Word is "NEXTVAL" or "SETVAL"
+                    || (words[i].Word == "NEXT" && i + 2 < words.Count && words[i + 1].Word == "VALUE" && words[i + 2].Word == "FOR"))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         private static bool HasLockingClause(List<(string Word, int Depth)> words)
         {
