@@ -69,20 +69,33 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     }
 
     /// <summary>
-    /// The native transaction EF holds on its connection object, in which no command runs: begun once (read uncommitted,
-    /// the lightest; see <see cref="HelixTransactionInterceptor"/>) after the session's Helix connection stops borrowing
-    /// the object (a provider runs no command on a connection beside its transaction), kept until EF closes it.
+    /// The native transaction EF holds on its connection object, in which no command runs, at <paramref name="level"/>
+    /// (what EF reports for the transaction; see <see cref="HelixTransactionInterceptor"/> for the level asked of each
+    /// provider): begun after the session's Helix connection stops borrowing the object (a provider runs no command on a
+    /// connection beside its transaction), kept for EF's next transaction at the same level until EF closes the
+    /// connection. One at another level replaces it (on Npgsql, a round trip to roll back the BEGIN it never sent: only
+    /// when an application changes the level on one open connection).
     /// </summary>
-    public DbTransaction ShellOn(DbConnection efConnection)
+    public DbTransaction ShellOn(DbConnection efConnection, IsolationLevel level)
     {
+        if (ShellTransaction is not null && _shellLevel != level)
+        {
+            ShellTransaction.Dispose();
+            ShellTransaction = null;
+        }
+
         if (ShellTransaction is null)
         {
             Connection.GiveBack(efConnection);
-            ShellTransaction = efConnection.BeginTransaction(IsolationLevel.ReadUncommitted);
+            ShellTransaction = efConnection.BeginTransaction(level);
+            _shellLevel = level;
         }
 
         return ShellTransaction;
     }
+
+    // The level ShellTransaction was begun at.
+    private IsolationLevel _shellLevel;
 
     /// <summary>
     /// Takes the session's Helix transaction off it (or only the given one, if it is still the session's): rolled back

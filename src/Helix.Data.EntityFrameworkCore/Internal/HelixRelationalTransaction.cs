@@ -54,7 +54,7 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
                 "Database.UseTransaction was given a Helix transaction of another connection, and a context runs its commands on its own Helix connection: begin the transaction on context.Database.GetHelixConnection(), or begin it with context.Database.BeginTransaction() and give other code transaction.GetHelixTransaction().");
         }
 
-        var native = given.InnerOn(connection.DbConnection) ?? session.ShellOn(connection.DbConnection);
+        var native = given.InnerOn(connection.DbConnection) ?? session.ShellOn(connection.DbConnection, HelixTransactionInterceptor.ShellLevel(connection.Context, given.IsolationLevel));
         session.UseTransaction(given);
         return new HelixRelationalTransaction(connection, native, transactionId, logger, transactionOwned: false, Dependencies.SqlGenerationHelper, session, given);
     }

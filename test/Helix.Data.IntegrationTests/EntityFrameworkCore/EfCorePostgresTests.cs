@@ -1,8 +1,10 @@
+using System.Data;
 using System.ComponentModel.DataAnnotations;
 using Dapper;
 using Helix.Data.IntegrationTests.Support;
 using Helix.Data.Tests.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
 
@@ -361,6 +363,38 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     private static Task<int> BackendAsync(ShopContext context) => context.Database.SqlQuery<int>($"SELECT pg_backend_pid() AS \"Value\"").SingleAsync();
+
+    [Test]
+    public async Task TransactionStarted_reports_the_isolation_level_asked_for_as_plain_EF_Core_does()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        var routed = await StartedLevelsAsync(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)));
+        var plain = await StartedLevelsAsync(new DbContextOptionsBuilder<ShopContext>().UseNpgsql(PostgresServers.Primary.ConnectionString(Database)));
+        Assert.That(plain, Is.EqualTo(new[] { "RepeatableRead", "RepeatableRead", "Serializable", "ReadCommitted", "ReadCommitted" }), "what plain EF Core reports");
+        Assert.That(routed, Is.EqualTo(plain), "before, Helix's native transaction reported ReadUncommitted for each");
+    }
+
+    /// <summary>The isolation level EF reports at each <c>TransactionStarted</c>: four user transactions on one open connection, then SaveChanges' own.</summary>
+    private static async Task<List<string>> StartedLevelsAsync(DbContextOptionsBuilder<ShopContext> builder)
+    {
+        var levels = new List<string>();
+        builder.LogTo((id, _) => id == RelationalEventId.TransactionStarted, data => levels.Add(((TransactionEndEventData)data).Transaction.IsolationLevel.ToString()));
+        await using var context = new ShopContext(builder.Options);
+        await context.Database.EnsureCreatedAsync();
+        levels.Clear(); // the schema's own transaction, where EnsureCreated made it
+        await context.Database.OpenConnectionAsync();
+        foreach (var level in new[] { IsolationLevel.RepeatableRead, IsolationLevel.RepeatableRead, IsolationLevel.Serializable, IsolationLevel.ReadCommitted })
+        {
+            await using var transaction = await context.Database.BeginTransactionAsync(level);
+            context.Customers.Add(new Customer { Name = level.ToString() });
+            await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        context.Customers.AddRange(new Customer { Name = "one" }, new Customer { Name = "two" }); // SaveChanges' own transaction
+        await context.SaveChangesAsync();
+        return levels;
+    }
 
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
