@@ -104,6 +104,35 @@ public class PostgresAmbientTransactionTests(SyncOrAsync mode) : PostgresTestBas
     }
 
     [Test]
+    public async Task A_data_source_first_used_inside_a_scope_replays_after_the_scope_is_gone()
+    {
+        PostgresServers.RequireFaultControl();
+        HelixDataSource dataSource;
+        using (var scope = Scope())
+        {
+            // The data source (its replay worker, prober and watches) is built inside a scope that flows with async calls.
+            dataSource = Build();
+            await using var connection = await OpenAsync(dataSource);
+            var read = IsAsync ? await connection.QuerySingleAsync<int>("SELECT count(*) FROM items") : connection.QuerySingle<int>("SELECT count(*) FROM items");
+            Assert.That(read, Is.Zero);
+            scope.Complete();
+        }
+
+        await using (dataSource)
+        {
+            await PostgresServers.Secondary.KillAsync();
+            await using (var connection = await OpenAsync(dataSource))
+            {
+                await InsertAsync(connection, 1); // queued for the secondary
+            }
+
+            await PostgresServers.Secondary.StartAsync();
+            await WaitForReplayAsync(dataSource);
+            Assert.That(await BothAsync(), Is.EqualTo(new[] { "1", "|", "1" }), "the background work did not carry the scope's transaction");
+        }
+    }
+
+    [Test]
     public async Task With_Enlist_false_in_the_strands_strings_a_write_in_a_scope_runs_outside_it_as_Npgsql_runs_it()
     {
         await using var dataSource = Build(";Enlist=false");
