@@ -48,10 +48,17 @@ public class AmbientTransactionTests
             await connection.ExecuteAsync("INSERT INTO t VALUES (1)"); // the scope is not completed; SQLite does not enlist
         }
 
+        using (var scope = new TransactionScope(TransactionScopeAsyncFlowOption.Enabled))
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            scope.Complete();
+            await connection.ExecuteAsync("INSERT INTO t VALUES (2)"); // after Complete, where Transaction.Current throws
+        }
+
         Assert.Multiple(() =>
         {
-            Assert.That(files.Rows(HelixStrand.Primary, "SELECT id FROM t"), Is.EqualTo(new[] { "1" }));
-            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT id FROM t"), Is.EqualTo(new[] { "1" }));
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "1", "2" }));
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "1", "2" }));
         });
     }
 }

@@ -259,22 +259,4 @@ public class ConcurrentWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t ORDER BY id"), Is.EqualTo(new[] { "a|2", "fast|0", "slow|1" }));
         });
     }
-
-    [Test]
-    public async Task Under_an_ambient_transaction_scope_the_strands_run_in_turn_on_the_callers_thread()
-    {
-        await using var strands = Strands();
-        var threads = RecordInsertThreads(strands);
-        await using var connection = await OpenAsync(strands.DataSource);
-        await ExecuteNonQueryAsync(connection, Insert, ("id", "first"), ("v", 0)); // learns that SQLite completes inline
-        threads.Clear();
-
-        // A scope bound to the thread: a provider opening a strand's connection on a pool thread would not see it there.
-        using (new System.Transactions.TransactionScope())
-        {
-            var callerThread = Environment.CurrentManagedThreadId;
-            await ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1));
-            Assert.That(threads, Is.EqualTo(new[] { (HelixStrand.Primary, callerThread), (HelixStrand.Secondary, callerThread) }));
-        }
-    }
 }

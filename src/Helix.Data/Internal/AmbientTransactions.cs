@@ -35,9 +35,13 @@ internal static class AmbientTransactions
 
     /// <summary>Refuses a write under an ambient transaction when a strand's connections would enlist in it; nothing has run yet.</summary>
     /// <exception cref="NotSupportedException">There is an ambient transaction and a strand's provider would enlist in it.</exception>
+    /// <remarks>
+    /// The strands are asked first: <c>Transaction.Current</c> throws inside a scope already completed and not yet
+    /// disposed, where a provider that ignores ambient transactions writes as it always does.
+    /// </remarks>
     public static void ThrowIfWriteWouldEnlist(HelixDataSource dataSource)
     {
-        if (System.Transactions.Transaction.Current is null || dataSource.Strands.FirstOrDefault(s => s.EnlistsInAmbientTransactions) is not { } strand)
+        if (Array.Find(dataSource.Strands, static s => s.EnlistsInAmbientTransactions) is not { } strand || System.Transactions.Transaction.Current is null)
         {
             return;
         }

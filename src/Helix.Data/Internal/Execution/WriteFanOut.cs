@@ -68,14 +68,14 @@ internal static class WriteFanOut
     /// <summary>
     /// Whether the second strand's part runs on another thread beside the first's: when the strands would not overlap on
     /// this thread, the second's recent writes are longer than a handoff, and the statement allows it: not a batch (its
-    /// commands' parameters are copied as the batch is built for each strand), nor under an ambient System.Transactions
-    /// scope, which a provider that opens the strand's connection on another thread would not see there.
+    /// commands' parameters are copied as the batch is built for each strand). A write under an ambient
+    /// System.Transactions scope gets here only for strands that ignore the scope (<see cref="AmbientTransactions"/>),
+    /// so the thread that opens their connections does not matter.
     /// </summary>
     private static bool ShouldOffload(in Execution execution, Strand[] targets) =>
         (execution.Io == IOBehavior.Synchronous || targets[0].AsyncCompletesInline)
         && targets[1].WritesTakeAtLeast(execution.DataSource.OffloadThreshold)
-        && !execution.Statement.IsBatch
-        && System.Transactions.Transaction.Current is null;
+        && !execution.Statement.IsBatch;
 
     /// <summary>Remembers whether the first strand's asynchronous write completed before it returned (what decides the next offer).</summary>
     private static void NoteCompletion(in Execution execution, Strand strand, bool completed)
