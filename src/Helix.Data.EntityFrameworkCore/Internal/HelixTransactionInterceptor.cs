@@ -22,11 +22,9 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
     public override ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default) =>
         new(Starting(connection, eventData, result));
 
-    private const string SqliteProvider = "Microsoft.EntityFrameworkCore.Sqlite";
-
     /// <summary>The level to begin EF's native transaction at for a transaction <paramref name="asked"/> for (see above).</summary>
     public static IsolationLevel ShellLevel(Microsoft.EntityFrameworkCore.DbContext? context, IsolationLevel asked) =>
-        context?.Database.ProviderName == SqliteProvider ? IsolationLevel.ReadUncommitted : asked;
+        context?.Database.ProviderName == ProviderConnectionSetup.SqliteProvider ? IsolationLevel.ReadUncommitted : asked;
 
     private static InterceptionResult<DbTransaction> Starting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {

@@ -15,8 +15,11 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// </summary>
 internal static class ProviderConnectionSetup
 {
+    /// <summary>The name EF Core's SQLite provider gives itself (<c>Database.ProviderName</c>).</summary>
+    public const string SqliteProvider = "Microsoft.EntityFrameworkCore.Sqlite";
+
     /// <summary>The providers known to set up the connections they make; others (Npgsql: type mappings live in its data source) need nothing.</summary>
-    private static readonly string[] ProvidersThatSetUpConnections = ["Microsoft.EntityFrameworkCore.Sqlite"];
+    private static readonly string[] ProvidersThatSetUpConnections = [SqliteProvider];
 
     /// <summary>The setup for the context's provider, or <see langword="null"/> when it sets up nothing.</summary>
     public static Action<DbConnection>? For(DbContext context)
