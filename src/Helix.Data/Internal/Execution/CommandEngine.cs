@@ -24,12 +24,13 @@ internal static class CommandEngine
         try
         {
             var dataSource = connection.DataSourceOrThrow;
-            if (isWrite && !dataSource.IsSingleStrand)
+            var dualWrite = isWrite && !dataSource.IsSingleStrand;
+            if (dualWrite)
             {
                 AmbientTransactions.ThrowIfWriteWouldEnlist(dataSource);
             }
 
-            var timestamp = text.TimestampParameter is not null || (isWrite && !dataSource.IsSingleStrand) ? dataSource.Timestamps.Next() : 0;
+            var timestamp = text.TimestampParameter is not null || dualWrite ? dataSource.Timestamps.Next() : 0;
             var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);
             var execution = new Execution(statement, connection, dataSource, operation, behavior, text, isWrite, timestamp, io, activity, started, cancellationToken);
