@@ -14,6 +14,13 @@ internal static class EfSessions
 
     public static void Forget(DbConnection connection) => Sessions.Remove(connection);
 
+    /// <summary>
+    /// A command EF made on <paramref name="replaced"/>, its connection object before Helix gave it another at the open
+    /// (EF makes a command before it opens the connection), runs in <paramref name="session"/> all the same. Called once
+    /// EF has disposed the object it replaced, whose end must not end the session.
+    /// </summary>
+    public static void KeepRouting(DbConnection replaced, EfSession session) => Sessions.AddOrUpdate(replaced, session);
+
     /// <summary>EF's connection object changes (<c>SetDbConnection</c>): its session goes with the new one.</summary>
     public static EfSession Move(DbConnection from, DbConnection to)
     {

@@ -219,6 +219,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
         session.ShellTarget = null;
         relational.SetDbConnection(open, contextOwnsConnection: true);
         relational.CommandTimeout = commandTimeout;
+        EfSessions.KeepRouting(connection, session);
     }
 
     private static ValueTask OpenAsync(DbConnection connection, IOBehavior io, CancellationToken cancellationToken)

@@ -264,6 +264,30 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         }
     }
 
+    [Test]
+    public async Task A_new_contexts_first_command_is_a_query_on_the_secondary_of_a_provider_built_data_source()
+    {
+        // With a plugin, EF's connection object comes from the data source EF's provider built for the primary; a context
+        // whose reads go to the secondary gets another object at its first open. EF makes a query's command before it
+        // opens the connection: that command, made on the object replaced, must still run through Helix.
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=secondary"));
+        var at = NodaTime.Instant.FromUtc(2026, 12, 4, 15, 0);
+        await using (var context = Events(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Events.Add(new EventRow { At = at, Day = new NodaTime.LocalDate(2026, 12, 4) });
+            await context.SaveChangesAsync();
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await using var context = Events(dataSource);
+            Assert.That(await context.Events.CountAsync(e => e.At >= at), Is.EqualTo(1), $"context {i}: its first command, a query");
+        }
+
+        Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT count(*) FROM \"Events\""), Is.EqualTo(new[] { "1" }));
+    }
+
     private static EventContext Events(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<EventContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.UseNodaTime())).Options);
 
