@@ -55,6 +55,7 @@ public static class HelixDbContextOptionsExtensions
         return optionsBuilder
             .AddInterceptors(router.Connections, router.Commands, router.Transactions)
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>()
+            .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator, HelixDatabaseCreator>()
             .ReplaceService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors, HelixLastInterceptors>();
     }
 

@@ -31,6 +31,16 @@ public abstract class PostgresServer : IAsyncDisposable
     public string ConnectionString(string database) =>
         new Npgsql.NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
 
+    /// <summary>Whether the server has a database of that name.</summary>
+    public async Task<bool> HasDatabaseAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(AdminConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = @name", connection);
+        command.Parameters.AddWithValue("name", database);
+        return (long)(await command.ExecuteScalarAsync())! == 1;
+    }
+
     /// <inheritdoc />
     public abstract ValueTask DisposeAsync();
 }

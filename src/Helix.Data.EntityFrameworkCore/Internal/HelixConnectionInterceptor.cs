@@ -16,6 +16,9 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// </summary>
 internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnectionInterceptor
 {
+    /// <summary>Gets the router this interceptor opens connections for.</summary>
+    public HelixRouter Router => router;
+
     /// <summary>
     /// Makes the context's own connection object one of the strand's data source, when the strand reads go to first was
     /// given as a data source: the object EF's provider would make from that strand's connection string could not open
@@ -142,7 +145,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// <summary>
     /// Opens EF's connection object on the first strand that accepts it (synchronously when <paramref name="io"/> says so:
     /// the caller's own path); returns that strand and the object open on it: EF's own, or one of the strand's data
-    /// source that is to take its place (<see cref="ObjectFor"/>).
+    /// source that is to take its place (<see cref="ObjectFor"/>). When none does, throws the first strand's error.
     /// </summary>
     private async ValueTask<(Strand Strand, DbConnection Open)> OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
@@ -165,7 +168,11 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
             }
         }
 
-        throw new HelixException($"No strand accepted a connection for EF Core: {first?.Message}", first);
+        // No strand answers: the error of the strand reads go to first, as EF without Helix gets it from its server. EF's
+        // providers act on it: Npgsql's migrator and database creator take "3D000: database does not exist" to mean there
+        // is none yet, and its retrying execution strategy retries the transient ones.
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first!);
+        return default;
     }
 
     /// <summary>

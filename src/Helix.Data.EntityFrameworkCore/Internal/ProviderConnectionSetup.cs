@@ -44,10 +44,16 @@ internal static class ProviderConnectionSetup
     /// </summary>
     public static T ConnectionService<T>(IDbContextOptions options, Func<RelationalOptionsExtension, RelationalOptionsExtension> change, Func<IRelationalConnection, T> ask)
     {
+        using var context = new DbContext(OptionsWith(options, change));
+        return ask(context.GetService<IRelationalConnection>());
+    }
+
+    /// <summary>The context's options with their relational options changed by <paramref name="change"/>.</summary>
+    public static DbContextOptions<DbContext> OptionsWith(IDbContextOptions options, Func<RelationalOptionsExtension, RelationalOptionsExtension> change)
+    {
         var extensions = options.Extensions.ToDictionary(e => e.GetType());
         var relational = RelationalOptionsExtension.Extract(options);
         extensions[relational.GetType()] = change(relational);
-        using var context = new DbContext(new DbContextOptions<DbContext>(extensions));
-        return ask(context.GetService<IRelationalConnection>());
+        return new DbContextOptions<DbContext>(extensions);
     }
 }

@@ -54,6 +54,45 @@ public class EfCorePostgresDataSourceTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, Orders), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Orders)).And.Count.EqualTo(1));
     }
 
+    [Test]
+    public async Task EnsureCreated_and_EnsureDeleted_create_and_drop_the_database_on_both_servers_through_the_data_sources_password()
+    {
+        // EF's Npgsql provider creates and drops a database on an admin connection of its own; made from a strand's
+        // connection string, which a data source gives back without the password, it could not log in.
+        await RequirePasswordForRoleAsync();
+        var name = Database + "_pw";
+        await using var primary = NpgsqlDataSource.Create(WithPassword(PostgresServers.Primary, name));
+        await using var secondary = NpgsqlDataSource.Create(WithPassword(PostgresServers.Secondary, name));
+        await using var dataSource = new HelixDataSourceBuilder("Helix").UsePrimary(primary).UseSecondary(secondary).Build();
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(await context.Database.EnsureCreatedAsync(), Is.True);
+            context.Customers.Add(ShopData.Alice());
+            await context.SaveChangesAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await PostgresServers.Primary.HasDatabaseAsync(name), Is.True, "created on the primary");
+            Assert.That(await PostgresServers.Secondary.HasDatabaseAsync(name), Is.True, "created on the secondary");
+        });
+
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(await context.Database.EnsureDeletedAsync(), Is.True);
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await PostgresServers.Primary.HasDatabaseAsync(name), Is.False, "dropped on the primary");
+            Assert.That(await PostgresServers.Secondary.HasDatabaseAsync(name), Is.False, "dropped on the secondary");
+        });
+    }
+
+    /// <summary>A database on a server, as <see cref="Role"/> with its password.</summary>
+    private static string WithPassword(PostgresServer server, string database) =>
+        new NpgsqlConnectionStringBuilder(server.ConnectionString(database)) { Username = Role, Password = Password }.ConnectionString;
+
     /// <summary>The test's database on a server, as <see cref="Role"/> with its password.</summary>
     private string WithPassword(PostgresServer server) =>
         new NpgsqlConnectionStringBuilder(server.ConnectionString(Database)) { Username = Role, Password = Password }.ConnectionString;
@@ -73,7 +112,7 @@ public class EfCorePostgresDataSourceTests : PostgresTestBase
 
             await using var admin = new NpgsqlConnection(server.AdminConnectionString + ";Pooling=false");
             await admin.OpenAsync();
-            await using (var command = new NpgsqlCommand($"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{Role}') THEN CREATE ROLE {Role} LOGIN PASSWORD '{Password}'; END IF; END $$; ALTER DATABASE \"{Database}\" OWNER TO {Role};", admin))
+            await using (var command = new NpgsqlCommand($"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{Role}') THEN CREATE ROLE {Role} LOGIN PASSWORD '{Password}'; END IF; END $$; ALTER ROLE {Role} CREATEDB; ALTER DATABASE \"{Database}\" OWNER TO {Role};", admin))
             {
                 await command.ExecuteNonQueryAsync();
             }

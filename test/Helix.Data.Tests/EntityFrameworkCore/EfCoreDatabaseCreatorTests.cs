@@ -1,0 +1,49 @@
+using Helix.Data.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+
+namespace Helix.Data.Tests.EntityFrameworkCore;
+
+/// <summary>EF's database creator (<c>EnsureDeleted</c>, <c>EnsureCreated</c>, <c>Exists</c>) on both strands.</summary>
+public class EfCoreDatabaseCreatorTests
+{
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task EnsureDeleted_deletes_both_files_and_EnsureCreated_makes_both_again(bool async)
+    {
+        using var files = new SqliteStrands("ef-creator");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(new Customer { Name = "old" });
+            await context.SaveChangesAsync();
+        }
+
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(async ? await context.Database.EnsureDeletedAsync() : context.Database.EnsureDeleted(), Is.True);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.Exists(files.PrimaryPath), Is.False, "primary");
+            Assert.That(File.Exists(files.SecondaryPath), Is.False, "secondary");
+        });
+
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated(), Is.True);
+            context.Customers.Add(new Customer { Name = "new" });
+            await context.SaveChangesAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "new" }));
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "new" }));
+        });
+    }
+
+    private static ShopContext Shop(HelixDataSource dataSource) =>
+        new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
+}
