@@ -44,6 +44,47 @@ public class EfCoreDatabaseCreatorTests
         });
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task EnsureCreated_seeds_both_strands_through_UseSeeding(bool async)
+    {
+        using var files = new SqliteStrands("ef-seeding");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        var options = new DbContextOptionsBuilder<ShopContext>()
+            .UseHelix(dataSource, (b, primary) => b.UseSqlite(primary))
+            .UseSeeding((context, _) => Seed(context))
+            .UseAsyncSeeding(async (context, _, cancellationToken) =>
+            {
+                if (!await context.Set<Customer>().AnyAsync(cancellationToken))
+                {
+                    context.Set<Customer>().Add(new Customer { Name = "seeded" });
+                    await context.SaveChangesAsync(cancellationToken);
+                }
+            })
+            .Options;
+        for (var run = 0; run < 2; run++)
+        {
+            await using var context = new ShopContext(options);
+            _ = async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "seeded" }), "primary: seeded once");
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "seeded" }), "secondary: seeded once");
+        });
+
+        static void Seed(DbContext context)
+        {
+            var customers = context.Set<Customer>();
+            if (!customers.Any())
+            {
+                customers.Add(new Customer { Name = "seeded" });
+                context.SaveChanges();
+            }
+        }
+    }
+
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options);
 }
