@@ -55,10 +55,13 @@ internal sealed class HelixRouter
     }
 
     /// <summary>
-    /// Asks the strands, once per data source, to make and set up their connections as the context's provider makes and
-    /// sets up its own: from the provider's data source for the strand's connection string, when it builds one (EF's
-    /// Npgsql provider, for enums and plugins), and set up as it sets up its connections (EF's SQLite provider's
-    /// functions). Strands an application gave as data sources keep them: Helix cannot build theirs again.
+    /// Asks the strands, once per provider configuration of the contexts on the data source, to make and set up their
+    /// connections as the context's provider makes and sets up its own: from the provider's data source for the strand's
+    /// connection string, when it builds one (EF's Npgsql provider, for enums and plugins), and set up as it sets up its
+    /// connections (EF's SQLite provider's functions). The first configuration whose provider builds a data source gives
+    /// it to the strands, whichever context opened first: one that builds none (no type mappings of its own) is served by
+    /// any, so a plain context that opens before one with NodaTime or enums does not leave the strands without them.
+    /// Strands an application gave as data sources keep them: Helix cannot build theirs again.
     /// </summary>
     private void SetUpStrandConnections(DbContext context)
     {
@@ -69,29 +72,26 @@ internal sealed class HelixRouter
 
         // A singleton of EF's internal service provider, which contexts configured alike share: one per provider configuration.
         object services = context.GetService<IRelationalTypeMappingSource>();
-        var configurations = StrandsSetUp.GetValue(DataSource, _ => new Configurations(services));
-        if (configurations.Seen.TryAdd(services, true))
+        if (StrandsSetUp.GetOrCreateValue(DataSource).TryAdd(services, true))
         {
-            if (ReferenceEquals(configurations.First, services))
-            {
-                SetUpStrands(context);
-            }
-            else
-            {
-                WarnIfItsOwnDataSourcesGoUnused(context);
-            }
+            SetUpStrands(context);
         }
 
         _strandsSetUp = true;
     }
 
+    /// <summary>
+    /// Gives each strand the data source the context's provider builds for its connection string, unless it has one of
+    /// another configuration already: then the context's own types (its enums, its plugins) would fail on the strand,
+    /// which is said once per strand (event 3007).
+    /// </summary>
     private void SetUpStrands(DbContext context)
     {
         foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
         {
-            if (ProviderDataSource.For(context, strand.ConnectionString) is { } source)
+            if (ProviderDataSource.For(context, strand.ConnectionString) is { } source && !strand.UseConnectionSource(source))
             {
-                strand.UseConnectionSource(source);
+                Log.StrandSourceNotUsed(DataSource.Logger, context.GetType().Name, strand.Name);
             }
         }
 
@@ -104,30 +104,8 @@ internal sealed class HelixRouter
         }
     }
 
-    /// <summary>
-    /// A context configured otherwise than the first on the same Helix data source: the strands keep the first one's
-    /// connections, so types only this one maps (its enums, its plugins) would fail on them. Said once per configuration.
-    /// </summary>
-    private void WarnIfItsOwnDataSourcesGoUnused(DbContext context)
-    {
-        foreach (var strand in DataSource.Strands.Where(s => s.OwnsDataSource))
-        {
-            if (ProviderDataSource.For(context, strand.ConnectionString) is { } own && !ReferenceEquals(own, strand.ConnectionSource))
-            {
-                Log.StrandSourceNotUsed(DataSource.Logger, context.GetType().Name, strand.Name);
-            }
-        }
-    }
-
-    // Per data source: the provider configuration (EF's type mapping source) that set its strands up, and those seen since.
-    private static readonly ConditionalWeakTable<HelixDataSource, Configurations> StrandsSetUp = [];
-
-    private sealed class Configurations(object first)
-    {
-        public object First { get; } = first;
-
-        public ConcurrentDictionary<object, bool> Seen { get; } = new();
-    }
+    // Per data source: the provider configurations (EF's type mapping sources) whose contexts have set its strands up.
+    private static readonly ConditionalWeakTable<HelixDataSource, ConcurrentDictionary<object, bool>> StrandsSetUp = [];
 
     private volatile bool _strandsSetUp;
 

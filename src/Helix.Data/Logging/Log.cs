@@ -65,7 +65,7 @@ internal static partial class Log
     [LoggerMessage(EventIds.TypesNotReloaded, LogLevel.Warning, "Strand {Strand} could not load its types again after a schema change changed them; commands that use a new type fail on it until its connections load them (a restart of the application does)")]
     public static partial void TypesNotReloaded(ILogger logger, Exception exception, string strand);
 
-    [LoggerMessage(EventIds.StrandSourceNotUsed, LogLevel.Warning, "{Context} configures its EF Core provider otherwise than the first context on this Helix data source: strand {Strand} keeps making its connections from the data source the first one's provider built, so types only {Context} maps (enums, plugins) fail on it. Give the contexts the same provider options, or each its own Helix data source")]
+    [LoggerMessage(EventIds.StrandSourceNotUsed, LogLevel.Warning, "{Context} configures its EF Core provider's types otherwise than an earlier context on this Helix data source: strand {Strand} keeps making its connections from the data source the earlier one's provider built, so types only {Context} maps (enums, plugins) fail on it. Give the contexts the same provider options, or each its own Helix data source")]
     public static partial void StrandSourceNotUsed(ILogger logger, string context, string strand);
 
     [LoggerMessage(EventIds.ReadFailover, LogLevel.Warning, "Read failed on strand {From} with a strand fault; trying strand {To}: {Error}")]

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations.Schema;
 using Helix.Data.IntegrationTests.Support;
+using Helix.Data.Tests.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -234,6 +235,43 @@ public class EfCorePostgresTypeTests : PostgresTestBase
         }
 
         Assert.That(log.Messages, Has.Count.EqualTo(2).And.All.Contains("EventContext").And.All.Contains("otherwise"));
+    }
+
+    [Test]
+    public async Task A_context_with_NodaTime_after_a_plain_context_on_the_same_data_source_writes_its_types_on_both_servers()
+    {
+        // A plain context (its provider builds no data source) opens first, as an application's identity context may;
+        // the strands must still take the data source the NodaTime context's provider builds when it comes.
+        var log = new Collected();
+        using var loggers = new Microsoft.Extensions.Logging.LoggerFactory([log]);
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options))
+        {
+            await plain.Database.EnsureCreatedAsync();
+            plain.Customers.Add(ShopData.Alice());
+            await plain.SaveChangesAsync();
+        }
+
+        var at = NodaTime.Instant.FromUtc(2026, 12, 4, 15, 0);
+        await using (var context = Events(dataSource))
+        {
+            await context.GetService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator>().CreateTablesAsync();
+            context.Events.Add(new EventRow { At = at, Day = new NodaTime.LocalDate(2026, 12, 4) });
+            await context.SaveChangesAsync();
+            Assert.That(await context.Events.CountAsync(e => e.At == at), Is.EqualTo(1));
+        }
+
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options))
+        {
+            Assert.That(await plain.Lines.CountAsync(), Is.EqualTo(3), "the plain context goes on, on the NodaTime data source's connections");
+        }
+
+        const string EventsDump = "SELECT \"At\"::text, \"Day\"::text FROM \"Events\"";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, EventsDump), Is.EqualTo(await RowsAsync(HelixStrand.Secondary, EventsDump)).And.Count.EqualTo(1));
+            Assert.That(log.Messages, Is.Empty, "nothing to warn about");
+        });
     }
 
     /// <summary>Helix's warnings of event 3007.</summary>
