@@ -122,7 +122,10 @@ public sealed class HelixBatch : DbBatch
 
     /// <summary>Whether any command writes (or might), and no single timestamp parameter: each command binds its own.</summary>
     internal SqlTextInfo Analyze() =>
-        new(Commands.Any(c => SqlClassifier.IsWrite(c.CommandType, c.CommandText)), TimestampParameter: null);
+        new(
+            Commands.Any(c => SqlClassifier.IsWrite(c.CommandType, c.CommandText)),
+            TimestampParameter: null,
+            ChangesSession: Commands.Any(c => c.CommandType == CommandType.Text && SqlClassifier.Analyze(c.CommandText).ChangesSession));
 
     /// <summary>Builds the strand's own batch: its provider's commands, with copies of the parameters (or the caller's own).</summary>
     internal BatchAsCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, long timestamp, int? timeout, out bool detach)

@@ -109,6 +109,39 @@ public class SqlClassifierTests
     public void Classifies_text(string text, bool isWrite) =>
         Assert.That(SqlClassifier.Analyze(text).IsWrite, Is.EqualTo(isWrite), text);
 
+    private static readonly object[] SessionTexts =
+    [
+        new object[] { "SET search_path TO tenant", true },
+        new object[] { "set search_path = tenant, public", true },
+        new object[] { "SET SESSION search_path TO tenant", true },
+        new object[] { "SET TIME ZONE 'UTC'", true },
+        new object[] { "SET app.tenant = 'a'", true },
+        new object[] { "SET NAMES utf8mb4", true },
+        new object[] { "SET @x = 1", true },
+        new object[] { "RESET ALL", true },
+        new object[] { "SELECT set_config('app.tenant', 'a', false)", true },
+        new object[] { "SELECT set_config('app.tenant', @tenant, @local)", true },
+        new object[] { "INSERT INTO t VALUES (1); SET search_path TO tenant", true },
+        new object[] { "/* helix:read */ SET search_path TO tenant", true },
+        new object[] { "SET LOCAL search_path TO tenant", true },
+        new object[] { "SET LOCAL statement_timeout = 100", false },
+        new object[] { "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false },
+        new object[] { "SET CONSTRAINTS ALL DEFERRED", false },
+        new object[] { "SET statement_timeout = 5000", false },
+        new object[] { "SET SESSION lock_timeout = '1s'", false },
+        new object[] { "SET application_name = 'worker'", false },
+        new object[] { "SET NOCOUNT ON", false },
+        new object[] { "SELECT set_config('app.tenant', 'a', true)", true },
+        new object[] { "UPDATE t SET v = 1", false },
+        new object[] { "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 2", false },
+        new object[] { "ALTER TABLE t SET SCHEMA tenant", false },
+        new object[] { "SELECT 'SET search_path TO x'", false },
+    ];
+
+    [TestCaseSource(nameof(SessionTexts))]
+    public void Knows_a_text_that_changes_the_session(string text, bool changesSession) =>
+        Assert.That(SqlClassifier.Analyze(text).ChangesSession, Is.EqualTo(changesSession), text);
+
     [Test]
     public void Repeated_and_alternating_texts_keep_their_own_answers()
     {

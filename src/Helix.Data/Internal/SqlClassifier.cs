@@ -6,7 +6,8 @@ namespace Helix.Data.Internal;
 /// <summary>What Helix needs to know about a command text: whether it writes, and how it names <c>helix_ts</c>.</summary>
 /// <param name="IsWrite">Whether any statement of the text modifies data, or might.</param>
 /// <param name="TimestampParameter">The parameter name as written in the text (<c>@helix_ts</c>, <c>:helix_ts</c>, <c>$helix_ts</c>), or <see langword="null"/>.</param>
-internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter);
+/// <param name="ChangesSession">Whether a statement changes the connection's session (<c>SET</c>, <c>RESET</c>, <c>set_config</c>): see <see cref="SessionState"/>.</param>
+internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false);
 
 /// <summary>
 /// Classifies SQL text as read or write (contract section 4) by looking at the first keyword of every statement, after
@@ -43,7 +44,7 @@ internal static class SqlClassifier
             // Backslashes in strings or nested comments mean different things in different dialects. Read the text the
             // other way too, and call it a write if either reading finds one.
             var other = new Scanner(text, backslashEscapes: true, nestedComments: false).Run(out _);
-            result = new(result.IsWrite || other.IsWrite, result.TimestampParameter ?? other.TimestampParameter);
+            result = new(result.IsWrite || other.IsWrite, result.TimestampParameter ?? other.TimestampParameter, result.ChangesSession || other.ChangesSession);
         }
 
         if (Cache.Count < MaxCachedTexts)
@@ -63,6 +64,7 @@ internal static class SqlClassifier
         private bool? _hint;
         private bool _anyStatement;
         private bool _isWrite;
+        private bool _changesSession;
         private bool _ambiguous;
         private string? _timestamp;
 
@@ -141,7 +143,7 @@ internal static class SqlClassifier
 
             EndStatement();
             ambiguous = _ambiguous;
-            return new(_isWrite || !_anyStatement, _timestamp);
+            return new(_isWrite || !_anyStatement, _timestamp, _changesSession);
         }
 
         private char Peek(int offset) => _position + offset < _text.Length ? _text[_position + offset] : '\0';
@@ -153,6 +155,7 @@ internal static class SqlClassifier
 
         private void EndStatement()
         {
+            _changesSession |= _words.Count > 0 && SessionState.Changes(_words);
             if (_hint is { } hinted)
             {
                 _anyStatement = true;

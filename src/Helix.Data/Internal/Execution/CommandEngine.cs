@@ -25,6 +25,11 @@ internal static class CommandEngine
         {
             var dataSource = connection.DataSourceOrThrow;
             var dualWrite = isWrite && !dataSource.IsSingleStrand;
+            if (!dataSource.IsSingleStrand)
+            {
+                SessionState.ThrowIfChanged(text); // a read too: set_config(..., false) in a SELECT
+            }
+
             if (dualWrite)
             {
                 AmbientTransactions.ThrowIfWriteWouldEnlist(dataSource);
