@@ -37,10 +37,12 @@ public sealed partial class HelixConnection
 
     private DbConnection OpenInner(Strand strand)
     {
+        using var outside = AmbientTransactions.Suppress(_dataSource!);
         var connection = strand.CreateConnection();
         try
         {
             connection.Open();
+
             if (_database is not null)
             {
                 connection.ChangeDatabase(_database);
@@ -59,8 +61,10 @@ public sealed partial class HelixConnection
     /// <remarks>Not an async method: an open that completes at once (a pooled connection) needs no state machine.</remarks>
     private ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
+        var outside = AmbientTransactions.Suppress(_dataSource!); // asked before the connection object is made: see Suppress
         var connection = strand.CreateConnection();
-        var opening = StartOpening(connection, cancellationToken);
+        var opening = StartOpening(connection, outside, cancellationToken);
+
         if (!opening.IsCompletedSuccessfully || _database is not null)
         {
             return OpenInnerSlowAsync(strand, connection, opening);
@@ -77,8 +81,11 @@ public sealed partial class HelixConnection
         return connection;
     }
 
-    /// <summary>Starts opening an inner connection; an open that throws at once comes back as a faulted task.</summary>
-    private static Task StartOpening(DbConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts opening an inner connection; an open that throws at once comes back as a faulted task. Providers see the
+    /// ambient transaction as the open starts: <paramref name="outside"/>, which hides it, ends once it has started.
+    /// </summary>
+    private static Task StartOpening(DbConnection connection, System.Transactions.TransactionScope? outside, CancellationToken cancellationToken)
     {
         try
         {
@@ -87,6 +94,10 @@ public sealed partial class HelixConnection
         catch (Exception e)
         {
             return Task.FromException(e);
+        }
+        finally
+        {
+            outside?.Dispose();
         }
     }
 
@@ -143,8 +154,9 @@ public sealed partial class HelixConnection
     /// </summary>
     internal async Task<DbConnection> OpenOwnInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
+        var outside = AmbientTransactions.Suppress(_dataSource!);
         var connection = strand.CreateConnection();
-        return await ReadyAsync(connection, StartOpening(connection, cancellationToken)).ConfigureAwait(false);
+        return await ReadyAsync(connection, StartOpening(connection, outside, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -227,6 +239,7 @@ public sealed partial class HelixConnection
 
             _ = opening.Result;
             SetState(ConnectionState.Open);
+            JoinAmbientTransaction(dataSource);
             return default;
         }
         catch (Exception e)
@@ -300,6 +313,7 @@ public sealed partial class HelixConnection
         }
 
         SetState(ConnectionState.Open);
+        JoinAmbientTransaction(dataSource);
     }
 
     /// <summary>The strand a connection opens first: the one reads go to, so that a connection used only for reads opens one.</summary>

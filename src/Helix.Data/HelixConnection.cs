@@ -128,7 +128,10 @@ public sealed partial class HelixConnection : DbConnection
             return;
         }
 
-        _transaction?.Strands.AbandonAsync(IOBehavior.Synchronous).Synchronously();
+        if (_enlistment?.Park(this) != true)
+        {
+            _transaction?.Strands.AbandonAsync(IOBehavior.Synchronous).Synchronously();
+        }
 
         for (var i = 0; i < InnerConnections.Length; i++)
         {
@@ -147,7 +150,7 @@ public sealed partial class HelixConnection : DbConnection
 
     private async Task CloseOpenAsync()
     {
-        if (_transaction is { } transaction)
+        if (_enlistment?.Park(this) != true && _transaction is { } transaction)
         {
             await transaction.Strands.AbandonAsync(IOBehavior.Asynchronous).ConfigureAwait(false);
         }
@@ -244,6 +247,11 @@ public sealed partial class HelixConnection : DbConnection
     public new HelixTransaction BeginTransaction(IsolationLevel isolationLevel)
     {
         ThrowIfNotOpen(nameof(BeginTransaction));
+        if (_enlistment is not null)
+        {
+            throw new InvalidOperationException("The connection is enlisted in an ambient transaction (a TransactionScope), and its commands run in it; a transaction of its own cannot begin. Complete the scope, or open the connection in a suppressed scope (TransactionScopeOption.Suppress).");
+        }
+
         if (_transaction is not null)
         {
             throw new InvalidOperationException("A transaction is already in progress on this connection; nested transactions are not supported (use savepoints).");
@@ -261,17 +269,6 @@ public sealed partial class HelixConnection : DbConnection
     {
         cancellationToken.ThrowIfCancellationRequested();
         return new(BeginTransaction(isolationLevel)); // inner transactions start when a command first touches a strand
-    }
-
-    /// <summary>Not supported: System.Transactions cannot span two independent strands.</summary>
-    /// <param name="transaction">The transaction.</param>
-    /// <exception cref="NotSupportedException">Whenever <paramref name="transaction"/> is not <see langword="null"/>.</exception>
-    public override void EnlistTransaction(System.Transactions.Transaction? transaction)
-    {
-        if (transaction is not null)
-        {
-            throw new NotSupportedException("Helix.Data connections cannot enlist in System.Transactions transactions: the two strands are independent databases.");
-        }
     }
 
     /// <summary>Returns schema information from the strand reads go to (see <see cref="DbConnection.GetSchema(string, string[])"/>).</summary>

@@ -88,6 +88,29 @@ public sealed partial class HelixDataSource : DbDataSource
 
     internal Strand[] Strands { get; }
 
+    /// <summary>
+    /// Gets a value indicating whether Helix takes the part of its strands in ambient <c>System.Transactions</c>
+    /// transactions (<see cref="AmbientTransactions"/>): two strands, and a strand's provider would enlist.
+    /// </summary>
+    /// <remarks>Asked at every open: learnt once (the strands' answers make a connection object each), then a field read.</remarks>
+    internal bool TakesAmbientTransactions
+    {
+        get
+        {
+            if (_takesAmbientTransactions == 0)
+            {
+                _takesAmbientTransactions = !IsSingleStrand && Array.Exists(Strands, static s => s.EnlistsInAmbientTransactions) ? 1 : -1;
+            }
+
+            return _takesAmbientTransactions > 0;
+        }
+    }
+
+    private int _takesAmbientTransactions; // 0 until learnt, then 1 or -1
+
+    /// <summary>The Helix transactions that stand for ambient transactions on this data source, by ambient transaction.</summary>
+    internal ConcurrentDictionary<System.Transactions.Transaction, AmbientEnlistment> Enlistments { get; } = new();
+
     /// <summary>Gets the name of the data source, as metrics and traces tag it (<c>helix.data_source</c>).</summary>
     public string Name => _configuration.Name;
 

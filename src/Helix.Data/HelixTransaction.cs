@@ -20,12 +20,9 @@ namespace Helix.Data;
 /// </remarks>
 public sealed class HelixTransaction : DbTransaction
 {
-    private readonly HelixConnection _connection;
-
-    internal HelixTransaction(HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
+    internal HelixTransaction(HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel, bool isAmbient = false)
     {
-        _connection = connection;
-        Strands = new StrandTransactions(this, connection, dataSource, isolationLevel);
+        Strands = new StrandTransactions(this, connection, dataSource, isolationLevel) { IsAmbient = isAmbient };
     }
 
     /// <inheritdoc />
@@ -35,7 +32,7 @@ public sealed class HelixTransaction : DbTransaction
     /// Gets the connection. Once the transaction is committed or rolled back it is what the inner provider reports
     /// then: <see langword="null"/> for SQLite, still the connection for Npgsql.
     /// </summary>
-    public new HelixConnection? Connection => Strands.IsCompleted && !Strands.KeepsConnection ? null : _connection;
+    public new HelixConnection? Connection => Strands.IsCompleted && !Strands.KeepsConnection ? null : Strands.Connection;
 
     /// <summary>Gets a value indicating whether savepoints are supported: they are, on every strand.</summary>
     public override bool SupportsSavepoints => true;

@@ -11,8 +11,8 @@ namespace Helix.Data.Tests;
 
 /// <summary>
 /// Which strands enlist in an ambient System.Transactions transaction, and writes in a <see cref="TransactionScope"/>
-/// over strands that do not (SQLite): run as the provider runs them. Those that do are refused (PostgreSQL: the
-/// integration tests' <c>PostgresAmbientTransactionTests</c>).
+/// over strands that do not (SQLite): run as the provider runs them. Over strands that do, Helix runs the scope as one
+/// Helix transaction (PostgreSQL: the integration tests' <c>PostgresAmbientTransactionTests</c>).
 /// </summary>
 public class AmbientTransactionTests
 {
@@ -60,5 +60,17 @@ public class AmbientTransactionTests
             Assert.That(files.Rows(HelixStrand.Primary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "1", "2" }));
             Assert.That(files.Rows(HelixStrand.Secondary, "SELECT id FROM t ORDER BY id"), Is.EqualTo(new[] { "1", "2" }));
         });
+    }
+
+    [Test]
+    public async Task Over_SQLite_strands_EnlistTransaction_is_refused_as_SQLite_refuses_it()
+    {
+        using var files = new SqliteStrands("enlist");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using var connection = await dataSource.OpenConnectionAsync();
+        using var scope = new TransactionScope(TransactionScopeAsyncFlowOption.Enabled);
+        connection.EnlistTransaction(null); // nothing to enlist in
+        var refused = Assert.Throws<NotSupportedException>(() => connection.EnlistTransaction(Transaction.Current));
+        Assert.That(refused!.Message, Does.Contain("SQLite").And.Contain("BeginTransaction"));
     }
 }

@@ -4,12 +4,13 @@ namespace Helix.Data.Internal;
 
 /// <summary>
 /// Helix and ambient <c>System.Transactions</c> transactions (a <c>TransactionScope</c>). A provider that takes part in
-/// them (Npgsql, SqlClient, MySqlConnector) enlists each connection it opens inside a scope, so the two strands'
-/// connections would be two resources of one transaction: its commit is then a two-phase one across two servers
-/// (PostgreSQL refuses it unless prepared transactions are enabled, and aborts the scope after every write seemed to
-/// succeed), and a write queued for a strand that was down would be replayed even when the scope rolls back. So a
-/// write under a scope is refused before it runs on any strand when a strand's connections would enlist. A provider
-/// that ignores ambient transactions (Microsoft.Data.Sqlite) is left to do so, as it does without Helix.
+/// them (Npgsql, SqlClient, MySqlConnector) enlists each connection it opens inside a scope; over two strands that would
+/// make the two servers two resources of one transaction, whose commit is a two-phase one across both (PostgreSQL refuses
+/// it unless prepared transactions are enabled) and which a strand's replay could not honour. So Helix takes the scope's
+/// part itself: its strands' connections open outside the scope (<see cref="Suppress"/>), and a Helix connection opened in
+/// the scope runs in a <see cref="HelixTransaction"/> that commits or rolls back with it (<see cref="AmbientEnlistment"/>).
+/// Strands whose provider ignores ambient transactions (Microsoft.Data.Sqlite), or whose strings turn enlisting off, are
+/// left to do so, as without Helix.
 /// </summary>
 internal static class AmbientTransactions
 {
@@ -33,23 +34,32 @@ internal static class AmbientTransactions
         return !EnlistKeywords.Any(keyword => settings.TryGetValue(keyword, out var value) && bool.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out var on) && !on);
     }
 
-    /// <summary>Refuses a write under an ambient transaction when a strand's connections would enlist in it; nothing has run yet.</summary>
-    /// <exception cref="NotSupportedException">There is an ambient transaction and a strand's provider would enlist in it.</exception>
-    /// <remarks>
-    /// The strands are asked first: <c>Transaction.Current</c> throws inside a scope already completed and not yet
-    /// disposed, where a provider that ignores ambient transactions writes as it always does.
-    /// </remarks>
-    public static void ThrowIfWriteWouldEnlist(HelixDataSource dataSource)
+    /// <summary>
+    /// The ambient transaction, or <see langword="null"/>; also inside a scope that was completed and not yet disposed,
+    /// where <c>Transaction.Current</c> throws (a provider opening there throws the same, as without Helix).
+    /// </summary>
+    public static System.Transactions.Transaction? Current()
     {
-        if (Array.Find(dataSource.Strands, static s => s.EnlistsInAmbientTransactions) is not { } strand || System.Transactions.Transaction.Current is null)
+        try
         {
-            return;
+            return System.Transactions.Transaction.Current;
         }
-
-        throw new NotSupportedException(
-            $"Helix cannot write inside an ambient System.Transactions transaction (a TransactionScope): strand {strand.Name}'s provider ({strand.ProviderName}) would enlist its connection, "
-            + "and one transaction over two independent databases needs a two-phase commit across both servers, which PostgreSQL refuses unless prepared transactions are enabled and which a strand's replay could not honour. Nothing was written. "
-            + "Use connection.BeginTransaction() and pass the transaction to the commands (Dapper: the transaction argument), or suppress the scope around Helix's commands (TransactionScopeOption.Suppress), "
-            + "or add Enlist=false to the strands' connection strings to run them outside the scope, as the provider then does.");
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
+
+    /// <summary>
+    /// A scope that hides the ambient transaction from a strand's provider while Helix opens one of its connections
+    /// (providers enlist as they open), or <see langword="null"/> when Helix does not take the scope's part on
+    /// <paramref name="dataSource"/> or there is none. Make it before the connection object (the first call asks a
+    /// connection object of each strand's provider), and dispose it once the open has started.
+    /// </summary>
+    public static System.Transactions.TransactionScope? Suppress(HelixDataSource dataSource) =>
+        dataSource.TakesAmbientTransactions && Current() is not null ? Outside() : null; // Current costs about 1 % of a read: asked only where it matters
+
+    /// <summary>A scope in which no ambient transaction is seen (for Helix's own probes of a provider).</summary>
+    public static System.Transactions.TransactionScope Outside() =>
+        new(System.Transactions.TransactionScopeOption.Suppress, System.Transactions.TransactionScopeAsyncFlowOption.Enabled);
 }

@@ -75,6 +75,7 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
             return known > 0;
         }
 
+        using var outside = AmbientTransactions.Outside(); // a probe of its own, never part of a caller's TransactionScope
         using var connection = DataSource.CreateConnection();
         connection.Open();
         using var transaction = connection.BeginTransaction();
@@ -126,6 +127,7 @@ internal sealed class Strand(HelixStrand id, string name, string providerName, D
         DbTransaction transaction;
         try
         {
+            using var outside = AmbientTransactions.Outside();
             using var connection = DataSource.CreateConnection();
             connection.Open();
             transaction = connection.BeginTransaction();

@@ -41,6 +41,7 @@ internal static class EventIds
     public const int RollbackFailed = 3005;
     public const int TypesNotReloaded = 3006;
     public const int StrandSourceNotUsed = 3007;
+    public const int AmbientRolledBackAfterCommit = 3008;
     public const int IntentsPromoted = 5006;
     public const int ReplayHookFailed = 5007;
 }

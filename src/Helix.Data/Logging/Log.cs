@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.RollbackFailed, LogLevel.Warning, "Rolling back strand {Strand}'s part of a transaction failed; its server rolls it back when the session ends")]
     public static partial void RollbackFailed(ILogger logger, Exception exception, string strand);
 
+    [LoggerMessage(EventIds.AmbientRolledBackAfterCommit, LogLevel.Error, "An ambient transaction (a TransactionScope) that another resource shared rolled back after Helix had committed its part in the first phase; the strands keep what it wrote")]
+    public static partial void AmbientRolledBackAfterCommit(ILogger logger);
+
     [LoggerMessage(EventIds.TypesNotReloaded, LogLevel.Warning, "Strand {Strand} could not load its types again after a schema change changed them; commands that use a new type fail on it until its connections load them (a restart of the application does)")]
     public static partial void TypesNotReloaded(ILogger logger, Exception exception, string strand);
 

@@ -152,6 +152,29 @@ public class MariaDbTests(SyncOrAsync mode) : MariaDbTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, All), Has.Count.EqualTo(20));
     }
 
+    [Test]
+    public async Task A_TransactionScope_commits_on_both_servers_when_it_completes_and_on_neither_when_it_does_not()
+    {
+        // MySqlConnector refuses a command without its transaction on a connection in one: code in a scope names none.
+        await _connection.CloseAsync();
+        foreach (var complete in new[] { false, true })
+        {
+            using var scope = new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled);
+            await OpenAsync(_connection);
+            await Execute("INSERT INTO items (id, name, version) VALUES (@id, @name, 1)", new { id = Guid.CreateVersion7().ToString(), name = complete ? "kept" : "rolled back" });
+            Assert.That(await Query<string>("SELECT name FROM items"), Has.Count.EqualTo(1), "the scope reads its own write");
+            await _connection.CloseAsync();
+            if (complete)
+            {
+                scope.Complete();
+            }
+        }
+
+        const string Names = "SELECT name FROM items";
+        Assert.That(await RowsAsync(HelixStrand.Primary, Names), Is.EqualTo(new[] { "kept" }));
+        Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "kept" }));
+    }
+
     private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand command, string name, object value)
     {
         var parameter = command.CreateParameter();

@@ -30,11 +30,6 @@ internal static class CommandEngine
                 SessionState.ThrowIfChanged(text); // a read too: set_config(..., false) in a SELECT
             }
 
-            if (dualWrite)
-            {
-                AmbientTransactions.ThrowIfWriteWouldEnlist(dataSource);
-            }
-
             var timestamp = text.TimestampParameter is not null || dualWrite ? dataSource.Timestamps.Next() : 0;
             var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);

@@ -127,7 +127,7 @@ internal sealed partial class StrandTransactions
                 else
                 {
                     committing[i].Mode = Mode.Recording;
-                    _connection.Discard(committing[i].Strand);
+                    _connection?.Discard(committing[i].Strand);
                 }
 
                 committing[i].Error = error;
@@ -232,7 +232,7 @@ internal sealed partial class StrandTransactions
             if (!CallerCancellation.Is(errors[i]!, cancellationToken) && _dataSource.Classifier.Classify(errors[i]!) == HelixErrorKind.StrandFault)
             {
                 committing[i].Strand.Controller.ReportFault(errors[i]!);
-                _connection.Discard(committing[i].Strand);
+                _connection?.Discard(committing[i].Strand);
             }
         }
 

@@ -63,9 +63,11 @@ internal sealed partial class StrandTransactions
     /// transaction; and for a command the connection created during this transaction whose transaction nobody set, when
     /// the provider's own new commands join the open transaction (SQLite's do). Otherwise none, so that each provider
     /// answers a command that omits it as it would without Helix (SQLite refuses it, Npgsql runs it in the transaction).
+    /// In an ambient transaction every command has it: code in a scope never names one, and some providers (MySqlConnector)
+    /// refuse a command without it on a connection in a transaction.
     /// </summary>
     private DbTransaction? Enlist(IStatement statement, Side side) =>
-        statement.TransactionSet ? side.Inner
+        statement.TransactionSet || IsAmbient ? side.Inner
         : statement.CreatedIn == _owner && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
         : null;
 
@@ -234,7 +236,7 @@ internal sealed partial class StrandTransactions
     /// <summary>Begins the inner transaction of a strand, with the savepoints the transaction has so far; errors reach the caller.</summary>
     private async ValueTask<DbTransaction> BeginOnAsync(Side side, IOBehavior io, CancellationToken cancellationToken)
     {
-        var connection = await _connection.GetInnerAsync(side.Strand, io, cancellationToken).ConfigureAwait(false);
+        var connection = await _connection!.GetInnerAsync(side.Strand, io, cancellationToken).ConfigureAwait(false);
         var inner = io == IOBehavior.Synchronous
             ? connection.BeginTransaction(IsolationLevel)
             : await connection.BeginTransactionAsync(IsolationLevel, cancellationToken).ConfigureAwait(false);
@@ -265,7 +267,7 @@ internal sealed partial class StrandTransactions
         {
             side.Strand.Controller.ReportFault(error);
             _dataSource.Reads?.StrandFailed(side.Strand);
-            _connection.Discard(side.Strand);
+            _connection?.Discard(side.Strand);
         }
     }
 

@@ -13,7 +13,7 @@ namespace Helix.Data.Internal.Execution;
 internal sealed partial class StrandTransactions
 {
     private readonly HelixTransaction _owner;
-    private readonly HelixConnection _connection;
+    private HelixConnection? _connection; // none while a TransactionScope's transaction waits for its next connection (AmbientEnlistment)
     private readonly HelixDataSource _dataSource;
     private readonly Side[] _sides;
     private readonly List<RecordedStatement> _recorded = [];
@@ -48,6 +48,18 @@ internal sealed partial class StrandTransactions
     }
 
     public IsolationLevel IsolationLevel { get; }
+
+    /// <summary>Gets a value indicating whether the transaction stands for an ambient one (<see cref="AmbientEnlistment"/>): every command runs in it.</summary>
+    public bool IsAmbient { get; init; }
+
+    /// <summary>Gets the connection whose commands run in the transaction now.</summary>
+    public HelixConnection? Connection => _connection;
+
+    /// <summary>
+    /// Moves the transaction to another connection, or to none: an ambient transaction outlives the connection that began
+    /// it, and its inner connections go to the next connection opened in the same scope.
+    /// </summary>
+    public void MoveTo(HelixConnection? connection) => _connection = connection;
 
     /// <summary>The inner transaction on <paramref name="connection"/>, if a strand's part of this transaction runs there.</summary>
     public DbTransaction? InnerOn(DbConnection connection) => _sides.FirstOrDefault(s => s.Inner is { } inner && ReferenceEquals(inner.Connection, connection))?.Inner;
@@ -164,7 +176,7 @@ internal sealed partial class StrandTransactions
                 else
                 {
                     side.Strand.Controller.ReportFault(e);
-                    _connection.Discard(side.Strand);
+                    _connection?.Discard(side.Strand);
                 }
             }
 
@@ -204,7 +216,7 @@ internal sealed partial class StrandTransactions
         }
 
         IsCompleted = true;
-        _connection.TransactionCompleted(_owner);
+        _connection?.TransactionCompleted(_owner);
     }
 
     /// <summary>One strand's part in the transaction.</summary>
