@@ -88,18 +88,13 @@ public sealed partial class HelixConnection
         _transaction = transaction;
     }
 
-    /// <summary>
-    /// Leaves the ambient transaction: when it ended, keeping the inner connections (<paramref name="keepInner"/>); when
-    /// the connection closes first, handing them, with the transaction on them, to the enlistment.
-    /// </summary>
-    internal DbConnection?[]? LeaveAmbient(bool keepInner = false)
+    /// <summary>The ambient transaction ended while this connection held it: it keeps its inner connections (the transaction cleared itself as it completed).</summary>
+    internal void AmbientEnded() => _enlistment = null;
+
+    /// <summary>Leaves the ambient transaction as the connection closes before it ends: hands the inner connections, with the transaction on them, to the enlistment.</summary>
+    internal DbConnection?[] LeaveAmbient()
     {
         _enlistment = null;
-        if (keepInner)
-        {
-            return null;
-        }
-
         _transaction = null;
         var taken = new DbConnection?[InnerConnections.Length];
         for (var i = 0; i < taken.Length; i++)

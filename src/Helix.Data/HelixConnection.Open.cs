@@ -42,7 +42,6 @@ public sealed partial class HelixConnection
         try
         {
             connection.Open();
-
             if (_database is not null)
             {
                 connection.ChangeDatabase(_database);
@@ -64,7 +63,6 @@ public sealed partial class HelixConnection
         var outside = AmbientTransactions.Suppress(_dataSource!); // asked before the connection object is made: see Suppress
         var connection = strand.CreateConnection();
         var opening = StartOpening(connection, outside, cancellationToken);
-
         if (!opening.IsCompletedSuccessfully || _database is not null)
         {
             return OpenInnerSlowAsync(strand, connection, opening);

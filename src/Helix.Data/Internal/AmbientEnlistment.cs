@@ -14,8 +14,8 @@ namespace Helix.Data.Internal;
 /// </summary>
 /// <remarks>
 /// A connection closed before the scope ends leaves its inner connections, with the transaction on them, here; the next
-/// connection of the data source opened in the scope takes them (code that opens a connection per statement, EF Core
-/// closing its connection after each query, all run in one transaction). Only one connection at a time can hold it: a
+/// connection of the data source opened in the scope takes them (code that opens a connection per statement, as Dapper
+/// does with a closed one, runs in one transaction). Only one connection at a time can hold it: a
 /// second opened while the first is open is refused, where a provider would need a distributed transaction.
 /// </remarks>
 internal sealed class AmbientEnlistment : ISinglePhaseNotification
@@ -162,12 +162,8 @@ internal sealed class AmbientEnlistment : ISinglePhaseNotification
         {
             Log.AmbientRolledBackAfterCommit(_dataSource.Logger);
         }
-        else
-        {
-            _transaction.Strands.AbandonAsync(IOBehavior.Synchronous).Synchronously();
-        }
 
-        End();
+        End(); // rolls back what did not commit
         enlistment.Done();
     }
 
@@ -193,7 +189,7 @@ internal sealed class AmbientEnlistment : ISinglePhaseNotification
 
             _ended = true;
             _dataSource.Enlistments.TryRemove(new KeyValuePair<Transaction, AmbientEnlistment>(_ambient, this));
-            _holder?.LeaveAmbient(keepInner: true);
+            _holder?.AmbientEnded();
             _holder = null;
             parked = _parked;
             _parked = null;
