@@ -52,6 +52,11 @@ public static class HelixDbContextOptionsExtensions
         configure?.Invoke(options);
         var router = HelixRouter.For(dataSource, options);
         useProvider(optionsBuilder, router.PrimaryConnectionString);
+        if (router.DataSource.TakesAmbientTransactions)
+        {
+            AmbientEnlisting.Replace(optionsBuilder); // a TransactionScope enlists the context's Helix connection, not EF's connection object
+        }
+
         return optionsBuilder
             .AddInterceptors(router.Connections, router.Commands, router.Transactions)
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>()

@@ -11,6 +11,9 @@ public sealed partial class HelixConnection
 {
     private AmbientEnlistment? _enlistment;
 
+    /// <summary>Gets the Helix transaction that stands for the ambient transaction this connection is enlisted in, or <see langword="null"/>.</summary>
+    internal HelixTransaction? AmbientTransaction => _enlistment is null ? null : _transaction;
+
     /// <summary>
     /// Enlists the open connection in <paramref name="transaction"/>: its commands run in the Helix transaction that stands
     /// for it on this connection's data source, committed or rolled back with it (contract section 8). Connections opened

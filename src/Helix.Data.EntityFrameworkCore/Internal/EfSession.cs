@@ -43,8 +43,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, bool schemaChange, IOBehavior io, CancellationToken cancellationToken)
     {
         // EF's command names its transaction; SQLite's also gives a new command the connection's open one on its own,
-        // so a command runs in the Helix transaction only while there is one.
-        var transaction = command.Transaction is null ? null : Transaction;
+        // so a command runs in the Helix transaction only while there is one. In a TransactionScope EF names none: the
+        // command runs in the Helix transaction that stands for the scope (Enlist).
+        var transaction = command.Transaction is null ? Connection.AmbientTransaction : Transaction;
         _typesChanged |= schemaChange && ProviderTypes.Changes(command.CommandText);
         var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
@@ -58,6 +59,20 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         EndTransaction();
         Transaction = Connection.BeginTransaction(isolationLevel);
         return Transaction;
+    }
+
+    /// <summary>
+    /// EF enlists the context in an ambient transaction (a <c>TransactionScope</c>, or <c>Database.EnlistTransaction</c>):
+    /// the Helix connection takes it (as it does by itself when it opens in a scope), and stops running commands on EF's
+    /// connection object, which stays outside the scope (see <see cref="AmbientEnlisting"/>).
+    /// </summary>
+    public void Enlist(DbConnection efConnection, System.Transactions.Transaction? transaction)
+    {
+        if (transaction is not null)
+        {
+            Connection.GiveBack(efConnection);
+            Connection.EnlistTransaction(transaction);
+        }
     }
 
     /// <summary>Runs the context's commands in a Helix transaction the application began on <see cref="Connection"/> (<c>Database.UseTransaction</c>), which it ends itself.</summary>

@@ -95,11 +95,13 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// strand's commands on it while EF holds no transaction on it (<see cref="HelixConnection.Borrow"/>): one open and
     /// one physical connection for both, and the provider's own setup of it. EF's own open is suppressed. A data source
     /// that hedges reads borrows nothing: a hedged read that loses keeps running until its cancellation lands, and it must
-    /// not run on a connection EF goes on using (Helix hands a losing attempt's connection over to it to close).
+    /// not run on a connection EF goes on using (Helix hands a losing attempt's connection over to it to close). Nor does
+    /// a connection opened in a <c>TransactionScope</c>: the Helix connection joins the scope's transaction, which runs on
+    /// connections of its own that it keeps past the close when the scope goes on, and EF's object stays out of it.
     /// </summary>
     private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, DbContext context, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
-        ThrowIfAmbientTransaction();
+        var inScope = ThrowIfAmbientTransactionIsNotTaken(context);
         var (strand, open) = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
         if (!ReferenceEquals(open, connection))
         {
@@ -108,18 +110,28 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
 
         if (session.Connection.State != ConnectionState.Open)
         {
-            if (router.DataSource.Hedging is null)
+            if (router.DataSource.Hedging is null && !inScope)
             {
                 session.Connection.Borrow(strand, open);
             }
 
-            if (io == IOBehavior.Asynchronous)
+            try
             {
-                await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                if (io == IOBehavior.Asynchronous)
+                {
+                    await session.Connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    session.Connection.Open();
+                }
             }
-            else
+            catch
             {
-                session.Connection.Open();
+                // EF takes its open to have failed: its object must not stay open, or EF's next open would find it open
+                // and not ask again (a second connection open at once in one scope is refused here).
+                open.Close();
+                throw;
             }
         }
 
@@ -127,19 +139,33 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     }
 
     /// <summary>
-    /// Refuses to open under an ambient <c>System.Transactions</c> transaction: EF would enlist its connection object (one
-    /// strand's), the strands' connections would enlist beside it, and a transaction over two servers has to be a
-    /// distributed one, which aborts when the scope completes (tried on PostgreSQL: <c>TransactionAbortedException</c>
-    /// after a <c>SaveChanges</c> that had succeeded). Refused at the start instead, as EF's SQLite provider refuses it.
+    /// Whether the context opens inside an ambient <c>System.Transactions</c> transaction (a <c>TransactionScope</c>) that
+    /// Helix takes: the context's connection service enlists its Helix connection in place of EF's connection object
+    /// (<see cref="AmbientEnlisting"/>), and the Helix connection runs the scope as one Helix transaction on both strands.
+    /// Refuses the scope where Helix does not take it: over strands whose provider takes no part in System.Transactions
+    /// (SQLite: a scope could not make the writes on two files one), and where the provider's connection service could not
+    /// be extended, so that EF would enlist its connection object (one strand's) beside Helix's and the scope's commit
+    /// would be a two-phase one over two servers, which aborts (tried on PostgreSQL before: <c>TransactionAbortedException</c>
+    /// after a <c>SaveChanges</c> that had succeeded).
     /// </summary>
-    private void ThrowIfAmbientTransaction()
+    private bool ThrowIfAmbientTransactionIsNotTaken(DbContext context)
     {
-        if (System.Transactions.Transaction.Current is not null && !router.DataSource.IsSingleStrand)
+        if (router.DataSource.IsSingleStrand || AmbientTransactions.Current() is null)
         {
-            throw new NotSupportedException(
-                "A context that uses Helix cannot take part in an ambient System.Transactions transaction (a TransactionScope): its two strands are independent databases, and one transaction over both would have to be a distributed transaction, which aborts. "
-                + "Use context.Database.BeginTransaction() instead (and transaction.GetHelixTransaction() for other code in it), or suppress the scope around the context (TransactionScopeOption.Suppress).");
+            return false;
         }
+
+        if (router.DataSource.TakesAmbientTransactions && AmbientEnlisting.Routes(context.GetService<IRelationalConnection>()))
+        {
+            return true;
+        }
+
+        throw new NotSupportedException(
+            "A context that uses Helix cannot take part in this ambient System.Transactions transaction (a TransactionScope): "
+            + (router.DataSource.TakesAmbientTransactions
+                ? $"its provider's connection service ({context.GetService<IRelationalConnection>().GetType().Name}) could not be extended to enlist Helix's connection in place of one strand's, and one transaction over two servers would be a distributed transaction, which aborts. "
+                : "its strands' provider takes no part in System.Transactions (SQLite), or their connection strings say Enlist=false, so a scope could not make the writes on both strands one. ")
+            + "Use context.Database.BeginTransaction() instead (and transaction.GetHelixTransaction() for other code in it), or suppress the scope around the context (TransactionScopeOption.Suppress).");
     }
 
     /// <summary>
@@ -150,6 +176,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     private async ValueTask<(Strand Strand, DbConnection Open)> OpenOnAStrandAsync(DbConnection connection, EfSession session, IOBehavior io, CancellationToken cancellationToken)
     {
         Exception? first = null;
+        using var outside = AmbientTransactions.Suppress(router.DataSource); // EF's object never enlists: the Helix connection takes the scope
         foreach (var strand in Candidates())
         {
             var target = ObjectFor(strand, connection, session);

@@ -203,36 +203,6 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     [Test]
-    public async Task A_TransactionScope_is_refused_when_the_context_opens_and_nothing_is_written()
-    {
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
-        await using (var context = Shop(dataSource))
-        {
-            await context.Database.EnsureCreatedAsync();
-        }
-
-        // Accepted, the scope would enlist a connection of each server and abort as it completes, after a SaveChanges
-        // that succeeded (a distributed transaction); refused as the context opens its connection instead.
-        using (new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled))
-        {
-            await using var context = Shop(dataSource);
-            context.Customers.Add(new Customer { Name = "in a scope" });
-            Assert.That(
-                async () => await context.SaveChangesAsync(),
-                Throws.InstanceOf<NotSupportedException>().With.Message.Contains("System.Transactions").And.Message.Contains("BeginTransaction"));
-        }
-
-        await using (var context = Shop(dataSource))
-        {
-            context.Customers.Add(new Customer { Name = "after the scope" });
-            await context.SaveChangesAsync();
-        }
-
-        const string Names = "SELECT \"Name\" FROM \"Customers\"";
-        Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(await RowsAsync(HelixStrand.Primary, Names)).And.EqualTo(new[] { "after the scope" }));
-    }
-
-    [Test]
     public async Task EnableRetryOnFailure_works_as_with_plain_EF_also_while_the_primary_is_down()
     {
         PostgresServers.RequireFaultControl();

@@ -80,6 +80,30 @@ public class EfCoreDapperTests
     }
 
     [Test]
+    public async Task A_TransactionScope_over_SQLite_strands_is_refused_as_the_context_opens_and_nothing_is_written()
+    {
+        // Microsoft.Data.Sqlite takes no part in System.Transactions: a scope could not make the two files' writes one.
+        using var files = new SqliteStrands("ef-scope");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+        }
+
+        using (new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled))
+        {
+            await using var context = Shop(dataSource);
+            context.Customers.Add(new Customer { Name = "in a scope" });
+            Assert.That(
+                async () => await context.SaveChangesAsync(),
+                Throws.InstanceOf<NotSupportedException>().With.Message.Contains("SQLite").And.Message.Contains("BeginTransaction"));
+        }
+
+        Assert.That(files.Rows(HelixStrand.Primary, Names), Is.Empty);
+        Assert.That(files.Rows(HelixStrand.Secondary, Names), Is.Empty);
+    }
+
+    [Test]
     public async Task UseTransaction_with_a_native_transaction_of_the_context_connection_is_refused_with_the_way_that_works()
     {
         using var files = new SqliteStrands("ef-use-transaction");
