@@ -3,6 +3,7 @@ using Dapper;
 using Helix.Data.IntegrationTests.Support;
 using Helix.Data.Tests.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
 
@@ -165,6 +166,34 @@ public class EfCorePostgresAmbientTests(SyncOrAsync mode) : PostgresTestBase
         }
 
         Assert.That(await BothAsync(), Is.EqualTo(new[] { "first", "first again", "|", "first", "first again" }));
+        AssertHealthyWithNothingQueued();
+    }
+
+    [Test]
+    public async Task Pooled_contexts_in_a_scope_share_its_transaction_and_come_back_from_the_pool_outside_it()
+    {
+        var factory = new PooledDbContextFactory<ShopContext>(new DbContextOptionsBuilder<ShopContext>().UseHelix(_dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
+        async Task AddPooledAsync(string name)
+        {
+            await using var context = IsAsync ? await factory.CreateDbContextAsync() : factory.CreateDbContext();
+            context.Customers.Add(new Customer { Name = name });
+            await SaveAsync(context);
+        }
+
+        using (Scope())
+        {
+            await AddPooledAsync("rolled back");
+        }
+
+        using (var scope = Scope())
+        {
+            await AddPooledAsync("one");
+            await AddPooledAsync("two"); // the same context again, from the pool
+            scope.Complete();
+        }
+
+        await AddPooledAsync("after the scopes");
+        Assert.That(await BothAsync(), Is.EqualTo(new[] { "after the scopes", "one", "two", "|", "after the scopes", "one", "two" }));
         AssertHealthyWithNothingQueued();
     }
 
