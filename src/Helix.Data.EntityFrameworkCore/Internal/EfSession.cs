@@ -75,12 +75,16 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         }
     }
 
-    /// <summary>Runs the context's commands in a Helix transaction the application began on <see cref="Connection"/> (<c>Database.UseTransaction</c>), which it ends itself.</summary>
-    public void UseTransaction(HelixTransaction given)
+    /// <summary>
+    /// Runs the context's commands in a Helix transaction the application began on <see cref="Connection"/>: given to
+    /// <c>Database.UseTransaction</c>, which the application ends itself, or by its interceptor as EF began a transaction
+    /// (<paramref name="owned"/>), which EF ends.
+    /// </summary>
+    public void UseTransaction(HelixTransaction given, bool owned)
     {
         EndTransaction();
         Transaction = given;
-        _transactionGiven = true;
+        _transactionGiven = !owned;
     }
 
     /// <summary>

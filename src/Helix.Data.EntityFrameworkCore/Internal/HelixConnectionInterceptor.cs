@@ -42,12 +42,12 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
 
     public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
         router.SessionOf(connection, eventData.Context) is { } session
-            ? OpenAsync(connection, eventData.Context!, session, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
+            ? OpenAsync(connection, eventData.Context!, session, result.IsSuppressed, IOBehavior.Synchronous, CancellationToken.None).Synchronously()
             : result;
 
     public override ValueTask<InterceptionResult> ConnectionOpeningAsync(DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default) =>
         router.SessionOf(connection, eventData.Context) is { } session
-            ? OpenAsync(connection, eventData.Context!, session, IOBehavior.Asynchronous, cancellationToken)
+            ? OpenAsync(connection, eventData.Context!, session, result.IsSuppressed, IOBehavior.Asynchronous, cancellationToken)
             : new(result);
 
     public override InterceptionResult ConnectionClosing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
@@ -98,19 +98,27 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
     /// not run on a connection EF goes on using (Helix hands a losing attempt's connection over to it to close). Nor does
     /// a connection opened in a <c>TransactionScope</c>: the Helix connection joins the scope's transaction, which runs on
     /// connections of its own that it keeps past the close when the scope goes on, and EF's object stays out of it.
+    /// When an interceptor of the application suppressed EF's open (<paramref name="openedByApplication"/>: it opens the
+    /// object itself, its own way), EF's object is left as the application made it, and the Helix connection opens on
+    /// connections of its own.
     /// </summary>
-    private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, DbContext context, EfSession session, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<InterceptionResult> OpenAsync(DbConnection connection, DbContext context, EfSession session, bool openedByApplication, IOBehavior io, CancellationToken cancellationToken)
     {
         var inScope = ThrowIfAmbientTransactionIsNotTaken(context);
-        var (strand, open) = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
-        if (!ReferenceEquals(open, connection))
+        Strand? strand = null;
+        var open = connection;
+        if (!openedByApplication)
         {
-            HandToEf(context, connection, open, strand);
+            (strand, open) = await OpenOnAStrandAsync(connection, session, io, cancellationToken).ConfigureAwait(false);
+            if (!ReferenceEquals(open, connection))
+            {
+                HandToEf(context, connection, open, strand);
+            }
         }
 
         if (session.Connection.State != ConnectionState.Open)
         {
-            if (router.DataSource.Hedging is null && !inScope)
+            if (strand is not null && router.DataSource.Hedging is null && !inScope)
             {
                 session.Connection.Borrow(strand, open);
             }
@@ -126,7 +134,7 @@ internal sealed class HelixConnectionInterceptor(HelixRouter router) : DbConnect
                     session.Connection.Open();
                 }
             }
-            catch
+            catch when (strand is not null)
             {
                 // EF takes its open to have failed: its object must not stay open, or EF's next open would find it open
                 // and not ask again (a second connection open at once in one scope is refused here).

@@ -21,15 +21,17 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
 
         if (transaction is HelixTransaction given)
         {
-            return Use(connection, given, transactionId, logger, session);
+            return Use(connection, given, transactionId, logger, transactionOwned, session);
         }
 
         if (!ReferenceEquals(transaction, session.ShellTransaction))
         {
-            // Database.UseTransaction with the application's own native transaction: it is one strand's, and its commit
-            // (the application's, on the native object) would not reach the Helix transaction, so the writes would be lost.
+            // The application's own native transaction, given to Database.UseTransaction or by its interceptor's answer to
+            // TransactionStarting: it is one strand's, and its commit (on the native object) would not reach the Helix
+            // transaction, so the writes would be lost.
             throw new NotSupportedException(
-                "Database.UseTransaction with a transaction begun on the context's native connection object is not supported through Helix: that connection is one strand's, and committing the transaction there would not commit the context's writes on the strands. "
+                (transactionOwned ? "A transaction interceptor of the application" : "Database.UseTransaction")
+                + " gave the context a transaction begun on its native connection object, which is not supported through Helix: that connection is one strand's, and committing the transaction there would not commit the context's writes on the strands. "
                 + "Begin it on the context's Helix connection instead (context.Database.GetHelixConnection().BeginTransaction()) and hand that to UseTransaction, or begin it with context.Database.BeginTransaction() and give other code transaction.GetHelixTransaction().");
         }
 
@@ -42,10 +44,11 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
     /// <summary>
     /// <c>Database.UseTransaction</c> with a Helix transaction the application began on the context's own Helix connection
     /// (as plain EF takes one begun on the context's connection): the context's commands run in it, and the application
-    /// ends it. EF's transaction needs a native one on EF's connection object: the Helix transaction's own there when its
-    /// commands ran on that object, else the session's shell.
+    /// ends it. Or a Helix transaction an interceptor of the application answered <c>TransactionStarting</c> with
+    /// (<paramref name="transactionOwned"/>): EF's, which EF ends. EF's transaction needs a native one on EF's connection
+    /// object: the Helix transaction's own there when its commands ran on that object, else the session's shell.
     /// </summary>
-    private HelixRelationalTransaction Use(IRelationalConnection connection, HelixTransaction given, Guid transactionId, IDiagnosticsLogger<DbLoggerCategory.Database.Transaction> logger, EfSession session)
+    private HelixRelationalTransaction Use(IRelationalConnection connection, HelixTransaction given, Guid transactionId, IDiagnosticsLogger<DbLoggerCategory.Database.Transaction> logger, bool transactionOwned, EfSession session)
     {
         given.Strands.ThrowIfUnusable();
         if (!ReferenceEquals(given.Connection, session.Connection))
@@ -55,8 +58,8 @@ internal sealed class HelixRelationalTransactionFactory(RelationalTransactionFac
         }
 
         var native = given.InnerOn(connection.DbConnection) ?? session.ShellOn(connection.DbConnection, HelixTransactionInterceptor.ShellLevel(connection.Context, given.IsolationLevel));
-        session.UseTransaction(given);
-        return new HelixRelationalTransaction(connection, native, transactionId, logger, transactionOwned: false, Dependencies.SqlGenerationHelper, session, given);
+        session.UseTransaction(given, transactionOwned);
+        return new HelixRelationalTransaction(connection, native, transactionId, logger, transactionOwned, Dependencies.SqlGenerationHelper, session, given);
     }
 }
 

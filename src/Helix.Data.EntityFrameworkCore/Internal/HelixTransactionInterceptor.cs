@@ -28,9 +28,9 @@ internal sealed class HelixTransactionInterceptor : DbTransactionInterceptor
 
     private static InterceptionResult<DbTransaction> Starting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {
-        if (EfSessions.Existing(connection) is not { } session)
+        if (EfSessions.Existing(connection) is not { } session || result.HasResult)
         {
-            return result;
+            return result; // an interceptor of the application gave the transaction: the factory takes it, or refuses it
         }
 
         session.RequestedIsolation = eventData.IsolationLevel;

@@ -62,7 +62,8 @@ public class EfCoreCommandInterceptorTests
         });
     }
 
-    private static DbContextOptions<ShopContext> Options(HelixDataSource dataSource, IInterceptor interceptor, bool registeredBeforeUseHelix) =>
+    /// <summary>A SQLite context's options with an interceptor of the application, added before <c>UseHelix</c> or after it.</summary>
+    internal static DbContextOptions<ShopContext> Options(HelixDataSource dataSource, IInterceptor interceptor, bool registeredBeforeUseHelix) =>
         registeredBeforeUseHelix
             ? new DbContextOptionsBuilder<ShopContext>().AddInterceptors(interceptor).UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).Options
             : new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary)).AddInterceptors(interceptor).Options;
