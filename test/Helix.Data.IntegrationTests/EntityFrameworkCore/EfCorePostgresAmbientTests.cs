@@ -197,6 +197,41 @@ public class EfCorePostgresAmbientTests(SyncOrAsync mode) : PostgresTestBase
         AssertHealthyWithNothingQueued();
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Database_EnlistTransaction_puts_an_open_context_in_a_transaction_that_commits_or_rolls_back_on_both_servers(bool commit)
+    {
+        using var transaction = new CommittableTransaction();
+        await using (var context = Shop())
+        {
+            if (IsAsync)
+            {
+                await context.Database.OpenConnectionAsync();
+            }
+            else
+            {
+                context.Database.OpenConnection();
+            }
+
+            context.Database.EnlistTransaction(transaction);
+            Assert.That(context.Database.GetEnlistedTransaction(), Is.SameAs(transaction));
+            context.Customers.Add(new Customer { Name = "enlisted" });
+            await SaveAsync(context);
+            if (commit)
+            {
+                transaction.Commit();
+            }
+            else
+            {
+                transaction.Rollback();
+            }
+        }
+
+        string[] expected = commit ? ["enlisted", "|", "enlisted"] : ["|"];
+        Assert.That(await BothAsync(), Is.EqualTo(expected));
+        AssertHealthyWithNothingQueued();
+    }
+
     [Test]
     public async Task BeginTransaction_in_a_scope_is_refused_as_plain_EF_refuses_it()
     {
