@@ -60,9 +60,7 @@ public sealed partial class HelixConnection
     /// <remarks>Not an async method: an open that completes at once (a pooled connection) needs no state machine.</remarks>
     private ValueTask<DbConnection> OpenInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
-        var outside = AmbientTransactions.Suppress(_dataSource!); // asked before the connection object is made: see Suppress
-        var connection = strand.CreateConnection();
-        var opening = StartOpening(connection, outside, cancellationToken);
+        var opening = StartOpening(strand, out var connection, cancellationToken);
         if (!opening.IsCompletedSuccessfully || _database is not null)
         {
             return OpenInnerSlowAsync(strand, connection, opening);
@@ -80,22 +78,29 @@ public sealed partial class HelixConnection
     }
 
     /// <summary>
-    /// Starts opening an inner connection; an open that throws at once comes back as a faulted task. Providers see the
-    /// ambient transaction as the open starts: <paramref name="outside"/>, which hides it, ends once it has started.
+    /// Makes a strand's connection object and starts opening it; an open that throws at once comes back as a faulted task.
+    /// Providers enlist in an ambient transaction as they open: the ambient transaction is hidden from the provider while
+    /// it makes the object and starts the open (<see cref="AmbientTransactions.Suppress"/>), and shown again when this
+    /// returns or throws.
     /// </summary>
-    private static Task StartOpening(DbConnection connection, System.Transactions.TransactionScope? outside, CancellationToken cancellationToken)
+    private Task StartOpening(Strand strand, out DbConnection connection, CancellationToken cancellationToken)
     {
+        var outside = AmbientTransactions.Suppress(_dataSource!); // asked before the connection object is made: see Suppress
         try
         {
-            return connection.OpenAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            return Task.FromException(e);
+            connection = strand.CreateConnection(); // a throw here leaves with the scope disposed, as any other
+            try
+            {
+                return connection.OpenAsync(cancellationToken);
+            }
+            catch (Exception e)
+            {
+                return Task.FromException(e);
+            }
         }
         finally
         {
-            outside?.Dispose();
+            outside?.Dispose(); // left undisposed, it would hide the caller's TransactionScope from the rest of its code
         }
     }
 
@@ -152,9 +157,8 @@ public sealed partial class HelixConnection
     /// </summary>
     internal async Task<DbConnection> OpenOwnInnerAsync(Strand strand, CancellationToken cancellationToken)
     {
-        var outside = AmbientTransactions.Suppress(_dataSource!);
-        var connection = strand.CreateConnection();
-        return await ReadyAsync(connection, StartOpening(connection, outside, cancellationToken)).ConfigureAwait(false);
+        var opening = StartOpening(strand, out var connection, cancellationToken);
+        return await ReadyAsync(connection, opening).ConfigureAwait(false);
     }
 
     /// <summary>
