@@ -32,7 +32,8 @@ internal static class AmbientEnlisting
     private const string HookField = "Enlist";
 
     // Per provider options extension type: the service to replace and its subclass, or null when there is none to extend.
-    private static readonly ConcurrentDictionary<Type, (Type Service, Type Implementation, Type Subclass)?> Replacements = new();
+    // Lazy: contexts configured at once on several threads must not emit the same type twice (a duplicate type name).
+    private static readonly ConcurrentDictionary<Type, Lazy<(Type Service, Type Implementation, Type Subclass)?>> Replacements = new();
 
     private static readonly ModuleBuilder Module = AssemblyBuilder
         .DefineDynamicAssembly(new AssemblyName("Helix.Data.EntityFrameworkCore.AmbientEnlisting"), AssemblyBuilderAccess.Run)
@@ -46,7 +47,7 @@ internal static class AmbientEnlisting
     public static void Replace(DbContextOptionsBuilder builder)
     {
         if (builder.Options.Extensions.OfType<RelationalOptionsExtension>().FirstOrDefault() is { } provider
-            && Replacements.GetOrAdd(provider.GetType(), static (_, p) => Discover(p), provider) is { } found)
+            && Replacements.GetOrAdd(provider.GetType(), static (_, p) => new(() => Discover(p)), provider).Value is { } found)
         {
             var core = builder.Options.FindExtension<CoreOptionsExtension>() ?? new CoreOptionsExtension();
             ((IDbContextOptionsBuilderInfrastructure)builder).AddOrUpdateExtension(core.WithReplacedService(found.Service, found.Subclass, found.Implementation));
@@ -55,7 +56,7 @@ internal static class AmbientEnlisting
 
     /// <summary>Whether a context's connection service enlists its Helix connection (it is one of the subclasses made here).</summary>
     public static bool Routes(IRelationalConnection connection) =>
-        Replacements.Values.Any(r => r?.Subclass == connection.GetType()); // one entry per provider
+        Replacements.Values.Any(r => r.IsValueCreated && r.Value?.Subclass == connection.GetType()); // one entry per provider
 
     /// <summary>
     /// The provider's registration of its connection service: the service type under which it registers a
