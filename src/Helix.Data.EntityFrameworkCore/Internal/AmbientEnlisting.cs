@@ -5,7 +5,6 @@ using System.Transactions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Helix.Data.EntityFrameworkCore.Internal;
 
@@ -59,18 +58,13 @@ internal static class AmbientEnlisting
         Replacements.Values.Any(r => r.IsValueCreated && r.Value?.Subclass == connection.GetType()); // one entry per provider
 
     /// <summary>
-    /// The provider's registration of its connection service: the service type under which it registers a
-    /// <see cref="RelationalConnection"/> class, read from the services its options extension adds.
+    /// The provider's registration of its connection service (the service type under which it registers its
+    /// <see cref="RelationalConnection"/> class), with the subclass of that class; <see langword="null"/> when the class is sealed.
     /// </summary>
-    private static (Type Service, Type Implementation, Type Subclass)? Discover(RelationalOptionsExtension provider)
-    {
-        var services = new ServiceCollection();
-        provider.ApplyServices(services);
-        var registration = services.FirstOrDefault(d => d.ImplementationType is { IsSealed: false, IsAbstract: false } type && type.IsSubclassOf(typeof(RelationalConnection)));
-        return registration is { ImplementationType: { } implementation }
+    private static (Type Service, Type Implementation, Type Subclass)? Discover(RelationalOptionsExtension provider) =>
+        ProviderServices.Serving(provider, typeof(RelationalConnection)) is { ImplementationType: { IsSealed: false, IsAbstract: false } implementation } registration
             ? (registration.ServiceType, implementation, Subclass(implementation))
             : null;
-    }
 
     /// <summary>
     /// A subclass of <paramref name="provider"/> with its public constructors, whose <c>ConnectionEnlistTransaction</c>

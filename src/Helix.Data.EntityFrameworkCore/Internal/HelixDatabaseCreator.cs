@@ -198,10 +198,8 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
         var provider = options.Extensions.Single(e => e.Info.IsDatabaseProvider);
         return Types.GetOrAdd(provider.GetType(), _ =>
         {
-            var registered = new ServiceCollection();
-            provider.ApplyServices(registered);
             Type Implementation(Type service) =>
-                registered.LastOrDefault(d => d.ServiceType != typeof(IRelationalConnection) && service.IsAssignableFrom(d.ImplementationType))?.ImplementationType
+                ProviderServices.Serving(provider, service)?.ImplementationType
                 ?? throw new NotSupportedException($"EF Core provider {provider.Info.LogFragment.Trim()} registers no {service.Name} type Helix can make for each strand.");
             return new ProviderTypes(Implementation(typeof(IRelationalDatabaseCreator)), Implementation(typeof(IRelationalConnection)));
         });
