@@ -20,7 +20,7 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies dependencies, IServiceProvider services)
     : RelationalDatabaseCreator(dependencies)
 {
-    private readonly ProviderTypes _types = ProviderTypesOf(dependencies.ContextOptions);
+    private readonly ProviderClasses _types = ProviderClassesOf(dependencies.ContextOptions);
 
     private IRelationalDatabaseCreator Provider => field ??= (IRelationalDatabaseCreator)ActivatorUtilities.CreateInstance(services, _types.Creator);
 
@@ -46,13 +46,15 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
 
     public override Task<bool> EnsureDeletedAsync(CancellationToken cancellationToken = default) => DeleteAsync(IOBehavior.Asynchronous, cancellationToken).AsTask();
 
-    public override bool HasTables() => Provider.HasTables();
+    /// <summary>Whether every strand that can be reached has tables: <c>EnsureCreated</c> creates them where one lacks them.</summary>
+    public override bool HasTables() => HasTablesAsync(IOBehavior.Synchronous, default).Synchronously();
 
-    public override Task<bool> HasTablesAsync(CancellationToken cancellationToken = default) => Provider.HasTablesAsync(cancellationToken);
+    public override Task<bool> HasTablesAsync(CancellationToken cancellationToken = default) => HasTablesAsync(IOBehavior.Asynchronous, cancellationToken).AsTask();
 
-    public override void CreateTables() => Provider.CreateTables();
+    /// <summary>Creates the model's tables on the strands that lack them (see <see cref="CreateTablesAsync(IOBehavior, CancellationToken)"/>).</summary>
+    public override void CreateTables() => CreateTablesAsync(IOBehavior.Synchronous, default).Synchronously();
 
-    public override Task CreateTablesAsync(CancellationToken cancellationToken = default) => Provider.CreateTablesAsync(cancellationToken);
+    public override Task CreateTablesAsync(CancellationToken cancellationToken = default) => CreateTablesAsync(IOBehavior.Asynchronous, cancellationToken).AsTask();
 
     public override string GenerateCreateScript() => Provider.GenerateCreateScript();
 
@@ -60,6 +62,48 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
     {
         var strands = await FindAsync(io, cancellationToken).ConfigureAwait(false);
         return strands.TrueForAll(s => s.Exists != false);
+    }
+
+    private async ValueTask<bool> HasTablesAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
+        var strands = await FindTablesAsync(io, cancellationToken).ConfigureAwait(false);
+        return strands.TrueForAll(s => s.Exists != false);
+    }
+
+    /// <summary>
+    /// Creates the model's tables. When the strands agree (none has tables, or each has some), or one cannot be reached, by
+    /// the context's provider creator through the context's connection: one schema change on every strand by Helix's rules
+    /// (refused while a strand is not healthy), as plain EF runs it. When some strands have tables and others none (a strand whose database was just created beside one in
+    /// use), on each strand that lacks them, by the provider's creator for that strand: routed, the statements would fail
+    /// on the strands that have the tables, and the schema change would be made on none.
+    /// </summary>
+    private async ValueTask CreateTablesAsync(IOBehavior io, CancellationToken cancellationToken)
+    {
+        var strands = await FindTablesAsync(io, cancellationToken).ConfigureAwait(false);
+        if (strands.Exists(s => s.Exists is null) || strands.Select(s => s.Exists).Distinct().Count() == 1)
+        {
+            await OnAll(io, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var lacking in strands.Where(s => s.Exists == false))
+        {
+            await OnStrandAsync(lacking.Strand, retry: true, async creator => { await creator.CreateTablesAsync(cancellationToken).ConfigureAwait(false); return true; }, creator => { creator.CreateTables(); return true; }, io).ConfigureAwait(false);
+        }
+
+        await ProviderTypes.ReloadAsync(_dataSource, io).ConfigureAwait(false); // enums the tables' creation made, unseen by the routed path
+
+        async ValueTask OnAll(IOBehavior io, CancellationToken cancellationToken)
+        {
+            if (io == IOBehavior.Asynchronous)
+            {
+                await Provider.CreateTablesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                Provider.CreateTables();
+            }
+        }
     }
 
     private async ValueTask CreateAsync(IOBehavior io, CancellationToken cancellationToken)
@@ -94,27 +138,48 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
     /// </summary>
     private async ValueTask<List<Presence>> FindAsync(IOBehavior io, CancellationToken cancellationToken)
     {
-        var strands = await FindAsync(retry: false, io, cancellationToken).ConfigureAwait(false);
+        var strands = await FindAsync(creator => creator.ExistsAsync(cancellationToken), creator => creator.Exists(), [], io).ConfigureAwait(false);
+        _unreachable = [.. strands.Where(s => s.Exists is null).Select(s => s.Strand)];
+        return strands;
+    }
+
+    // The strands the last question whether the database exists could not reach: EnsureCreated asks for tables next, and a
+    // server that is down is not asked again (each ask waits for its connection timeout).
+    private HashSet<Strand> _unreachable = [];
+
+    // Presence here: whether the strand's database has tables.
+    private ValueTask<List<Presence>> FindTablesAsync(IOBehavior io, CancellationToken cancellationToken) =>
+        FindAsync(creator => creator.HasTablesAsync(cancellationToken), creator => creator.HasTables(), _unreachable, io);
+
+    private async ValueTask<List<Presence>> FindAsync(Func<IRelationalDatabaseCreator, Task<bool>> async, Func<IRelationalDatabaseCreator, bool> sync, HashSet<Strand> unreachable, IOBehavior io)
+    {
+        var strands = await FindAsync(retry: false, async, sync, unreachable, io).ConfigureAwait(false);
         if (strands.TrueForAll(s => s.Exists is null))
         {
-            strands = await FindAsync(retry: true, io, cancellationToken).ConfigureAwait(false);
+            strands = await FindAsync(retry: true, async, sync, unreachable, io).ConfigureAwait(false);
             if (strands.TrueForAll(s => s.Exists is null))
             {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(strands[0].Fault!);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(strands.First(s => s.Fault is not null).Fault!);
             }
         }
 
         return strands;
     }
 
-    private async ValueTask<List<Presence>> FindAsync(bool retry, IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<List<Presence>> FindAsync(bool retry, Func<IRelationalDatabaseCreator, Task<bool>> async, Func<IRelationalDatabaseCreator, bool> sync, HashSet<Strand> unreachable, IOBehavior io)
     {
         var strands = new List<Presence>();
         foreach (var strand in _dataSource.Strands)
         {
+            if (unreachable.Contains(strand))
+            {
+                strands.Add(new(strand, null, null));
+                continue;
+            }
+
             try
             {
-                strands.Add(new(strand, await OnStrandAsync(strand, retry, creator => creator.ExistsAsync(cancellationToken), creator => creator.Exists(), io).ConfigureAwait(false), null));
+                strands.Add(new(strand, await OnStrandAsync(strand, retry, async, sync, io).ConfigureAwait(false), null));
             }
             catch (Exception e) when (IsStrandFault(e))
             {
@@ -185,23 +250,23 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
             : relational.WithConnectionString(null).WithConnection(strand.SetUp(strand.ConnectionSource.CreateConnection()), owned: true);
 
     /// <summary>The provider's database creator and connection service types; whether the latter is made with the options too (Npgsql's is: it reads its data source from them).</summary>
-    private sealed record ProviderTypes(Type Creator, Type Connection)
+    private sealed record ProviderClasses(Type Creator, Type Connection)
     {
         public bool ConnectionTakesOptions { get; } = Connection.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(IDbContextOptions)));
     }
 
     // By provider options type: read once from the services the provider registers.
-    private static readonly ConcurrentDictionary<Type, ProviderTypes> Types = new();
+    private static readonly ConcurrentDictionary<Type, ProviderClasses> Classes = new();
 
-    private static ProviderTypes ProviderTypesOf(IDbContextOptions options)
+    private static ProviderClasses ProviderClassesOf(IDbContextOptions options)
     {
         var provider = options.Extensions.Single(e => e.Info.IsDatabaseProvider);
-        return Types.GetOrAdd(provider.GetType(), _ =>
+        return Classes.GetOrAdd(provider.GetType(), _ =>
         {
             Type Implementation(Type service) =>
                 ProviderServices.Serving(provider, service)?.ImplementationType
                 ?? throw new NotSupportedException($"EF Core provider {provider.Info.LogFragment.Trim()} registers no {service.Name} type Helix can make for each strand.");
-            return new ProviderTypes(Implementation(typeof(IRelationalDatabaseCreator)), Implementation(typeof(IRelationalConnection)));
+            return new ProviderClasses(Implementation(typeof(IRelationalDatabaseCreator)), Implementation(typeof(IRelationalConnection)));
         });
     }
 

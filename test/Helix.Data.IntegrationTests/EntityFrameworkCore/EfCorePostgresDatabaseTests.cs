@@ -45,6 +45,50 @@ public class EfCorePostgresDatabaseTests : PostgresTestBase
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task EnsureCreated_beside_a_server_in_use_creates_the_database_and_its_tables_on_the_new_server_only(bool async)
+    {
+        var name = Database + "_half";
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseNpgsql(PostgresServers.Primary.ConnectionString(name)).Options))
+        {
+            await plain.Database.EnsureCreatedAsync();
+            plain.Customers.Add(new Customer { Name = "old" });
+            await plain.SaveChangesAsync();
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        await using var dataSource = HelixDataSource.Create(ConnectionStringFor(name));
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated(), Is.True, "created on the secondary");
+            Assert.That(async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated(), Is.False, "then nothing to make");
+            context.Customers.Add(new Customer { Name = "new" });
+            await context.SaveChangesAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await PostgresServers.Secondary.HasDatabaseAsync(name), Is.True);
+            Assert.That(dataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy));
+        });
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseNpgsql(PostgresServers.Primary.ConnectionString(name)).Options))
+        {
+            Assert.That(await plain.Customers.OrderBy(c => c.Name).Select(c => c.Name).ToListAsync(), Is.EqualTo(new[] { "new", "old" }), "the primary's rows kept");
+        }
+
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseNpgsql(PostgresServers.Secondary.ConnectionString(name)).Options))
+        {
+            Assert.That(await plain.Customers.Select(c => c.Name).ToListAsync(), Is.EqualTo(new[] { "new" }), "rows written since (a resync copies the rest)");
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureDeletedAsync();
+        }
+    }
+
     [Test]
     public async Task Migrate_creates_the_database_on_both_servers()
     {

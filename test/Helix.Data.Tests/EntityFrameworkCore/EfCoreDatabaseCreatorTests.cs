@@ -44,6 +44,47 @@ public class EfCoreDatabaseCreatorTests
         });
     }
 
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public async Task EnsureCreated_beside_a_strand_in_use_makes_the_tables_on_the_new_strand_only(bool async, bool emptyFileThere)
+    {
+        // A strand put in beside one in use (a new server, an empty file): before, the tables' DDL went to both strands,
+        // failed on the one that had them ("table already exists"), and the schema change was made on neither.
+        using var files = new SqliteStrands("ef-creator-new-strand");
+        await using (var plain = new ShopContext(new DbContextOptionsBuilder<ShopContext>().UseSqlite($"Data Source={files.PrimaryPath};Pooling=False").Options))
+        {
+            await plain.Database.EnsureCreatedAsync();
+            plain.Customers.Add(new Customer { Name = "old" });
+            await plain.SaveChangesAsync();
+        }
+
+        File.Delete(files.SecondaryPath);
+        if (emptyFileThere)
+        {
+            await File.WriteAllBytesAsync(files.SecondaryPath, []);
+        }
+
+        const string Tables = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        await using (var context = Shop(dataSource))
+        {
+            Assert.That(async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated(), Is.True, "tables made");
+            Assert.That(async ? await context.Database.EnsureCreatedAsync() : context.Database.EnsureCreated(), Is.False, "then nothing to make");
+            context.Customers.Add(new Customer { Name = "new" });
+            await context.SaveChangesAsync();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Secondary, Tables), Is.EqualTo(files.Rows(HelixStrand.Primary, Tables)).And.Contains("Customers"));
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT Name FROM Customers ORDER BY Name"), Is.EqualTo(new[] { "new", "old" }), "the primary's rows kept");
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "new" }), "rows written since (a resync copies the rest)");
+            Assert.That(dataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy));
+        });
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public async Task EnsureCreated_seeds_both_strands_through_UseSeeding(bool async)
