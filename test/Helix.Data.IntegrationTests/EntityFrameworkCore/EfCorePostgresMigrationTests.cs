@@ -46,6 +46,33 @@ public class EfCorePostgresMigrationTests : PostgresTestBase
     }
 
     [Test]
+    public async Task Migrate_beside_a_primary_migrated_alone_is_refused_saying_the_schemas_differ_and_nothing_changes()
+    {
+        // A secondary put in beside a primary in use: its database is empty, the primary's migrated. EF reads one strand's
+        // history and applies the migration on both; the primary refuses it ("already exists"). Before, the message said
+        // the primary "cannot take it" and to bring it back, as if it were down.
+        await using (var plain = new MemoContext(new DbContextOptionsBuilder<MemoContext>().UseNpgsql(PostgresServers.Primary.ConnectionString(Database)).Options))
+        {
+            await plain.Database.MigrateAsync();
+        }
+
+        // Reads from the secondary, whose history is empty: EF applies the migration on both. (Reading the primary's, EF
+        // applies nothing and the secondary stays without the schema: docs/efcore.md says to make a new strand's schema first.)
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
+        await using (var context = Memos(dataSource))
+        {
+            var refused = Assert.CatchAsync<HelixException>(() => context.Database.MigrateAsync());
+            Assert.That(refused!.Message, Does.Contain("schemas differ").And.Contain("helix resync").And.Contain("42P07"));
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT count(*) FROM pg_tables WHERE tablename = 'Memos'"), Is.EqualTo(new[] { "0" }), "rolled back on the secondary");
+            Assert.That(await RowsAsync(HelixStrand.Primary, History), Is.EqualTo(new[] { "20261203000000_Memos" }), "the primary as it was");
+        });
+    }
+
+    [Test]
     public async Task A_migration_locks_the_primary_before_the_secondary_so_that_two_processes_cannot_deadlock_across_the_servers()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());

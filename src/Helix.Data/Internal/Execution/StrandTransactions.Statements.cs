@@ -127,9 +127,17 @@ internal sealed partial class StrandTransactions
     {
         if (_changesSchema && _sides.FirstOrDefault(s => s.Mode is Mode.Recording or Mode.Refused) is { } missing)
         {
-            throw Break(SchemaChangeMissed(missing.Strand, missing.Error?.Message ?? missing.Strand.State.ToString(), missing.Error));
+            throw Break(missing.Mode == Mode.Refused
+                ? SchemaChangeRefused(missing.Strand, missing.Error)
+                : SchemaChangeMissed(missing.Strand, missing.Error?.Message ?? missing.Strand.State.ToString(), missing.Error));
         }
     }
+
+    /// <summary>A strand refused a schema change another strand took: not a strand that is down, but schemas that differ.</summary>
+    private static HelixException SchemaChangeRefused(Strand strand, Exception? error) => new(
+        $"This transaction changes the schema, and strand {strand.Name} refused a statement that the other strand took ({error?.Message}): the strands' schemas differ (a strand put in beside one in use, or one changed by hand). "
+        + $"The transaction cannot commit: roll it back (it then changed nothing on any strand), make the schemas equal (for EF Core, EnsureCreated makes a new strand's tables; migrations can be applied to that strand's database alone), copy the rows with helix resync, and run it again.",
+        error);
 
     private static HelixException SchemaChangeMissed(Strand strand, string why, Exception? error) => new(
         $"This transaction changes the schema, and strand {strand.Name} cannot take it ({why}). A schema change is not replayed, so the transaction cannot commit: roll it back (it then changed nothing on any strand), bring strand {strand.Name} back, and run it again.",
