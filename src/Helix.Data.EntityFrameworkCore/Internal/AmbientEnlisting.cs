@@ -34,18 +34,20 @@ internal static class AmbientEnlisting
     // Lazy: contexts configured at once on several threads must not emit the same type twice (a duplicate type name).
     private static readonly ConcurrentDictionary<Type, Lazy<(Type Service, Type Implementation, Type Subclass)?>> Replacements = new();
 
-    private static readonly ModuleBuilder Module = AssemblyBuilder
+    // Made on first use: where code cannot be emitted (Native AOT), nothing here runs, and contexts refuse scopes.
+    private static readonly Lazy<ModuleBuilder> Module = new(() => AssemblyBuilder
         .DefineDynamicAssembly(new AssemblyName("Helix.Data.EntityFrameworkCore.AmbientEnlisting"), AssemblyBuilderAccess.Run)
-        .DefineDynamicModule("AmbientEnlisting");
+        .DefineDynamicModule("AmbientEnlisting"));
 
     /// <summary>
     /// Makes the context's connection service the subclass of its provider's that enlists the Helix connection. Where the
-    /// provider's connection service cannot be extended (a sealed class) nothing changes, and the context refuses scopes as
-    /// it opens (<see cref="Routes"/>).
+    /// provider's connection service cannot be extended (a sealed class, or no code can be emitted: Native AOT) nothing
+    /// changes, and the context refuses scopes as it opens (<see cref="Routes"/>).
     /// </summary>
     public static void Replace(DbContextOptionsBuilder builder)
     {
-        if (builder.Options.Extensions.OfType<RelationalOptionsExtension>().FirstOrDefault() is { } provider
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+            && builder.Options.Extensions.OfType<RelationalOptionsExtension>().FirstOrDefault() is { } provider
             && Replacements.GetOrAdd(provider.GetType(), static (_, p) => new(() => Discover(p)), provider).Value is { } found)
         {
             var core = builder.Options.FindExtension<CoreOptionsExtension>() ?? new CoreOptionsExtension();
@@ -72,7 +74,7 @@ internal static class AmbientEnlisting
     /// </summary>
     private static Type Subclass(Type provider)
     {
-        var type = Module.DefineType("Helix.Enlisting." + provider.FullName, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class, provider);
+        var type = Module.Value.DefineType("Helix.Enlisting." + provider.FullName, TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Class, provider);
         foreach (var constructor in provider.GetConstructors())
         {
             var parameters = constructor.GetParameters().Select(p => p.ParameterType).ToArray();
