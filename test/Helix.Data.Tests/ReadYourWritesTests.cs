@@ -52,7 +52,15 @@ public class ReadYourWritesTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await using (connection)
         using (gate)
         {
-            var reading = Task.Run(() => ExecuteScalarAsync(connection, Read));
+            var reading = Task.Run(async () =>
+            {
+                // The read waits for a strand to catch up within its command timeout; the strands' own (1 s) left too little
+                // for the steps below on a loaded machine (failed once in a full run). The test's waits bound it instead.
+                await using var command = connection.CreateCommand();
+                command.CommandText = Read;
+                command.CommandTimeout = 30;
+                return IsAsync ? await command.ExecuteScalarAsync() : command.ExecuteScalar();
+            });
             await Wait.UntilAsync(() => strands.DataSource.GetStatus()[HelixStrand.Primary].State == HelixStrandState.Failed, "the read met the stopped primary");
             Assert.That(reading.IsCompleted, Is.False, "the secondary still lacks the last write: the read waits");
             gate.Release();
