@@ -50,8 +50,19 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
         var isWrite = operation == Operation.NonQuery || text.IsWrite;
-        return CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
+        return schemaChange && !isWrite && HistoryTable is { } history && command.CommandText.Contains(history, StringComparison.Ordinal) && command.Parameters.Count == 0
+            ? HistoryReadAsync()
+            : CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
+
+        async ValueTask<object?> HistoryReadAsync()
+        {
+            await MigrationHistoryCheck.ThrowIfStrandsDifferAsync(Connection, command, transaction, io, cancellationToken).ConfigureAwait(false);
+            return await CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>Gets or sets the name of the context's migrations history table, whose reads are compared across the strands (<see cref="MigrationHistoryCheck"/>).</summary>
+    public string? HistoryTable { get; set; }
 
     /// <summary>Begins the Helix transaction of a transaction EF begins, in place of the session's.</summary>
     public HelixTransaction BeginTransaction(IsolationLevel isolationLevel)

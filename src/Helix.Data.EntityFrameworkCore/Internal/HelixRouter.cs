@@ -125,6 +125,9 @@ internal sealed class HelixRouter
 
         _check.ThrowIfDatabaseGenerated(context.Model);
         SetUpStrandConnections(context);
-        return EfSessions.GetOrAdd(connection, DataSource);
+        var made = EfSessions.GetOrAdd(connection, DataSource);
+        made.HistoryTable ??= RelationalOptionsExtension.Extract(context.GetService<IDbContextOptions>()).MigrationsHistoryTableName
+            ?? Microsoft.EntityFrameworkCore.Migrations.HistoryRepository.DefaultTableName;
+        return made;
     }
 }
