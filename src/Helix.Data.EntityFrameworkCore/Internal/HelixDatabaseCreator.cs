@@ -73,27 +73,14 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
     /// <summary>
     /// Creates the model's tables. When the strands agree (none has tables, or each has some), or one cannot be reached, by
     /// the context's provider creator through the context's connection: one schema change on every strand by Helix's rules
-    /// (refused while a strand is not healthy), as plain EF runs it. When some strands have tables and others none (a strand whose database was just created beside one in
-    /// use), on each strand that lacks them, by the provider's creator for that strand: routed, the statements would fail
-    /// on the strands that have the tables, and the schema change would be made on none.
+    /// (refused while a strand is not healthy), as plain EF runs it. When some strands have tables and others none (a
+    /// strand whose database was just created beside one in use), on each strand that lacks them, by the provider's creator
+    /// for that strand: routed, the statements would fail on the strands that have the tables, and the change be made on none.
     /// </summary>
     private async ValueTask CreateTablesAsync(IOBehavior io, CancellationToken cancellationToken)
     {
         var strands = await FindTablesAsync(io, cancellationToken).ConfigureAwait(false);
         if (strands.Exists(s => s.Exists is null) || strands.Select(s => s.Exists).Distinct().Count() == 1)
-        {
-            await OnAll(io, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        foreach (var lacking in strands.Where(s => s.Exists == false))
-        {
-            await OnStrandAsync(lacking.Strand, retry: true, async creator => { await creator.CreateTablesAsync(cancellationToken).ConfigureAwait(false); return true; }, creator => { creator.CreateTables(); return true; }, io).ConfigureAwait(false);
-        }
-
-        await ProviderTypes.ReloadAsync(_dataSource, io).ConfigureAwait(false); // enums the tables' creation made, unseen by the routed path
-
-        async ValueTask OnAll(IOBehavior io, CancellationToken cancellationToken)
         {
             if (io == IOBehavior.Asynchronous)
             {
@@ -103,7 +90,16 @@ internal sealed class HelixDatabaseCreator(RelationalDatabaseCreatorDependencies
             {
                 Provider.CreateTables();
             }
+
+            return;
         }
+
+        foreach (var lacking in strands.Where(s => s.Exists == false))
+        {
+            await OnStrandAsync(lacking.Strand, retry: true, async creator => { await creator.CreateTablesAsync(cancellationToken).ConfigureAwait(false); return true; }, creator => { creator.CreateTables(); return true; }, io).ConfigureAwait(false);
+        }
+
+        await ProviderTypes.ReloadAsync(_dataSource, io).ConfigureAwait(false); // enums the tables' creation made, unseen by the routed path
     }
 
     private async ValueTask CreateAsync(IOBehavior io, CancellationToken cancellationToken)
