@@ -55,6 +55,9 @@ internal sealed class ReadCoordinator
     /// <summary>Returns the strand to read from: the strategy's pick, else a healthy one; <see langword="null"/> when none is healthy.</summary>
     public Strand? Pick() => Resolve(Strategy.Choose(_view));
 
+    /// <summary>The first healthy strand, primary before secondary: where a read of a token each database generates goes (<see cref="Execution.IStatement.ReadsServerToken"/>).</summary>
+    public Strand? FirstHealthy() => Array.Find(_strands, s => s.IsHealthy);
+
     /// <summary>Returns the strand the next read would most likely use, without moving routing state.</summary>
     public Strand? Peek() => Resolve(Strategy.Preview(_view));
 

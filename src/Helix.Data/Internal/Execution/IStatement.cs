@@ -30,6 +30,26 @@ internal interface IStatement
     /// </summary>
     bool IsSchemaChange { get; }
 
+    /// <summary>
+    /// Gets a value indicating whether the statement checks a concurrency token that each database generates on its own
+    /// (PostgreSQL's <c>xmin</c>, in EF Core's writes; contract amendment 29). A token is one strand's, so one strand
+    /// checks it, the first that runs the statement (<see cref="CheckOn"/>), and the others take the statement without the
+    /// check; only the checking strand's answer may reach the caller. Such a statement runs in a transaction only, so
+    /// that a check that fails rolls back what the other strands took.
+    /// </summary>
+    bool ChecksServerToken => false;
+
+    /// <summary>
+    /// Gets a value indicating whether the statement reads such a token: it goes to the strand that would check the token
+    /// (the first healthy one, primary before secondary), not where the read strategy sends reads.
+    /// </summary>
+    bool ReadsServerToken => false;
+
+    /// <summary>Names the strand that checks the token of a statement that <see cref="ChecksServerToken"/>, before it runs.</summary>
+    void CheckOn(Strand strand)
+    {
+    }
+
     /// <summary>Gets a value indicating whether the caller set the statement's transaction.</summary>
     bool TransactionSet { get; }
 

@@ -14,13 +14,14 @@ internal static class ReadPath
     public static ValueTask<object?> Execute(in Execution execution)
     {
         var reads = execution.DataSource.Reads!;
-        var first = reads.Pick();
+        var pinned = execution.Statement.ReadsServerToken; // a token is checked where it was read: never hedged either
+        var first = pinned ? reads.FirstHealthy() : reads.Pick();
         if (first is null || !first.IsHealthy)
         {
             return WithoutHealthyAsync(execution, fault: null);
         }
 
-        if (execution.DataSource.Hedging is not null && execution.Io == IOBehavior.Asynchronous)
+        if (execution.DataSource.Hedging is not null && execution.Io == IOBehavior.Asynchronous && !pinned)
         {
             return MaybeHedged(in execution, first);
         }

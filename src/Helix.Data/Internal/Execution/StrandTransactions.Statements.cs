@@ -28,7 +28,7 @@ internal sealed partial class StrandTransactions
     private async ValueTask<object?> ReadAsync(Execution execution)
     {
         Exception? lastFault = null;
-        while (PickReadSide() is { } side)
+        while (PickReadSide(execution.Statement.ReadsServerToken) is { } side)
         {
             var inner = await EnsureActiveAsync(side, execution.Io, execution.CancellationToken).ConfigureAwait(false);
             if (inner is null)
@@ -71,10 +71,13 @@ internal sealed partial class StrandTransactions
         : statement.CreatedIn == _owner && side.Inner?.Connection is { } open && side.Strand.NewCommandsJoinTransaction(open) ? side.Inner
         : null;
 
-    /// <summary>A strand to read from: one that runs the transaction already, else a healthy one it has not touched.</summary>
-    private Side? PickReadSide()
+    /// <summary>
+    /// A strand to read from: one that runs the transaction already, else a healthy one it has not touched. A read of a
+    /// token each database generates prefers the strand that would check it (<see cref="CheckingSide"/>).
+    /// </summary>
+    private Side? PickReadSide(bool readsToken)
     {
-        var preferred = _dataSource.Reads!.Peek();
+        var preferred = readsToken ? CheckingSide()?.Strand : _dataSource.Reads!.Peek();
         return _sides.FirstOrDefault(s => s.Mode == Mode.Active && s.Strand == preferred)
             ?? _sides.FirstOrDefault(s => s.Mode == Mode.Active)
             ?? (_recorded.Count > 0 ? null : _sides.FirstOrDefault(s => s.Mode == Mode.Untouched && s.Strand == preferred)
@@ -98,12 +101,22 @@ internal sealed partial class StrandTransactions
         _changesSchema |= execution.Statement.IsSchemaChange;
         ThrowIfSchemaChangeWouldBeReplayed();
         var targets = active.Select(s => s.Strand).ToArray();
+        if (execution.Statement.ChecksServerToken)
+        {
+            execution.Statement.CheckOn(targets[0]);
+        }
+
         var transactions = active.Select(s => Enlist(execution.Statement, s)).ToArray();
         var results = await WriteFanOut.RunAsync(execution, targets, transactions, execution.WriteOrder, mayOffload: false).ConfigureAwait(false);
         var winner = Array.FindIndex(results, r => r.Succeeded);
         if (winner < 0)
         {
             return await NoStrandAppliedAsync(active, results, execution.Io).ConfigureAwait(false);
+        }
+
+        if (winner > 0 && execution.Statement.ChecksServerToken)
+        {
+            return await CheckingStrandFailedAsync(active, results, execution).ConfigureAwait(false);
         }
 
         for (var i = 0; i < active.Count; i++)
@@ -191,6 +204,35 @@ internal sealed partial class StrandTransactions
             await LoseAsync(side, result.Error!, isFault: !result.Cancelled, execution.Io).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The strand that checked a token each database generates did not apply the statement, which the others took without
+    /// the check: their answer says nothing about the token, so the caller cannot have it, and the transaction cannot
+    /// commit what they took. The sides settle as for any write, the transaction is broken (its commit says why), and the
+    /// caller gets the checking strand's own error, as without Helix: a server lost in the statement is the provider's
+    /// transient error, which EF Core's retrying execution strategy retries (then checked on the strand left).
+    /// </summary>
+    private async ValueTask<object?> CheckingStrandFailedAsync(List<Side> active, StrandResult[] results, Execution execution)
+    {
+        for (var i = 0; i < active.Count; i++)
+        {
+            await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false);
+        }
+
+        var checking = results[0];
+        Break(new HelixException(
+            $"Strand {checking.Strand.Name} checks a concurrency token of this transaction (a value each database generates, such as PostgreSQL's xmin) and did not apply a statement that checks one ({checking.Error?.Message}); the other strand took it without the check. "
+            + "The transaction cannot commit: roll it back and run it again (with EF Core, SaveChanges again; its retrying execution strategy does).",
+            checking.Strand.Id == HelixStrand.Primary ? checking.Error : null,
+            checking.Strand.Id == HelixStrand.Secondary ? checking.Error : null,
+            isTransient: checking.Kind == HelixErrorKind.StrandFault));
+        ExceptionDispatchInfo.Capture(checking.Error!).Throw();
+        return null;
+    }
+
+    /// <summary>The side that would check a token each database generates: the first active one, else the first healthy one not touched yet.</summary>
+    private Side? CheckingSide() =>
+        _sides.FirstOrDefault(s => s.Mode == Mode.Active) ?? _sides.FirstOrDefault(s => s.Mode == Mode.Untouched && s.Strand.IsHealthy);
 
     private async ValueTask<object?> NoStrandAppliedAsync(List<Side> active, StrandResult[] results, IOBehavior io)
     {
