@@ -58,7 +58,7 @@ public static class HelixDbContextOptionsExtensions
         }
 
         return optionsBuilder
-            .AddInterceptors(router.Connections, router.Commands, router.Transactions)
+            .AddInterceptors(router.Connections, router.Commands, router.Transactions, router.SaveChanges)
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalTransactionFactory, HelixRelationalTransactionFactory>()
             .ReplaceService<Microsoft.EntityFrameworkCore.Storage.IRelationalDatabaseCreator, HelixDatabaseCreator>()
             .ReplaceService<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptors, HelixLastInterceptors>();

@@ -47,9 +47,18 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
         // command runs in the Helix transaction that stands for the scope (Enlist).
         var transaction = command.Transaction is null ? Connection.AmbientTransaction : Transaction;
         _typesChanged |= schemaChange && ProviderTypes.Changes(command.CommandText);
-        var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange);
         var text = command.CommandType == CommandType.Text ? SqlClassifier.Analyze(command.CommandText) : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
         var isWrite = operation == Operation.NonQuery || text.IsWrite;
+        var tokens = HasServerTokens && !Connection.DataSourceOrThrow.IsSingleStrand && ServerTokens.Mentioned(command.CommandText);
+        var checksToken = tokens && isWrite && ServerTokens.Checked(command.CommandText);
+        if (checksToken && transaction is null)
+        {
+            throw new InvalidOperationException(
+                "This write checks an xmin concurrency token outside a transaction. Through Helix a token is checked on one strand and the other strand takes the write in the same transaction, rolled back with it when the check fails; "
+                + "SaveChanges runs in one unless AutoTransactionBehavior is Never: set it to WhenNeeded or Always, or begin a transaction.");
+        }
+
+        var statement = new EfStatement(command, this, inTransaction: transaction is not null, schemaChange, checksToken, readsToken: tokens && !isWrite);
         return schemaChange && !isWrite && HistoryTable is { } history && command.CommandText.Contains(history, StringComparison.Ordinal) && command.Parameters.Count == 0
             ? HistoryReadAsync()
             : CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken);
@@ -60,6 +69,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
             return await CommandEngine.ExecuteAsync(statement, Connection, transaction, operation, behavior, text, isWrite, io, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Gets or sets a value indicating whether the context's model has <c>xmin</c> concurrency tokens (<see cref="ServerTokens"/>): only then are commands searched for them.</summary>
+    public bool HasServerTokens { get; set; }
 
     /// <summary>Gets or sets the name of the context's migrations history table, whose reads are compared across the strands (<see cref="MigrationHistoryCheck"/>).</summary>
     public string? HistoryTable { get; set; }

@@ -10,8 +10,17 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// provider (its parameters typed by EF's mappings); each strand runs its own copy of it, and the strand's native reader
 /// goes back to EF as it is, since EF's providers read their own reader types.
 /// </summary>
-internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction, bool schemaChange) : IStatement
+internal sealed class EfStatement(DbCommand native, EfSession session, bool inTransaction, bool schemaChange, bool checksToken = false, bool readsToken = false) : IStatement
 {
+    // The strand that checks the command's xmin token (ServerTokens); the others run the command without the check.
+    private Strand? _checking;
+
+    public bool ChecksServerToken => checksToken;
+
+    public bool ReadsServerToken => readsToken;
+
+    public void CheckOn(Strand strand) => _checking = strand;
+
     /// <summary>Gets a value indicating whether EF runs the command for migrations or <c>EnsureCreated</c> (its migration lock, <c>LOCK TABLE</c> on PostgreSQL, its DDL and history).</summary>
     public bool IsSchemaChange => schemaChange;
 
@@ -41,13 +50,14 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     public DbCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, in Execution execution, DbParameter[]? copies, DbTransaction? transaction, out bool detach)
     {
         detach = false;
-        if (useOriginals && transaction is null && ReferenceEquals(connection, native.Connection))
+        var withoutCheck = checksToken && _checking is not null && strand != _checking;
+        if (useOriginals && transaction is null && ReferenceEquals(connection, native.Connection) && !withoutCheck)
         {
             return native;
         }
 
         var inner = connection.CreateCommand();
-        inner.CommandText = native.CommandText;
+        inner.CommandText = withoutCheck ? ServerTokens.WithoutCheck(native.CommandText) : native.CommandText;
         inner.CommandType = native.CommandType;
         inner.CommandTimeout = native.CommandTimeout;
         foreach (var parameter in copies ?? CopyParametersFor(strand, in execution))
@@ -86,8 +96,9 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
         }
     }
 
+    /// <summary>Recorded as EF wrote it; a write that checks an xmin token without the check: replayed in order, it follows the strand that checked it.</summary>
     public IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount) =>
-        [RecordedStatement.Capture(native.CommandText, native.CommandType, native.CommandTimeout, Parameters, null, strands, strandCount)];
+        [RecordedStatement.Capture(checksToken ? ServerTokens.WithoutCheck(native.CommandText) : native.CommandText, native.CommandType, native.CommandTimeout, Parameters, null, strands, strandCount)];
 
     /// <summary>A reader goes to EF unwrapped; its inner command is released when EF disposes it (<see cref="EfSession.ReaderDisposed"/>).</summary>
     public object? Deliver(in StrandResult result, Action<DbDataReader>? onReaderClosed)

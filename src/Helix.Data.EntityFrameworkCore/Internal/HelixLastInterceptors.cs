@@ -36,5 +36,5 @@ internal sealed class HelixLastInterceptors(
     }
 
     private static bool IsHelix(IInterceptor interceptor) =>
-        interceptor is HelixConnectionInterceptor or HelixCommandInterceptor or HelixTransactionInterceptor;
+        interceptor is HelixConnectionInterceptor or HelixCommandInterceptor or HelixTransactionInterceptor or HelixSaveChangesInterceptor;
 }

@@ -26,6 +26,7 @@ internal sealed class HelixRouter
         Connections = new HelixConnectionInterceptor(this);
         Commands = new HelixCommandInterceptor();
         Transactions = new HelixTransactionInterceptor();
+        SaveChanges = new HelixSaveChangesInterceptor(this);
     }
 
     public HelixDataSource DataSource { get; }
@@ -37,6 +38,11 @@ internal sealed class HelixRouter
     public IInterceptor Commands { get; }
 
     public IInterceptor Transactions { get; }
+
+    public IInterceptor SaveChanges { get; }
+
+    /// <summary>Whether the model has <c>xmin</c> concurrency tokens (checked, and the answer kept, once per model).</summary>
+    public bool HasServerTokens(Microsoft.EntityFrameworkCore.Metadata.IModel model) => _check.ThrowIfDatabaseGenerated(model);
 
     public static HelixRouter For(HelixDataSource dataSource, HelixEntityFrameworkOptions options)
     {
@@ -123,9 +129,10 @@ internal sealed class HelixRouter
             return null;
         }
 
-        _check.ThrowIfDatabaseGenerated(context.Model);
+        var hasTokens = _check.ThrowIfDatabaseGenerated(context.Model);
         SetUpStrandConnections(context);
         var made = EfSessions.GetOrAdd(connection, DataSource);
+        made.HasServerTokens |= hasTokens;
         made.HistoryTable ??= RelationalOptionsExtension.Extract(context.GetService<IDbContextOptions>()).MigrationsHistoryTableName
             ?? Microsoft.EntityFrameworkCore.Migrations.HistoryRepository.DefaultTableName;
         return made;

@@ -259,17 +259,6 @@ public class EfCorePostgresTests : PostgresTestBase
     }
 
     [Test]
-    public async Task An_xmin_token_is_refused_with_a_token_the_application_sets_as_the_fix()
-    {
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
-        await using var context = new XminContext(new DbContextOptionsBuilder<XminContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
-        Assert.That(context.Model.FindEntityType(typeof(XminAccount))!.FindProperty(nameof(XminAccount.Version))!.GetColumnName(), Is.EqualTo("xmin"), "Npgsql maps a [Timestamp] uint to the row's xmin");
-        Assert.That(
-            async () => await context.Accounts.CountAsync(),
-            Throws.InvalidOperationException.With.Message.Contains("XminAccount.Version").And.Message.Contains("[ConcurrencyCheck] public Guid Version"));
-    }
-
-    [Test]
     public async Task A_context_reads_on_its_own_connection_and_begins_its_transactions_beside_it()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());
@@ -385,18 +374,5 @@ public class EfCorePostgresTests : PostgresTestBase
     private sealed class AccountContext(DbContextOptions options) : DbContext(options)
     {
         public DbSet<Account> Accounts => Set<Account>();
-    }
-
-    private sealed class XminAccount
-    {
-        public Guid Id { get; set; }
-
-        [Timestamp]
-        public uint Version { get; set; }
-    }
-
-    private sealed class XminContext(DbContextOptions options) : DbContext(options)
-    {
-        public DbSet<XminAccount> Accounts => Set<XminAccount>();
     }
 }
