@@ -119,6 +119,53 @@ public class EfCorePostgresXminTests : PostgresTestBase
         Assert.That(await RowsAsync(HelixStrand.Secondary, NotesDump), Is.EqualTo(await RowsAsync(HelixStrand.Primary, NotesDump)).And.EqualTo(new[] { $"{id}|loser, after reloading" }));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_conflict_in_a_user_transaction_goes_on_after_EFs_savepoint_and_cannot_commit_without_one(bool autoSavepoints)
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await CreateAsync(dataSource);
+        var id = Guid.NewGuid();
+        await using (var context = Notes(dataSource))
+        {
+            context.Notes.Add(new Note { Id = id, Text = "first" });
+            await context.SaveChangesAsync();
+        }
+
+        await using var loser = Notes(dataSource);
+        loser.Database.AutoSavepointsEnabled = autoSavepoints;
+        await using var transaction = await loser.Database.BeginTransactionAsync();
+        var lost = await loser.Notes.SingleAsync(n => n.Id == id);
+        await using (var winner = Notes(dataSource))
+        {
+            (await winner.Notes.SingleAsync(n => n.Id == id)).Text = "winner";
+            await winner.SaveChangesAsync();
+        }
+
+        lost.Text = "loser";
+        Assert.That(() => loser.SaveChangesAsync(), Throws.InstanceOf<DbUpdateConcurrencyException>(), "checked on the primary; the secondary took the UPDATE unchecked, in the transaction");
+        if (autoSavepoints)
+        {
+            // EF rolled back to its savepoint on both strands: the transaction goes on as with plain EF Core.
+            await loser.Entry(lost).ReloadAsync();
+            lost.Text = "loser, after reloading";
+            await loser.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            Assert.That(() => transaction.CommitAsync(), Throws.InstanceOf<HelixException>().With.Message.Contains("cannot commit"), "the secondary's unchecked UPDATE is still in the transaction");
+            await transaction.RollbackAsync();
+        }
+
+        var expected = autoSavepoints ? "loser, after reloading" : "winner";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, NotesDump), Is.EqualTo(new[] { $"{id}|{expected}" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, NotesDump), Is.EqualTo(new[] { $"{id}|{expected}" }));
+        });
+    }
+
     [Test]
     public async Task With_the_primary_down_tokens_are_read_and_checked_on_the_secondary_and_the_primary_gets_the_writes_by_replay()
     {

@@ -10,6 +10,7 @@ internal sealed partial class StrandTransactions
     public async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
+        ThrowIfUncheckedWrites();
         if (_dataSource.IsSingleStrand)
         {
             await CommitSingleAsync(io, cancellationToken).ConfigureAwait(false);

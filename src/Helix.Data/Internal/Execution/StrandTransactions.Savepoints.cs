@@ -41,6 +41,11 @@ internal sealed partial class StrandTransactions
                 var position = _savepoints[index].Position;
                 _recorded.RemoveRange(position, _recorded.Count - position);
                 _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
+                if (_uncheckedFrom >= position)
+                {
+                    _uncheckedFrom = null; // the unchecked write is undone on every strand
+                }
+
                 foreach (var side in _sides.Where(s => s.Mode == Mode.Refused && s.RefusedAt >= position))
                 {
                     side.Mode = Mode.Recording; // the refused write is undone: the strand just misses the rest

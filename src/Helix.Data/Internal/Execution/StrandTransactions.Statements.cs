@@ -119,17 +119,55 @@ internal sealed partial class StrandTransactions
             return await CheckingStrandFailedAsync(active, results, execution).ConfigureAwait(false);
         }
 
+        int? otherRows = null;
         for (var i = 0; i < active.Count; i++)
         {
             if (i != winner)
             {
-                await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false);
+                otherRows = await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false) ?? otherRows;
             }
         }
 
         ThrowIfSchemaChangeWouldBeReplayed();
+        var position = _recorded.Count;
         _recorded.AddRange(execution.Statement.Record(in execution, _dataSource.Strands, _dataSource.Strands.Length));
+        if (execution.Statement.ChecksServerToken && otherRows is { } taken)
+        {
+            if (results[winner].Value is int changed)
+            {
+                NoteCheck(changed, taken, position);
+            }
+            else
+            {
+                return CommandEngine.Finish(in results[winner], in execution, isRead: false, reader => NoteCheck(reader.RecordsAffected, taken, position));
+            }
+        }
+
         return CommandEngine.Finish(in results[winner], in execution, isRead: false);
+    }
+
+    /// <summary>
+    /// Compares the rows a token-checked write changed on the checking strand with those the other strand changed
+    /// without the check: fewer on the checking strand means its check refused rows the other strand took, and the
+    /// transaction cannot commit them (<see cref="ThrowIfUncheckedWrites"/>) unless rolled back to a savepoint before.
+    /// </summary>
+    private void NoteCheck(int checkedRows, int takenRows, int position)
+    {
+        if (checkedRows != takenRows)
+        {
+            _uncheckedFrom ??= position;
+        }
+    }
+
+    /// <summary>Refuses to commit writes whose token check failed on the checking strand and which another strand took unchecked.</summary>
+    private void ThrowIfUncheckedWrites()
+    {
+        if (_uncheckedFrom is not null)
+        {
+            throw Break(new HelixException(
+                "This transaction holds a write whose concurrency token check failed on the checking strand (the rows were changed since they were read: EF Core's DbUpdateConcurrencyException) and which the other strand took without the check. "
+                + "It cannot commit: roll it back, or roll back to a savepoint taken before that write (EF Core does so itself unless its automatic savepoints are off)."));
+        }
     }
 
     /// <summary>
@@ -183,17 +221,19 @@ internal sealed partial class StrandTransactions
 
     /// <summary>
     /// Settles a side whose result the caller does not get: a reader it returned is read to its end; a side that refused
-    /// the write, or faulted, leaves the transaction.
+    /// the write, or faulted, leaves the transaction. Returns the rows the side changed, when it applied the write.
     /// </summary>
-    private async ValueTask SettleSideAsync(Side side, StrandResult result, Execution execution)
+    private async ValueTask<int?> SettleSideAsync(Side side, StrandResult result, Execution execution)
     {
         if (result.Succeeded)
         {
-            var (_, drainError) = await WritePath.SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
-            if (drainError is not null)
+            var (rows, drainError) = await WritePath.SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
+            if (drainError is null)
             {
-                await LoseAsync(side, drainError, isFault: true, execution.Io).ConfigureAwait(false);
+                return rows;
             }
+
+            await LoseAsync(side, drainError, isFault: true, execution.Io).ConfigureAwait(false);
         }
         else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
         {
@@ -203,6 +243,8 @@ internal sealed partial class StrandTransactions
         {
             await LoseAsync(side, result.Error!, isFault: !result.Cancelled, execution.Io).ConfigureAwait(false);
         }
+
+        return null;
     }
 
     /// <summary>

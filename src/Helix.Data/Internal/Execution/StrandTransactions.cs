@@ -22,6 +22,10 @@ internal sealed partial class StrandTransactions
     private Exception? _broken;
     private bool _changesSchema; // a statement changed the schema: the transaction commits on every strand or on none
 
+    // Where a write whose token check failed on the checking strand was taken unchecked by another (its position in
+    // _recorded): the transaction cannot commit unless rolled back to a savepoint before it (EF Core does).
+    private int? _uncheckedFrom;
+
     public StrandTransactions(HelixTransaction owner, HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
     {
         _owner = owner;
