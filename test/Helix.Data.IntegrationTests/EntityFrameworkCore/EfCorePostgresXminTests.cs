@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Helix.Data.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
@@ -117,6 +118,83 @@ public class EfCorePostgresXminTests : PostgresTestBase
         lost.Text = "loser, after reloading";
         await SaveAsync(loser, sync);
         Assert.That(await RowsAsync(HelixStrand.Secondary, NotesDump), Is.EqualTo(await RowsAsync(HelixStrand.Primary, NotesDump)).And.EqualTo(new[] { $"{id}|loser, after reloading" }));
+    }
+
+    [Test]
+    public async Task One_stale_token_among_a_batch_of_checked_writes_fails_the_whole_SaveChanges_on_both_servers()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString());
+        await CreateAsync(dataSource);
+        var ids = new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() };
+        await using (var context = Notes(dataSource))
+        {
+            context.Notes.AddRange(ids.Select((id, i) => new Note { Id = id, Text = $"n{i}" }));
+            await context.SaveChangesAsync();
+        }
+
+        var commands = new List<string>();
+        await using var batch = Notes(dataSource, log: commands);
+        var notes = await batch.Notes.OrderBy(n => n.Text).ToListAsync();
+        await using (var other = Notes(dataSource))
+        {
+            (await other.Notes.SingleAsync(n => n.Id == ids[1])).Text = "changed elsewhere";
+            await other.SaveChangesAsync();
+        }
+
+        notes.ForEach(n => n.Text += ", batched");
+        commands.Clear();
+        Assert.That(() => batch.SaveChangesAsync(), Throws.InstanceOf<DbUpdateConcurrencyException>());
+        Assert.That(commands.Count(c => c.Contains("UPDATE", StringComparison.Ordinal)), Is.EqualTo(1), "EF sent the three UPDATEs as one command");
+        Assert.That(commands.Single(c => c.Contains("UPDATE", StringComparison.Ordinal)).Split("AND xmin = @").Length - 1, Is.EqualTo(3));
+
+        var primary = await RowsAsync(HelixStrand.Primary, NotesDump);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(primary.Select(r => r.Split('|')[1]), Is.EqualTo(new[] { "changed elsewhere", "n0", "n2" }), "none of the three: SaveChanges is one transaction");
+            Assert.That(await RowsAsync(HelixStrand.Secondary, NotesDump), Is.EqualTo(primary));
+        });
+    }
+
+    [Test]
+    public async Task In_a_TransactionScope_checked_writes_commit_on_both_servers_and_a_conflict_leaves_neither_changed()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
+        await CreateAsync(dataSource);
+        var id = Guid.NewGuid();
+        await using (var context = Notes(dataSource))
+        {
+            context.Notes.Add(new Note { Id = id, Text = "first" });
+            await context.SaveChangesAsync();
+        }
+
+        using (var scope = new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled))
+        {
+            await using var context = Notes(dataSource);
+            (await context.Notes.SingleAsync(n => n.Id == id)).Text = "in the scope";
+            await context.SaveChangesAsync();
+            scope.Complete();
+        }
+
+        await using var stale = Notes(dataSource);
+        var held = await stale.Notes.SingleAsync(n => n.Id == id);
+        await using (var context = Notes(dataSource))
+        {
+            (await context.Notes.SingleAsync(n => n.Id == id)).Text = "winner";
+            await context.SaveChangesAsync();
+        }
+
+        using (new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled))
+        {
+            held.Text = "loser";
+            Assert.That(() => stale.SaveChangesAsync(), Throws.InstanceOf<DbUpdateConcurrencyException>());
+        }
+
+        var primary = await RowsAsync(HelixStrand.Primary, NotesDump);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(primary, Is.EqualTo(new[] { $"{id}|winner" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, NotesDump), Is.EqualTo(primary));
+        });
     }
 
     [TestCase(true)]
@@ -293,9 +371,14 @@ public class EfCorePostgresXminTests : PostgresTestBase
     private async Task<uint> XminAsync(HelixStrand strand, Guid id) =>
         uint.Parse((await RowsAsync(strand, $"SELECT xmin::text FROM \"Notes\" WHERE \"Id\" = '{id}'")).Single(), System.Globalization.CultureInfo.InvariantCulture);
 
-    private static NoteContext Notes(HelixDataSource dataSource, KillBeforeCommand? kill = null, bool retry = false)
+    private static NoteContext Notes(HelixDataSource dataSource, KillBeforeCommand? kill = null, bool retry = false, List<string>? log = null)
     {
         var options = new DbContextOptionsBuilder<NoteContext>();
+        if (log is not null)
+        {
+            options.LogTo(log.Add, [RelationalEventId.CommandExecuting]);
+        }
+
         if (kill is not null)
         {
             options.AddInterceptors(kill);
