@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Data;
 using System.Data.Common;
 using System.Runtime.ExceptionServices;
+using Helix.Data.Strategies;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -107,7 +108,7 @@ internal sealed partial class StrandTransactions
         }
 
         var transactions = active.Select(s => Enlist(execution.Statement, s)).ToArray();
-        var results = await WriteFanOut.RunAsync(execution, targets, transactions, execution.WriteOrder, mayOffload: false).ConfigureAwait(false);
+        var results = await WriteFanOut.RunAsync(execution, targets, transactions, InOrder(execution.WriteOrder), mayOffload: false).ConfigureAwait(false);
         var winner = Array.FindIndex(results, r => r.Succeeded);
         if (winner < 0)
         {
@@ -145,6 +146,17 @@ internal sealed partial class StrandTransactions
 
         return CommandEngine.Finish(in results[winner], in execution, isRead: false);
     }
+
+    /// <summary>
+    /// The order of a write inside a transaction: one strand after the other, never at once. Run at once, two
+    /// transactions writing one row could each take its lock on one server and wait for the other's on the other server,
+    /// a deadlock neither server can see: seen with four workers incrementing one row in transactions through Dapper,
+    /// half of 60 transactions ended in command timeouts that took both strands out for a while (and with EF Core's
+    /// <c>xmin</c> increments retried on conflict). In order, a writer holds a row on the later strand only once it
+    /// holds it on the first, so a wait on the later strand always ends, and the first server detects any other deadlock
+    /// itself. A write strategy's own order (<c>SecondaryFirst</c>) is kept; every writer of the data source uses it.
+    /// </summary>
+    private static HelixWriteOrder InOrder(HelixWriteOrder order) => order == HelixWriteOrder.Concurrent ? HelixWriteOrder.PrimaryFirst : order;
 
     /// <summary>
     /// Compares the rows a token-checked write changed on the checking strand with those the other strand changed
