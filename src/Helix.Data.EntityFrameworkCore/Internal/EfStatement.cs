@@ -15,6 +15,9 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     // The strand that checks the command's xmin token (ServerTokens); the others run the command without the check.
     private Strand? _checking;
 
+    // The command's text without its token comparisons: for the strands that do not check, and for replay.
+    private string TextWithoutCheck => field ??= ServerTokens.WithoutCheck(native.CommandText);
+
     public bool ChecksServerToken => checksToken;
 
     public bool ReadsServerToken => readsToken;
@@ -57,7 +60,7 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
         }
 
         var inner = connection.CreateCommand();
-        inner.CommandText = withoutCheck ? ServerTokens.WithoutCheck(native.CommandText) : native.CommandText;
+        inner.CommandText = withoutCheck ? TextWithoutCheck : native.CommandText;
         inner.CommandType = native.CommandType;
         inner.CommandTimeout = native.CommandTimeout;
         foreach (var parameter in copies ?? CopyParametersFor(strand, in execution))
@@ -98,7 +101,7 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
 
     /// <summary>Recorded as EF wrote it; a write that checks an xmin token without the check: replayed in order, it follows the strand that checked it.</summary>
     public IEnumerable<RecordedStatement> Record(in Execution execution, IEnumerable<Strand> strands, int strandCount) =>
-        [RecordedStatement.Capture(checksToken ? ServerTokens.WithoutCheck(native.CommandText) : native.CommandText, native.CommandType, native.CommandTimeout, Parameters, null, strands, strandCount)];
+        [RecordedStatement.Capture(checksToken ? TextWithoutCheck : native.CommandText, native.CommandType, native.CommandTimeout, Parameters, null, strands, strandCount)];
 
     /// <summary>A reader goes to EF unwrapped; its inner command is released when EF disposes it (<see cref="EfSession.ReaderDisposed"/>).</summary>
     public object? Deliver(in StrandResult result, Action<DbDataReader>? onReaderClosed)

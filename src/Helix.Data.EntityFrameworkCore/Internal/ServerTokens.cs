@@ -26,8 +26,8 @@ internal static partial class ServerTokens
     /// <summary>Whether a command's text mentions the token column: a read returns tokens, a write may compare one.</summary>
     public static bool Mentioned(string commandText) => commandText.Contains(Column, StringComparison.Ordinal);
 
-    /// <summary>Whether a write compares a token with a parameter (EF's <c>UPDATE</c> and <c>DELETE</c> of a tracked row).</summary>
-    public static bool Checked(string commandText) => Mentioned(commandText) && Check().IsMatch(commandText);
+    /// <summary>Whether a write whose text <see cref="Mentioned"/> the column compares a token with a parameter (EF's <c>UPDATE</c> and <c>DELETE</c> of a tracked row).</summary>
+    public static bool Checked(string commandText) => Check().IsMatch(commandText);
 
     /// <summary>The write without its token comparisons, for a strand whose tokens EF does not hold.</summary>
     public static string WithoutCheck(string commandText) => Check().Replace(commandText, string.Empty);

@@ -60,13 +60,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     public async Task In_a_transaction_that_reads_first_the_token_comes_from_the_strand_that_checks_it()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "before" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "before");
 
         await using (var context = Notes(dataSource))
         {
@@ -86,13 +80,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     public async Task A_real_conflict_is_a_DbUpdateConcurrencyException_and_both_servers_keep_the_write_that_won(bool sync)
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "first" });
-            await SaveAsync(context, sync);
-        }
+        var id = await CreateWithNoteAsync(dataSource, "first", sync);
 
         await using var winner = Notes(dataSource);
         await using var loser = Notes(dataSource);
@@ -159,13 +147,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     public async Task In_a_TransactionScope_checked_writes_commit_on_both_servers_and_a_conflict_leaves_neither_changed()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "first" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "first");
 
         using (var scope = new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled))
         {
@@ -202,13 +184,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     public async Task A_conflict_in_a_user_transaction_goes_on_after_EFs_savepoint_and_cannot_commit_without_one(bool autoSavepoints)
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "first" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "first");
 
         await using var loser = Notes(dataSource);
         loser.Database.AutoSavepointsEnabled = autoSavepoints;
@@ -249,13 +225,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     {
         const int workers = 4, increments = 15;
         await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "0" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "0");
 
         var conflicts = 0;
         async Task IncrementAsync()
@@ -297,13 +267,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     {
         PostgresServers.RequireFaultControl();
         await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Timeout=2;Command Timeout=5"));
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "before" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "before");
 
         await using var heldAcross = Notes(dataSource, retry: true);
         var held = await heldAcross.Notes.SingleAsync(n => n.Id == id); // the primary's token, held while the primary goes down
@@ -378,13 +342,7 @@ public class EfCorePostgresXminTests : PostgresTestBase
     public async Task A_context_that_saves_without_transactions_is_refused_before_anything_runs()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());
-        await CreateAsync(dataSource);
-        var id = Guid.NewGuid();
-        await using (var context = Notes(dataSource))
-        {
-            context.Notes.Add(new Note { Id = id, Text = "kept" });
-            await context.SaveChangesAsync();
-        }
+        var id = await CreateWithNoteAsync(dataSource, "kept");
 
         await using (var context = Notes(dataSource))
         {
@@ -414,6 +372,17 @@ public class EfCorePostgresXminTests : PostgresTestBase
         {
             await ExecuteAsync(HelixStrand.Secondary, "SELECT txid_current()");
         }
+    }
+
+    /// <summary>Creates the table on both servers (<see cref="CreateAsync"/>) with one note in it, saved through Helix; returns its id.</summary>
+    private async Task<Guid> CreateWithNoteAsync(HelixDataSource dataSource, string text, bool sync = false)
+    {
+        await CreateAsync(dataSource);
+        var id = Guid.NewGuid();
+        await using var context = Notes(dataSource);
+        context.Notes.Add(new Note { Id = id, Text = text });
+        await SaveAsync(context, sync);
+        return id;
     }
 
     private async Task<uint> XminAsync(HelixStrand strand, Guid id) =>
