@@ -188,7 +188,8 @@ public sealed partial class NatsDrainWatch : HelixDrainWatch
     }
 
     private static ValueTask<INatsKVStore> OpenStoreAsync(INatsConnection connection, NatsDrainWatchOptions options, CancellationToken cancellationToken) =>
-        new NatsKVContext(new NatsJSContext(connection)).CreateOrUpdateStoreAsync(
+        JetStreamSetup.OpenBucketAsync(
+            new NatsJSContext(connection),
             new NatsKVConfig(options.Bucket) { History = 1, Storage = NatsKVStorageType.File, Description = "Helix.Data strand drains: key = strand name, value = reason" },
             cancellationToken);
 

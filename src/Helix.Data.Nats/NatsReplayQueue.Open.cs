@@ -13,24 +13,22 @@ public sealed partial class NatsReplayQueue
     {
         _strandNames = [.. context.StrandNames];
         var js = new NatsJSContext(_connection);
-        await js.CreateOrUpdateStreamAsync(
-            new StreamConfig(_options.StreamName, [_options.SubjectPrefix + ".>"])
-            {
-                Retention = StreamConfigRetention.Workqueue,
-                Storage = StreamConfigStorage.File,
-                MaxAge = _options.MaxAge,
-                MaxMsgs = _options.MaxMessages,
-                MaxBytes = _options.MaxBytes,
-                NumReplicas = _options.Replicas,
-                DuplicateWindow = _options.DuplicateWindow,
-                Description = "Helix.Data replay entries",
-            },
-            cancellationToken).ConfigureAwait(false);
+        var stream = new StreamConfig(_options.StreamName, [_options.SubjectPrefix + ".>"])
+        {
+            Retention = StreamConfigRetention.Workqueue,
+            Storage = StreamConfigStorage.File,
+            MaxAge = _options.MaxAge,
+            MaxMsgs = _options.MaxMessages,
+            MaxBytes = _options.MaxBytes,
+            NumReplicas = _options.Replicas,
+            DuplicateWindow = _options.DuplicateWindow,
+            Description = "Helix.Data replay entries",
+        };
+        await JetStreamSetup.OpenStreamAsync(js, stream, _options.SubjectPrefix + ".helix-probe", cancellationToken).ConfigureAwait(false);
 
         var consumers = await CreateConsumersAsync(js, context.RunsWorker, cancellationToken).ConfigureAwait(false);
-        _intents = await new NatsKVContext(js).CreateOrUpdateStoreAsync(
-            new NatsKVConfig(_options.StreamName + "-intents") { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas, Description = "Helix.Data writes in flight while a strand is behind" },
-            cancellationToken).ConfigureAwait(false);
+        var intents = new NatsKVConfig(_options.StreamName + "-intents") { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas, Description = "Helix.Data writes in flight while a strand is behind" };
+        _intents = await JetStreamSetup.OpenBucketAsync(js, intents, cancellationToken).ConfigureAwait(false);
         _js = js;
         _consumers = consumers;
         for (var strand = 0; strand < _strandNames.Length; strand++)

@@ -80,6 +80,31 @@ public class NatsDrainTests : PostgresTestBase
         Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].State, Is.EqualTo(HelixStrandState.Healthy));
     }
 
+    [Test]
+    public async Task Processes_starting_together_on_a_new_bucket_all_open_it()
+    {
+        // NATS.Net creates a missing bucket after an update finds none; processes starting at once all find none, and
+        // the server refused all creations but the first ("subjects overlap with an existing stream").
+        var url = await NatsServer.UrlAsync();
+        for (var round = 0; round < 100; round++)
+        {
+            var options = new NatsDrainWatchOptions { Bucket = "drain-" + Guid.NewGuid().ToString("N")[..8] };
+            var connections = Enumerable.Range(0, 8).Select(_ => new NatsConnection(new NatsOpts { Url = url })).ToArray();
+            try
+            {
+                await Task.WhenAll(connections.Select(c => c.ConnectAsync().AsTask()));
+                await Task.WhenAll(connections.Select((c, i) => NatsDrainWatch.DrainAsync(c, "secondary", "process " + i, options)));
+            }
+            finally
+            {
+                foreach (var connection in connections)
+                {
+                    await connection.DisposeAsync();
+                }
+            }
+        }
+    }
+
     private static INatsJSStream? TryGetStream(NatsJSContext js, string name)
     {
         try

@@ -56,6 +56,22 @@ public class NatsReplayTests : PostgresTestBase
     }
 
     [Test]
+    public async Task Processes_starting_together_on_a_new_stream_all_open_it()
+    {
+        // Each process of a fleet opens the queue as it starts; on a new stream they all find none and try to create
+        // it (and its intents bucket) at once.
+        for (var round = 0; round < 100; round++)
+        {
+            var options = Isolated();
+            var queues = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => QueueAsync(options)));
+            foreach (var queue in queues)
+            {
+                await queue.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
     public async Task A_republished_entry_is_stored_once()
     {
         await using var queue = await QueueAsync(Isolated());
