@@ -117,6 +117,34 @@ public class HelixErrorClassifier
         };
     }
 
+    /// <summary>
+    /// Whether the server ended the statement itself, without applying it: it rolled it back (<see cref="IsSafeToRetry"/>),
+    /// its time ran out on the server (PostgreSQL 57014, MySQL/MariaDB 1317, 1969, 3024), or the provider's command timeout
+    /// cancelled it on the server (Npgsql's exception around a <see cref="TimeoutException"/>, MySqlConnector's -1). The caller also
+    /// checks that the connection survived: a provider whose cancellation the server did not confirm breaks its
+    /// connection, and then nothing says where the statement stood.
+    /// </summary>
+    internal bool EndedWithoutEffect(Exception exception)
+    {
+        if (IsSafeToRetry(exception))
+        {
+            return true;
+        }
+
+        return exception switch
+        {
+            AggregateException { InnerExceptions.Count: 1 } aggregate => EndedWithoutEffect(aggregate.InnerExceptions[0]),
+            DbException db => db.GetType().FullName switch
+            {
+                "Npgsql.PostgresException" => db.SqlState == "57014",
+                "Npgsql.NpgsqlException" => db.InnerException is TimeoutException, // Npgsql cancels the statement at its command timeout
+                "MySqlConnector.MySqlException" or "MySql.Data.MySqlClient.MySqlException" => ReadProperty<int>(db, "Number") is -1 or 1317 or 1969 or 3024,
+                _ => false,
+            },
+            _ => false, // a bare TimeoutException says nothing of what the server did
+        };
+    }
+
     private HelixErrorKind ClassifyDbException(DbException exception)
     {
         switch (exception.GetType().FullName)

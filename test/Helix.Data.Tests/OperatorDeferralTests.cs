@@ -44,7 +44,7 @@ public class OperatorDeferralTests
         ((Helix.Data.Strategies.IHelixWriteControl)strands.DataSource.StrandView!).Undefer(HelixStrand.Secondary); // what Adaptive calls when the strand is fast again
         Assert.That(strands.DataSource.GetStatus()[HelixStrand.Secondary].IsDeferred, Is.True, "still deferred: only the operator ends it");
 
-        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Primary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         await using (var connection = await strands.DataSource.OpenConnectionAsync())
         {
             await using var command = new HelixCommand("INSERT INTO t VALUES ('a')", connection);

@@ -33,9 +33,19 @@ public class ReadRoutingTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     {
         await using var strands = await StrandsAsync("Preferred Strand=Primary");
         strands.Primary.AsyncExecutionsThrowAtOnce = throwsAtOnce;
+        strands.Primary.FailExecutions(FaultPlan.IoError, IsTestRead);
+        Assert.That(await ReadOnceAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
+        Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("disk I/O error"));
+    }
+
+    [Test]
+    public async Task A_read_its_server_ended_itself_fails_over_and_the_strand_stays_healthy()
+    {
+        // SQLITE_BUSY on an open connection: the strand answered (as with a lock or command timeout), it is not down.
+        await using var strands = await StrandsAsync("Preferred Strand=Primary");
         strands.Primary.FailExecutions(FaultPlan.Busy, IsTestRead);
         Assert.That(await ReadOnceAsync(strands.DataSource), Is.EqualTo(HelixStrand.Secondary));
-        Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("database is locked"));
+        Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].State, Is.EqualTo(HelixStrandState.Healthy));
     }
 
     [TestCase(false)]
@@ -53,13 +63,29 @@ public class ReadRoutingTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task A_read_that_faults_on_both_strands_throws_a_HelixException_with_both()
     {
         await using var strands = await StrandsAsync("Preferred Strand=Primary");
-        strands.Primary.FailExecutions(FaultPlan.Busy, IsTestRead);
+        strands.Primary.FailExecutions(FaultPlan.IoError, IsTestRead);
         strands.Secondary.FailExecutions(() => new TimeoutException("slow"), IsTestRead);
         var thrown = Assert.ThrowsAsync<HelixException>(() => ReadOnceAsync(strands.DataSource));
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.PrimaryException, Is.InstanceOf<Microsoft.Data.Sqlite.SqliteException>());
             Assert.That(thrown.SecondaryException, Is.InstanceOf<TimeoutException>());
+        });
+    }
+
+    [Test]
+    public async Task A_read_both_servers_ended_themselves_throws_the_first_strand_s_own_exception()
+    {
+        // SQLITE_BUSY on an open connection: the database ended the statement (as a lock or command timeout would).
+        await using var strands = await StrandsAsync("Preferred Strand=Primary");
+        var busy = new Microsoft.Data.Sqlite.SqliteException("primary busy", 5);
+        strands.Primary.FailExecutions(() => busy, IsTestRead);
+        strands.Secondary.FailExecutions(FaultPlan.Busy, IsTestRead);
+        var thrown = Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => ReadOnceAsync(strands.DataSource));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.SameAs(busy), "as without Helix: the provider's exception");
+            Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy));
         });
     }
 

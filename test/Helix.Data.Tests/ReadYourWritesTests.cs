@@ -39,7 +39,7 @@ public class ReadYourWritesTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         });
         strands.Secondary.Heal(); // the worker reaches it and starts replaying, which waits at the gate
         await Wait.UntilAsync(() => strands.DataSource.GetStatus()[HelixStrand.Secondary].State == HelixStrandState.CatchingUp, "the secondary catches up");
-        strands.Primary.FailExecutions(FaultPlan.Busy);
+        strands.Primary.FailExecutions(FaultPlan.IoError);
         strands.Primary.FailOpens(FaultPlan.Busy);
         return (strands, connection, gate);
     }

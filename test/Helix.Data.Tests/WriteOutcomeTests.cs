@@ -107,6 +107,47 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     [Test]
+    public async Task Both_servers_end_the_statement_themselves_the_caller_gets_the_primary_exception_and_nothing_is_replayed()
+    {
+        // Contract amendment 31: SQLITE_BUSY on an open connection, as a lock wait or a command timeout the server
+        // confirmed, says the statement had no effect. Before, the write was in doubt and replayed on both strands.
+        await using var strands = Strands();
+        var busy = new SqliteException("primary busy", 5);
+        strands.Primary.FailExecutions(() => busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Secondary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<SqliteException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown, Is.SameAs(busy));
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True, "nothing to replay");
+            Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy), "both answered");
+        });
+
+        strands.Primary.Heal();
+        strands.Secondary.Heal();
+        Assert.That(await ExecuteNonQueryAsync(connection, Insert, ("id", "b"), ("v", 2)), Is.EqualTo(1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, "SELECT * FROM t"), Is.EqualTo(new[] { "b|2" }), "the first write never applied");
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, "SELECT * FROM t"), Is.EqualTo(new[] { "b|2" }));
+        });
+    }
+
+    [Test]
+    public async Task Both_end_a_text_of_several_statements_the_outcome_stays_unknown()
+    {
+        // SQLite commits each statement of such a text on its own: the error may concern the last one only.
+        await using var strands = Strands();
+        const string Two = "INSERT INTO t (id, v) VALUES ('a', 1); INSERT INTO t (id, v) VALUES ('b', 2)";
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Secondary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        await using var connection = await OpenAsync(strands.DataSource);
+        var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Two));
+        Assert.That(thrown!.IsOutcomeUnknown, Is.True);
+    }
+
+    [Test]
     public async Task Both_refuse_the_statement_the_caller_gets_the_primary_exception_unchanged()
     {
         await using var strands = Strands();
@@ -137,7 +178,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task Both_have_strand_faults_after_the_statement_was_sent_the_outcome_is_unknown_and_both_strands_get_the_write()
     {
         await using var strands = Strands();
-        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Primary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         strands.Secondary.FailExecutions(() => new TimeoutException("secondary timed out"), text => text.StartsWith("INSERT", StringComparison.Ordinal));
         await using var connection = await OpenAsync(strands.DataSource);
         var thrown = Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
@@ -147,7 +188,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
             Assert.That(thrown!.PrimaryException, Is.InstanceOf<SqliteException>());
             Assert.That(thrown.SecondaryException, Is.InstanceOf<TimeoutException>());
             Assert.That(thrown.IsTransient, Is.True);
-            Assert.That(thrown.Message, Does.Contain("outcome is unknown").And.Contain("database is locked").And.Contain("secondary timed out"));
+            Assert.That(thrown.Message, Does.Contain("outcome is unknown").And.Contain("disk I/O error").And.Contain("secondary timed out"));
             Assert.That(thrown.IsOutcomeUnknown, Is.True);
             Assert.That(status[HelixStrand.Primary].Backlog, Is.EqualTo(1), "the primary may have applied it, or not: it gets it by replay");
             Assert.That(status[HelixStrand.Secondary].Backlog, Is.EqualTo(1));
@@ -213,7 +254,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task A_statement_error_on_one_strand_and_a_fault_on_the_other_gives_the_statement_error()
     {
         await using var strands = Strands();
-        strands.Primary.FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Primary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         var refusal = new SqliteException("secondary refuses", 19);
         strands.Secondary.FailExecutions(() => refusal);
         await using var connection = await OpenAsync(strands.DataSource);
@@ -221,7 +262,7 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.Multiple(() =>
         {
             Assert.That(thrown, Is.SameAs(refusal));
-            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("database is locked"), "the fault was recorded");
+            Assert.That(strands.DataSource.GetStatus()[HelixStrand.Primary].LastError, Does.Contain("disk I/O error"), "the fault was recorded");
         });
     }
 
@@ -229,8 +270,8 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task With_no_healthy_strand_a_write_waits_for_one_and_then_succeeds()
     {
         await using var strands = Strands();
-        strands.Primary.FailExecutions(FaultPlan.Busy);
-        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        strands.Primary.FailExecutions(FaultPlan.IoError);
+        strands.Secondary.FailExecutions(FaultPlan.IoError);
         await using var connection = await OpenAsync(strands.DataSource);
         Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)), "in doubt: both strands get it by replay");
         Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Failed));
@@ -248,8 +289,8 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     public async Task With_no_healthy_strand_a_write_fails_after_the_command_timeout_with_nothing_written()
     {
         await using var strands = Strands();
-        strands.Primary.FailExecutions(FaultPlan.Busy);
-        strands.Secondary.FailExecutions(FaultPlan.Busy);
+        strands.Primary.FailExecutions(FaultPlan.IoError);
+        strands.Secondary.FailExecutions(FaultPlan.IoError);
         await using var connection = await OpenAsync(strands.DataSource);
         Assert.ThrowsAsync<HelixException>(() => ExecuteNonQueryAsync(connection, Insert, ("id", "a"), ("v", 1)));
         await using var command = connection.CreateCommand();

@@ -1,3 +1,4 @@
+using Helix.Data.Internal.Execution;
 using Helix.Data.Logging;
 using Helix.Data.Strategies;
 using Microsoft.Extensions.Logging;
@@ -116,13 +117,15 @@ internal sealed class ReadCoordinator
     }
 
     /// <summary>
-    /// A read met a strand fault: the policy counts it (and may fail the strand); returns the strand to retry on when
-    /// the policy allows a failover and the strategy names one, else <see langword="null"/>.
+    /// A read met a strand fault: the policy counts it (and may fail the strand, unless its server ended the read itself
+    /// and so answered: a timeout, a deadlock); returns the strand to retry on when the policy allows a failover and the
+    /// strategy names one, else <see langword="null"/>.
     /// </summary>
-    public Strand? Faulted(Strand strand, Exception error)
+    public Strand? Faulted(in StrandResult result)
     {
+        var (strand, error) = (result.Strand, result.Error!);
         Policy.RecordFailure(strand.Id, error);
-        if (Policy.FailsStrandOnReadFault)
+        if (Policy.FailsStrandOnReadFault && !result.EndedWithoutEffect)
         {
             strand.Controller.ReportFault(error);
         }

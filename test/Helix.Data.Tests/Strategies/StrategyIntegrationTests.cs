@@ -166,7 +166,7 @@ public class StrategyIntegrationTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mo
 
         // The write goes directly to the primary only, which faults after the statement was sent: it may have been applied
         // there, so both strands get it by replay, and the caller is told the outcome is unknown (contract section 5).
-        strands.Primary.FailExecutions(FaultPlan.Busy); // probes too: the primary stays failed
+        strands.Primary.FailExecutions(FaultPlan.IoError); // probes too: the primary stays failed
         Assert.That(() => WriteOnceAsync(dataSource, 2), Throws.TypeOf<HelixException>().With.Message.Contains("outcome is unknown"));
         await Wait.UntilAsync(() => !dataSource.GetStatus()[HelixStrand.Secondary].IsDeferred, "the secondary is no longer deferred");
 

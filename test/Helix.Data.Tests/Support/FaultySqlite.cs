@@ -43,8 +43,14 @@ internal sealed class FaultPlan
 
     public void OnConnectionDisposed() => Interlocked.Increment(ref _connectionsDisposed);
 
-    /// <summary>A strand fault as SQLite reports one: SQLITE_BUSY.</summary>
+    /// <summary>
+    /// A strand fault as SQLite reports one: SQLITE_BUSY. Met by a statement on an open connection, it also says the
+    /// statement had no effect (contract amendment 31): the write is not in doubt, and the strand is not failed for it.
+    /// </summary>
     public static Exception Busy() => new SqliteException("SQLite Error 5: 'database is locked'.", 5);
+
+    /// <summary>A strand fault that says nothing of the statement's outcome: SQLITE_IOERR.</summary>
+    public static Exception IoError() => new SqliteException("SQLite Error 10: 'disk I/O error'.", 10);
 
     /// <summary>A statement error as SQLite reports one: SQLITE_CONSTRAINT.</summary>
     public static Exception Constraint() => new SqliteException("SQLite Error 19: 'UNIQUE constraint failed'.", 19);

@@ -82,12 +82,12 @@ internal sealed class ReadHedging
         if (!ReadPath.Answered(dataSource.Reads!, in won))
         {
             // A fault ended one attempt: the other may still answer.
-            dataSource.Reads!.Faulted(won.Strand, won.Error!);
+            dataSource.Reads!.Faulted(in won);
             (winner, loser) = (loser, winner);
             won = await winner.Running.ConfigureAwait(false);
             if (!ReadPath.Answered(dataSource.Reads!, in won))
             {
-                dataSource.Reads!.Faulted(won.Strand, won.Error!);
+                dataSource.Reads!.Faulted(in won);
                 var lost = await loser.Running.ConfigureAwait(false);
                 winner.Release(in won);
                 loser.Release(in lost);

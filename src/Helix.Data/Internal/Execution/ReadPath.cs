@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Helix.Data.Logging;
 
 namespace Helix.Data.Internal.Execution;
@@ -84,7 +85,7 @@ internal static class ReadPath
             return CommandEngine.Finish(in result, in execution, isRead: true);
         }
 
-        if (reads.Faulted(first, result.Error!) is not { } second)
+        if (reads.Faulted(in result) is not { } second)
         {
             return CommandEngine.Finish(in result, in execution, isRead: true);
         }
@@ -104,7 +105,7 @@ internal static class ReadPath
             return CommandEngine.Finish(in retry, in execution, isRead: true);
         }
 
-        reads.Faulted(second, retry.Error!);
+        reads.Faulted(in retry);
         throw BothFaulted(dataSource, result, retry);
     }
 
@@ -152,7 +153,7 @@ internal static class ReadPath
                     return CommandEngine.Finish(in result, in execution, isRead: true);
                 }
 
-                reads.Faulted(strand, result.Error!);
+                reads.Faulted(in result);
                 throw BothFaulted(dataSource, fault.Value, result);
             }
 
@@ -179,9 +180,17 @@ internal static class ReadPath
         return result.Cancelled;
     }
 
-    /// <summary>The exception for a read that met strand faults on both strands.</summary>
-    public static HelixException BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
+    /// <summary>
+    /// The exception for a read that met strand faults on both strands. Where both servers ended the read themselves (its
+    /// command timeout, a deadlock), the first strand's own exception, as without Helix.
+    /// </summary>
+    public static Exception BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
     {
+        if (first.EndedWithoutEffect && second.EndedWithoutEffect)
+        {
+            ExceptionDispatchInfo.Throw(first.Error!);
+        }
+
         var (primaryError, secondaryError) = first.Strand.Id == HelixStrand.Primary ? (first.Error, second.Error) : (second.Error, first.Error);
         return new HelixException(
             $"The read failed on both strands with strand faults. {dataSource.Strands[0].Name}: {primaryError!.Message} {dataSource.Strands[1].Name}: {secondaryError!.Message}",

@@ -7,8 +7,9 @@ namespace Helix.Data.Internal.Execution;
 /// What running a statement on one strand produced: besides the value or error, how long the strand took (from getting
 /// its connection to the result), the values of output parameters the strand set on its own copies (by parameter
 /// index) and, for a batch, the rows each of its commands affected. A reader keeps its inner command (to release once
-/// the reader closes). A failure says whether the strand may have applied the statement anyway
-/// (<see cref="MayHaveApplied"/>).
+/// the reader closes). A failure says whether the statement reached the provider (<see cref="MayHaveApplied"/>), and
+/// whether the server then ended it without applying it and the connection survived (<see cref="EndedWithoutEffect"/>:
+/// a lock or statement timeout, a deadlock, a command timeout whose cancellation the server confirmed).
 /// </summary>
 internal readonly record struct StrandResult(
     Strand Strand,
@@ -22,20 +23,22 @@ internal readonly record struct StrandResult(
     TimeSpan Elapsed = default,
     (int Index, object? Value)[]? Outputs = null,
     int[]? BatchCounts = null,
-    bool MayHaveApplied = false)
+    bool MayHaveApplied = false,
+    bool EndedWithoutEffect = false)
 {
     public bool Succeeded => Error is null;
 
     /// <summary>
     /// Gets a value indicating whether a strand fault left the statement's outcome unknown: the fault came after the
     /// statement was handed to the provider (a connection lost while it ran, or before its answer arrived), so the
-    /// strand may have applied it. A fault while getting the connection happened before anything was sent.
+    /// strand may have applied it. A fault while getting the connection happened before anything was sent, and one the
+    /// server ended itself says it did not apply it.
     /// </summary>
-    public bool InDoubt => MayHaveApplied && !Succeeded && !Cancelled && Kind == HelixErrorKind.StrandFault;
+    public bool InDoubt => MayHaveApplied && !EndedWithoutEffect && !Succeeded && !Cancelled && Kind == HelixErrorKind.StrandFault;
 
     public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior, TimeSpan elapsed, (int Index, object? Value)[]? outputs = null, int[]? batchCounts = null) =>
         new(strand, value, null, default, false, command, detach, behavior, elapsed, outputs, batchCounts);
 
-    public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled, bool mayHaveApplied) =>
-        new(strand, null, error, kind, cancelled, null, false, default, MayHaveApplied: mayHaveApplied);
+    public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled, bool mayHaveApplied, bool endedWithoutEffect = false) =>
+        new(strand, null, error, kind, cancelled, null, false, default, MayHaveApplied: mayHaveApplied, EndedWithoutEffect: endedWithoutEffect);
 }

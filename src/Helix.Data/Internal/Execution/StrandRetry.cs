@@ -102,9 +102,13 @@ internal sealed class StrandRetry
         }
     }
 
-    /// <summary>Whether a failed result may be run again: a strand fault the caller did not cancel, and for a write one it provably did not apply.</summary>
+    /// <summary>
+    /// Whether a failed result may be run again: a strand fault the caller did not cancel, not a statement that ran out
+    /// of time (its server ended it, and would again), and for a write one it provably did not apply.
+    /// </summary>
     private bool Allows(in Execution execution, in StrandResult result) =>
         !result.Succeeded && result.Kind == HelixErrorKind.StrandFault && !result.Cancelled && !execution.CancellationToken.IsCancellationRequested
+        && !(result.EndedWithoutEffect && !_classifier.IsSafeToRetry(result.Error!))
         && (!execution.IsWrite || !result.MayHaveApplied || (IsOneStatement(execution.Statement) && _classifier.IsSafeToRetry(result.Error!)));
 
     /// <summary>
@@ -112,7 +116,7 @@ internal sealed class StrandRetry
     /// several on its own, so a rollback the error reports may concern the last statement only. A semicolon anywhere
     /// before the end (even in a literal) counts as several: the doubt costs a retry, never a write applied twice.
     /// </summary>
-    private static bool IsOneStatement(IStatement statement) =>
+    public static bool IsOneStatement(IStatement statement) =>
         !statement.IsBatch && statement.CommandText.AsSpan().TrimEnd().TrimEnd(';').IndexOf(';') < 0;
 
     /// <summary>One retried statement: its first (failed) result, then a new run on the same strand per attempt.</summary>

@@ -185,12 +185,14 @@ internal static class StrandRunner
 
     /// <summary>
     /// The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.
-    /// With an inner command made, the statement may have reached the server: its outcome is in doubt.
+    /// With an inner command made, the statement may have reached the server: its outcome is in doubt, unless the server
+    /// ended it itself and said so.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // rare: its locals stay out of the frame of every run that succeeds
     private static StrandResult Failed(in Execution execution, in StrandRun run, DbCommand? inner, bool detach, Exception error)
     {
         var strand = run.Strand;
+        var survived = inner?.Connection?.State == ConnectionState.Open; // read before the command is released
         ReleaseQuietly(execution.Statement, inner, detach);
         HelixActivities.Fail(run.Activity, error);
         if (CallerCancellation.Is(error, execution.CancellationToken))
@@ -200,13 +202,23 @@ internal static class StrandRunner
 
         var kind = execution.DataSource.Classifier.Classify(error);
         run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
+        var endedWithoutEffect = kind == HelixErrorKind.StrandFault && survived && EndedWithoutEffect(in execution, error);
         if (kind == HelixErrorKind.StrandFault && !execution.DataSource.IsSingleStrand)
         {
             execution.Connection.Discard(strand, inner?.Connection);
         }
 
-        return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null);
+        return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null, endedWithoutEffect);
     }
+
+    /// <summary>
+    /// Whether the server ended the statement itself without applying it (<see cref="HelixErrorClassifier.EndedWithoutEffect"/>)
+    /// and the connection survived to say so. Only for one statement: SQLite and MySQL commit each statement of a text
+    /// with several on its own, so the error may concern the last one only.
+    /// </summary>
+    private static bool EndedWithoutEffect(in Execution execution, Exception error) =>
+        StrandRetry.IsOneStatement(execution.Statement)
+        && execution.DataSource.Classifier.EndedWithoutEffect(error);
 
     /// <summary>Releases an inner command after a failure: the statement's own error is what the caller needs to see.</summary>
     public static void ReleaseQuietly(IStatement statement, DbCommand? inner, bool detach)

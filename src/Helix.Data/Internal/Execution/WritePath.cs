@@ -312,21 +312,25 @@ internal static class WritePath
         };
     }
 
-    /// <summary>The exception for a write no strand applied: a statement error unchanged, else a <see cref="HelixException"/>.</summary>
+    /// <summary>
+    /// The exception for a write no strand applied: a statement error unchanged, or the error of a strand that ended the
+    /// statement itself (not failed for it: it answered), else a <see cref="HelixException"/>.
+    /// </summary>
     private static HelixException WriteFailed(HelixDataSource dataSource, StrandResult?[] results)
     {
         foreach (var result in results)
         {
-            if (result is { Succeeded: false } failed && failed.Kind == HelixErrorKind.StrandFault && !failed.Cancelled)
+            if (result is { Succeeded: false } failed && failed.Kind == HelixErrorKind.StrandFault && !failed.Cancelled && !failed.EndedWithoutEffect)
             {
                 failed.Strand.Controller.ReportFault(failed.Error!);
             }
         }
 
-        // The strands answered and refused the statement (or the caller cancelled): the provider's own exception.
+        // The strands answered and refused the statement, or ended it themselves (a timeout, a deadlock), or the caller
+        // cancelled: the provider's own exception, as without Helix.
         foreach (var result in results)
         {
-            if (result is { } failed && (failed.Kind == HelixErrorKind.StatementError || failed.Cancelled))
+            if (result is { } failed && (failed.Kind == HelixErrorKind.StatementError || failed.Cancelled || failed.EndedWithoutEffect))
             {
                 ExceptionDispatchInfo.Capture(failed.Error!).Throw();
             }
