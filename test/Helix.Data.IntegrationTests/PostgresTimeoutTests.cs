@@ -105,6 +105,42 @@ public class PostgresTimeoutTests : PostgresTestBase
 
     [TestCase(false)]
     [TestCase(true)]
+    public async Task A_write_in_a_transaction_both_servers_cancel_leaves_the_transaction_to_the_caller_as_the_provider_would(bool isAsync)
+    {
+        await using var dataSource = await TableAndDataSourceAsync();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (await LockRowAsync(HelixStrand.Primary, HelixStrand.Secondary))
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("INSERT INTO t VALUES (2, 2)", transaction: transaction);
+            await transaction.SaveAsync("before_update");
+            await using var command = connection.CreateCommand();
+            command.Transaction = (HelixTransaction)transaction;
+            command.CommandText = "UPDATE t SET v = v + 1 WHERE id = 1";
+            command.CommandTimeout = 1;
+            var thrown = Assert.CatchAsync<NpgsqlException>(async () => _ = isAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery());
+            Assert.Multiple(() =>
+            {
+                Assert.That(thrown!.InnerException, Is.InstanceOf<TimeoutException>(), "what Npgsql throws without Helix: " + thrown);
+                Assert.That(dataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy), States(dataSource));
+            });
+
+            // As with Npgsql alone: back to the savepoint, and the transaction goes on (before, both strands had left it).
+            await transaction.RollbackAsync("before_update");
+            await connection.ExecuteAsync("INSERT INTO t VALUES (3, 3)", transaction: transaction);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(dataSource.GetStatus().IsConverged, Is.True, "nothing replayed: " + States(dataSource));
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT id, v FROM t ORDER BY id"), Is.EqualTo(new[] { "1|1", "2|2", "3|3" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id, v FROM t ORDER BY id"), Is.EqualTo(new[] { "1|1", "2|2", "3|3" }));
+        });
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
     public async Task A_read_past_the_command_timeout_on_both_servers_is_the_provider_s_timeout_and_fails_no_strand(bool isAsync)
     {
         await using var dataSource = await TableAndDataSourceAsync(";Failover=Active");

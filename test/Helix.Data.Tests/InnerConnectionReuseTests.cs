@@ -221,7 +221,7 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
         var kept = strands.Primary.LastMade!; // the object that read opened, kept for the next connection
         var disposed = false;
         kept.Disposed += (_, _) => disposed = true;
-        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
+        strands.Primary.FailExecutions(FaultPlan.IoError, text => text == Read);
         await using (var connection = await OpenAsync(strands.DataSource))
         {
             var (_, strand) = await QueryAsync(connection, Read);
@@ -229,6 +229,25 @@ public class InnerConnectionReuseTests(SyncOrAsync mode) : SyncOrAsyncTestBase(m
         }
 
         Assert.That(disposed, Is.True, "the faulted strand's connection is not passed on");
+    }
+
+    [Test]
+    public async Task A_connection_whose_server_ended_the_statement_itself_is_kept()
+    {
+        // SQLITE_BUSY on an open connection, as a lock or command timeout the server confirmed: the connection is whole.
+        await using var strands = Strands();
+        await ReadOnceAsync(strands.DataSource);
+        var kept = strands.Primary.LastMade!;
+        var disposed = false;
+        kept.Disposed += (_, _) => disposed = true;
+        strands.Primary.FailExecutions(FaultPlan.Busy, text => text == Read);
+        await using (var connection = await OpenAsync(strands.DataSource))
+        {
+            var (_, strand) = await QueryAsync(connection, Read);
+            Assert.That(strand, Is.EqualTo(HelixStrand.Secondary), "failed over");
+        }
+
+        Assert.That(disposed, Is.False, "kept for the next connection");
     }
 
     [Test]

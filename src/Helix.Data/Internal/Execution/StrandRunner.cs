@@ -184,7 +184,8 @@ internal static class StrandRunner
     }
 
     /// <summary>
-    /// The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped.
+    /// The result of a strand that failed: the error classified, the inner command released, a faulted connection dropped
+    /// (not one whose server ended the statement itself: it is whole).
     /// With an inner command made, the statement may have reached the server: its outcome is in doubt, unless the server
     /// ended it itself and said so.
     /// </summary>
@@ -203,8 +204,9 @@ internal static class StrandRunner
         var kind = execution.DataSource.Classifier.Classify(error);
         run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
         var endedWithoutEffect = kind == HelixErrorKind.StrandFault && survived && EndedWithoutEffect(in execution, error);
-        if (kind == HelixErrorKind.StrandFault && !execution.DataSource.IsSingleStrand)
+        if (kind == HelixErrorKind.StrandFault && !endedWithoutEffect && !execution.DataSource.IsSingleStrand)
         {
+            // A connection the server ended a statement on is whole (and may hold the caller's transaction): it stays.
             execution.Connection.Discard(strand, inner?.Connection);
         }
 

@@ -292,16 +292,18 @@ internal sealed partial class StrandTransactions
     {
         for (var i = 0; i < active.Count; i++)
         {
-            if (!results[i].Cancelled && results[i].Kind == HelixErrorKind.StrandFault)
+            if (!results[i].Cancelled && results[i].Kind == HelixErrorKind.StrandFault && !results[i].EndedWithoutEffect)
             {
                 await LoseAsync(active[i], results[i].Error!, isFault: true, io).ConfigureAwait(false);
             }
         }
 
-        // The strands that answered refused the statement: the caller sees the provider's exception, and decides.
+        // The strands that answered refused the statement, or ended it themselves (a lock or command timeout, a deadlock:
+        // contract amendment 31) and stay in the transaction, as the provider's would: the caller sees the provider's
+        // exception, and decides (a rollback, to a savepoint or of the whole transaction).
         foreach (var result in results)
         {
-            if (result.Cancelled || result.Kind == HelixErrorKind.StatementError)
+            if (result.Cancelled || result.Kind == HelixErrorKind.StatementError || result.EndedWithoutEffect)
             {
                 ExceptionDispatchInfo.Capture(result.Error!).Throw();
             }
