@@ -124,7 +124,7 @@ public class HelixErrorClassifier
     /// checks that the connection survived: a provider whose cancellation the server did not confirm breaks its
     /// connection, and then nothing says where the statement stood.
     /// </summary>
-    internal bool EndedWithoutEffect(Exception exception)
+    internal bool ServerEndedStatement(Exception exception)
     {
         if (IsSafeToRetry(exception))
         {
@@ -133,7 +133,7 @@ public class HelixErrorClassifier
 
         return exception switch
         {
-            AggregateException { InnerExceptions.Count: 1 } aggregate => EndedWithoutEffect(aggregate.InnerExceptions[0]),
+            AggregateException { InnerExceptions.Count: 1 } aggregate => ServerEndedStatement(aggregate.InnerExceptions[0]),
             DbException db => db.GetType().FullName switch
             {
                 "Npgsql.PostgresException" => db.SqlState == "57014",

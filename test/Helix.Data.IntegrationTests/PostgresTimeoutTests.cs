@@ -139,6 +139,48 @@ public class PostgresTimeoutTests : PostgresTestBase
         });
     }
 
+    [Test]
+    public async Task A_text_of_several_statements_the_servers_end_in_a_transaction_cannot_commit_until_rolled_back_past_it()
+    {
+        // Each strand may hold a different part of such a text (MySQL keeps the statements before the one that timed
+        // out): the transaction stays, but its commit is refused unless rolled back to a savepoint taken before it.
+        await using var dataSource = await TableAndDataSourceAsync();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (await LockRowAsync(HelixStrand.Primary, HelixStrand.Secondary))
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            await transaction.SaveAsync("before");
+            var thrown = Assert.CatchAsync<NpgsqlException>(() => connection.ExecuteAsync("INSERT INTO t VALUES (5, 5); UPDATE t SET v = v + 1 WHERE id = 1", transaction: transaction, commandTimeout: 1));
+            Assert.That(thrown!.InnerException, Is.InstanceOf<TimeoutException>(), thrown.ToString());
+            Assert.That(dataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy), States(dataSource));
+
+            var refused = Assert.ThrowsAsync<HelixException>(() => transaction.CommitAsync());
+            Assert.That(refused!.Message, Does.Contain("ended part way").And.Contain("savepoint"));
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await transaction.SaveAsync("before");
+            var thrown = Assert.CatchAsync<NpgsqlException>(async () =>
+            {
+                await using (await LockRowAsync(HelixStrand.Primary, HelixStrand.Secondary))
+                {
+                    await connection.ExecuteAsync("INSERT INTO t VALUES (5, 5); UPDATE t SET v = v + 1 WHERE id = 1", transaction: transaction, commandTimeout: 1);
+                }
+            });
+            Assert.That(thrown!.InnerException, Is.InstanceOf<TimeoutException>(), thrown.ToString());
+            await transaction.RollbackAsync("before");
+            await connection.ExecuteAsync("INSERT INTO t VALUES (6, 6)", transaction: transaction);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT id, v FROM t ORDER BY id"), Is.EqualTo(new[] { "1|1", "6|6" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id, v FROM t ORDER BY id"), Is.EqualTo(new[] { "1|1", "6|6" }));
+        });
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task A_read_past_the_command_timeout_on_both_servers_is_the_provider_s_timeout_and_fails_no_strand(bool isAsync)

@@ -125,7 +125,7 @@ internal sealed class ReadCoordinator
     {
         var (strand, error) = (result.Strand, result.Error!);
         Policy.RecordFailure(strand.Id, error);
-        if (Policy.FailsStrandOnReadFault && !result.EndedWithoutEffect)
+        if (Policy.FailsStrandOnReadFault && !result.ServerEnded)
         {
             strand.Controller.ReportFault(error);
         }

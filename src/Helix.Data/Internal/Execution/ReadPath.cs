@@ -186,7 +186,7 @@ internal static class ReadPath
     /// </summary>
     public static Exception BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
     {
-        if (first.EndedWithoutEffect && second.EndedWithoutEffect)
+        if (first.ServerEnded && second.ServerEnded)
         {
             ExceptionDispatchInfo.Throw(first.Error!);
         }

@@ -7,9 +7,11 @@ namespace Helix.Data.Internal.Execution;
 /// What running a statement on one strand produced: besides the value or error, how long the strand took (from getting
 /// its connection to the result), the values of output parameters the strand set on its own copies (by parameter
 /// index) and, for a batch, the rows each of its commands affected. A reader keeps its inner command (to release once
-/// the reader closes). A failure says whether the statement reached the provider (<see cref="MayHaveApplied"/>), and
-/// whether the server then ended it without applying it and the connection survived (<see cref="EndedWithoutEffect"/>:
-/// a lock or statement timeout, a deadlock, a command timeout whose cancellation the server confirmed).
+/// the reader closes). A failure says whether the statement reached the provider (<see cref="MayHaveApplied"/>),
+/// whether the server then ended it itself with the connection whole (<see cref="ServerEnded"/>: a lock or statement
+/// timeout, a deadlock, a command timeout whose cancellation the server confirmed), and whether that proves it had no
+/// effect (<see cref="EndedWithoutEffect"/>: a command of one statement; SQLite and MySQL commit each statement of a
+/// longer text on its own, so the error may concern the last one only).
 /// </summary>
 internal readonly record struct StrandResult(
     Strand Strand,
@@ -24,6 +26,7 @@ internal readonly record struct StrandResult(
     (int Index, object? Value)[]? Outputs = null,
     int[]? BatchCounts = null,
     bool MayHaveApplied = false,
+    bool ServerEnded = false,
     bool EndedWithoutEffect = false)
 {
     public bool Succeeded => Error is null;
@@ -39,6 +42,6 @@ internal readonly record struct StrandResult(
     public static StrandResult Success(Strand strand, object? value, DbCommand? command, bool detach, CommandBehavior behavior, TimeSpan elapsed, (int Index, object? Value)[]? outputs = null, int[]? batchCounts = null) =>
         new(strand, value, null, default, false, command, detach, behavior, elapsed, outputs, batchCounts);
 
-    public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled, bool mayHaveApplied, bool endedWithoutEffect = false) =>
-        new(strand, null, error, kind, cancelled, null, false, default, MayHaveApplied: mayHaveApplied, EndedWithoutEffect: endedWithoutEffect);
+    public static StrandResult Failure(Strand strand, Exception error, HelixErrorKind kind, bool cancelled, bool mayHaveApplied, bool serverEnded = false, bool oneStatement = false) =>
+        new(strand, null, error, kind, cancelled, null, false, default, MayHaveApplied: mayHaveApplied, ServerEnded: serverEnded, EndedWithoutEffect: serverEnded && oneStatement);
 }

@@ -108,7 +108,7 @@ internal sealed class StrandRetry
     /// </summary>
     private bool Allows(in Execution execution, in StrandResult result) =>
         !result.Succeeded && result.Kind == HelixErrorKind.StrandFault && !result.Cancelled && !execution.CancellationToken.IsCancellationRequested
-        && !(result.EndedWithoutEffect && !_classifier.IsSafeToRetry(result.Error!))
+        && !(result.ServerEnded && !_classifier.IsSafeToRetry(result.Error!))
         && (!execution.IsWrite || !result.MayHaveApplied || (IsOneStatement(execution.Statement) && _classifier.IsSafeToRetry(result.Error!)));
 
     /// <summary>

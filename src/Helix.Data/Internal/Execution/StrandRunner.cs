@@ -203,24 +203,15 @@ internal static class StrandRunner
 
         var kind = execution.DataSource.Classifier.Classify(error);
         run.Activity?.SetTag("helix.error.kind", kind == HelixErrorKind.StrandFault ? "strand_fault" : "statement_error");
-        var endedWithoutEffect = kind == HelixErrorKind.StrandFault && survived && EndedWithoutEffect(in execution, error);
-        if (kind == HelixErrorKind.StrandFault && !endedWithoutEffect && !execution.DataSource.IsSingleStrand)
+        var serverEnded = kind == HelixErrorKind.StrandFault && survived && execution.DataSource.Classifier.ServerEndedStatement(error);
+        if (kind == HelixErrorKind.StrandFault && !serverEnded && !execution.DataSource.IsSingleStrand)
         {
             // A connection the server ended a statement on is whole (and may hold the caller's transaction): it stays.
             execution.Connection.Discard(strand, inner?.Connection);
         }
 
-        return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null, endedWithoutEffect);
+        return StrandResult.Failure(strand, error, kind, cancelled: false, mayHaveApplied: inner is not null, serverEnded, serverEnded && StrandRetry.IsOneStatement(execution.Statement));
     }
-
-    /// <summary>
-    /// Whether the server ended the statement itself without applying it (<see cref="HelixErrorClassifier.EndedWithoutEffect"/>)
-    /// and the connection survived to say so. Only for one statement: SQLite and MySQL commit each statement of a text
-    /// with several on its own, so the error may concern the last one only.
-    /// </summary>
-    private static bool EndedWithoutEffect(in Execution execution, Exception error) =>
-        StrandRetry.IsOneStatement(execution.Statement)
-        && execution.DataSource.Classifier.EndedWithoutEffect(error);
 
     /// <summary>Releases an inner command after a failure: the statement's own error is what the caller needs to see.</summary>
     public static void ReleaseQuietly(IStatement statement, DbCommand? inner, bool detach)

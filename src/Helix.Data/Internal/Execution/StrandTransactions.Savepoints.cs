@@ -46,6 +46,11 @@ internal sealed partial class StrandTransactions
                     _uncheckedFrom = null; // the unchecked write is undone on every strand
                 }
 
+                if (_partialFrom >= position)
+                {
+                    _partialFrom = null; // so is the command the servers ended part way
+                }
+
                 foreach (var side in _sides.Where(s => s.Mode == Mode.Refused && s.RefusedAt >= position))
                 {
                     side.Mode = Mode.Recording; // the refused write is undone: the strand just misses the rest

@@ -171,9 +171,19 @@ internal sealed partial class StrandTransactions
         }
     }
 
-    /// <summary>Refuses to commit writes whose token check failed on the checking strand and which another strand took unchecked.</summary>
+    /// <summary>
+    /// Refuses to commit writes whose token check failed on the checking strand and which another strand took unchecked,
+    /// and a text of several statements that the servers ended part way (each strand may hold a different part of it).
+    /// </summary>
     private void ThrowIfUncheckedWrites()
     {
+        if (_partialFrom is not null)
+        {
+            throw Break(new HelixException(
+                "This transaction holds a command of several statements that the servers ended part way (a lock or command timeout, a deadlock): the strands may each hold a different part of it. "
+                + "It cannot commit: roll it back, or roll back to a savepoint taken before that command (EF Core does so itself unless its automatic savepoints are off)."));
+        }
+
         if (_uncheckedFrom is not null)
         {
             throw Break(new HelixException(
@@ -292,10 +302,16 @@ internal sealed partial class StrandTransactions
     {
         for (var i = 0; i < active.Count; i++)
         {
-            if (!results[i].Cancelled && results[i].Kind == HelixErrorKind.StrandFault && !results[i].EndedWithoutEffect)
+            if (!results[i].Cancelled && results[i].Kind == HelixErrorKind.StrandFault && !results[i].ServerEnded)
             {
                 await LoseAsync(active[i], results[i].Error!, isFault: true, io).ConfigureAwait(false);
             }
+        }
+
+        // A text of several statements a server ended: one strand may hold some of them and the other none.
+        if (Array.Exists(results, r => r.ServerEnded && !r.EndedWithoutEffect))
+        {
+            _partialFrom ??= _recorded.Count;
         }
 
         // The strands that answered refused the statement, or ended it themselves (a lock or command timeout, a deadlock:
@@ -303,7 +319,7 @@ internal sealed partial class StrandTransactions
         // exception, and decides (a rollback, to a savepoint or of the whole transaction).
         foreach (var result in results)
         {
-            if (result.Cancelled || result.Kind == HelixErrorKind.StatementError || result.EndedWithoutEffect)
+            if (result.Cancelled || result.Kind == HelixErrorKind.StatementError || result.ServerEnded)
             {
                 ExceptionDispatchInfo.Capture(result.Error!).Throw();
             }

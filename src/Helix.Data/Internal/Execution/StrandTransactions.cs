@@ -26,6 +26,9 @@ internal sealed partial class StrandTransactions
     // _recorded): the transaction cannot commit unless rolled back to a savepoint before it (EF Core does).
     private int? _uncheckedFrom;
 
+    // Where a command of several statements that the servers ended part way sits: the transaction cannot commit it.
+    private int? _partialFrom;
+
     public StrandTransactions(HelixTransaction owner, HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
     {
         _owner = owner;
