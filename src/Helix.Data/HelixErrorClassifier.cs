@@ -118,7 +118,8 @@ public class HelixErrorClassifier
     }
 
     /// <summary>
-    /// Whether the server ended the statement itself, without applying it: it rolled it back (<see cref="IsSafeToRetry"/>),
+    /// Whether the server ended the statement itself, so that the statement took no effect of its own (a command of
+    /// several may have kept the statements before it): the server rolled it back (<see cref="IsSafeToRetry"/>),
     /// its time ran out on the server (PostgreSQL 57014, MySQL/MariaDB 1317, 1969, 3024), or the provider's command timeout
     /// cancelled it on the server (Npgsql's exception around a <see cref="TimeoutException"/>, MySqlConnector's -1). The caller also
     /// checks that the connection survived: a provider whose cancellation the server did not confirm breaks its
