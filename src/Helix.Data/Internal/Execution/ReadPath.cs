@@ -184,7 +184,7 @@ internal static class ReadPath
     /// The exception for a read that met strand faults on both strands. Where both servers ended the read themselves (its
     /// command timeout, a deadlock), the first strand's own exception, as without Helix.
     /// </summary>
-    public static Exception BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
+    public static HelixException BothFaulted(HelixDataSource dataSource, in StrandResult first, in StrandResult second)
     {
         if (first.ServerEnded && second.ServerEnded)
         {

@@ -10,7 +10,7 @@ internal sealed partial class StrandTransactions
     public async ValueTask CommitAsync(IOBehavior io, CancellationToken cancellationToken)
     {
         ThrowIfUnusable();
-        ThrowIfUncheckedWrites();
+        ThrowIfCannotCommit();
         if (_dataSource.IsSingleStrand)
         {
             await CommitSingleAsync(io, cancellationToken).ConfigureAwait(false);

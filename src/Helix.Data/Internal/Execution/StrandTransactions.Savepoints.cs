@@ -41,14 +41,9 @@ internal sealed partial class StrandTransactions
                 var position = _savepoints[index].Position;
                 _recorded.RemoveRange(position, _recorded.Count - position);
                 _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
-                if (_uncheckedFrom >= position)
+                if (_cannotCommitFrom?.Position >= position)
                 {
-                    _uncheckedFrom = null; // the unchecked write is undone on every strand
-                }
-
-                if (_partialFrom >= position)
-                {
-                    _partialFrom = null; // so is the command the servers ended part way
+                    _cannotCommitFrom = null; // what could not commit is undone on every strand, and so is all after it
                 }
 
                 foreach (var side in _sides.Where(s => s.Mode == Mode.Refused && s.RefusedAt >= position))

@@ -161,34 +161,31 @@ internal sealed partial class StrandTransactions
     /// <summary>
     /// Compares the rows a token-checked write changed on the checking strand with those the other strand changed
     /// without the check: fewer on the checking strand means its check refused rows the other strand took, and the
-    /// transaction cannot commit them (<see cref="ThrowIfUncheckedWrites"/>) unless rolled back to a savepoint before.
+    /// transaction cannot commit them (<see cref="CannotCommitFrom"/>) unless rolled back to a savepoint before.
     /// </summary>
     private void NoteCheck(int checkedRows, int takenRows, int position)
     {
         if (checkedRows != takenRows)
         {
-            _uncheckedFrom ??= position;
+            CannotCommitFrom(position,
+                "This transaction holds a write whose concurrency token check failed on the checking strand (the rows were changed since they were read: EF Core's DbUpdateConcurrencyException) and which the other strand took without the check. "
+                + "It cannot commit: roll it back, or roll back to a savepoint taken before that write (EF Core does so itself unless its automatic savepoints are off).");
         }
     }
 
     /// <summary>
-    /// Refuses to commit writes whose token check failed on the checking strand and which another strand took unchecked,
-    /// and a text of several statements that the servers ended part way (each strand may hold a different part of it).
+    /// Marks the write at <paramref name="position"/> (in <see cref="_recorded"/>) as one the strands took differently, so
+    /// that the transaction cannot commit (<see cref="ThrowIfCannotCommit"/>) unless rolled back to a savepoint before it.
+    /// The first such write is kept: a rollback that undoes it undoes every later one.
     /// </summary>
-    private void ThrowIfUncheckedWrites()
-    {
-        if (_partialFrom is not null)
-        {
-            throw Break(new HelixException(
-                "This transaction holds a command of several statements that the servers ended part way (a lock or command timeout, a deadlock): the strands may each hold a different part of it. "
-                + "It cannot commit: roll it back, or roll back to a savepoint taken before that command (EF Core does so itself unless its automatic savepoints are off)."));
-        }
+    private void CannotCommitFrom(int position, string why) => _cannotCommitFrom ??= (position, why);
 
-        if (_uncheckedFrom is not null)
+    /// <summary>Refuses to commit a transaction holding a write the strands took differently (<see cref="CannotCommitFrom"/>).</summary>
+    private void ThrowIfCannotCommit()
+    {
+        if (_cannotCommitFrom is { } held)
         {
-            throw Break(new HelixException(
-                "This transaction holds a write whose concurrency token check failed on the checking strand (the rows were changed since they were read: EF Core's DbUpdateConcurrencyException) and which the other strand took without the check. "
-                + "It cannot commit: roll it back, or roll back to a savepoint taken before that write (EF Core does so itself unless its automatic savepoints are off)."));
+            throw Break(new HelixException(held.Why));
         }
     }
 
@@ -311,7 +308,9 @@ internal sealed partial class StrandTransactions
         // A text of several statements a server ended: one strand may hold some of them and the other none.
         if (Array.Exists(results, r => r.ServerEnded && !r.EndedWithoutEffect))
         {
-            _partialFrom ??= _recorded.Count;
+            CannotCommitFrom(_recorded.Count,
+                "This transaction holds a command of several statements that the servers ended part way (a lock or command timeout, a deadlock): the strands may each hold a different part of it. "
+                + "It cannot commit: roll it back, or roll back to a savepoint taken before that command (EF Core does so itself unless its automatic savepoints are off).");
         }
 
         // The strands that answered refused the statement, or ended it themselves (a lock or command timeout, a deadlock:

@@ -22,12 +22,9 @@ internal sealed partial class StrandTransactions
     private Exception? _broken;
     private bool _changesSchema; // a statement changed the schema: the transaction commits on every strand or on none
 
-    // Where a write whose token check failed on the checking strand was taken unchecked by another (its position in
-    // _recorded): the transaction cannot commit unless rolled back to a savepoint before it (EF Core does).
-    private int? _uncheckedFrom;
-
-    // Where a command of several statements that the servers ended part way sits: the transaction cannot commit it.
-    private int? _partialFrom;
+    // The first write the transaction cannot commit (its position in _recorded) and why (CannotCommitFrom): rolled back
+    // to a savepoint before it, the transaction can commit again (EF Core does so itself).
+    private (int Position, string Why)? _cannotCommitFrom;
 
     public StrandTransactions(HelixTransaction owner, HelixConnection connection, HelixDataSource dataSource, IsolationLevel isolationLevel)
     {
