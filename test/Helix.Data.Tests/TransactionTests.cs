@@ -252,6 +252,57 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.That(entry, Is.EqualTo(new[] { "a|1", "b|2" }));
     }
 
+    /// <summary>
+    /// Both strands failed at once (a fault each met): a transaction's first write waits for one to come back within its
+    /// command timeout, as a write outside a transaction does, instead of failing at once (contract amendment 32).
+    /// </summary>
+    [Test]
+    public async Task With_no_healthy_strand_a_transaction_s_first_write_waits_for_one_and_then_commits()
+    {
+        await using var strands = Strands();
+        await using var connection = await BothFailedAsync(strands);
+
+        var transaction = await BeginAsync(connection);
+        var write = Task.Run(() => InsertAsync(connection, "b", 2));
+        strands.Secondary.Heal();
+        Assert.That(await write.WaitAsync(Wait.Default), Is.EqualTo(1), "run once the secondary came back");
+        await CommitAsync(transaction);
+        strands.Primary.Heal();
+        await Wait.ForReplayAsync(strands.DataSource);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "b|2" }));
+        });
+    }
+
+    [Test]
+    public async Task With_no_healthy_strand_a_transaction_s_first_write_fails_after_the_command_timeout_with_nothing_written()
+    {
+        await using var strands = Strands();
+        await using var connection = await BothFailedAsync(strands);
+
+        var transaction = await BeginAsync(connection);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t VALUES ('b', 2)";
+        command.Transaction = transaction;
+        command.CommandTimeout = 1;
+        var thrown = Assert.ThrowsAsync<HelixException>(async () => _ = IsAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery());
+        Assert.That(thrown!.Message, Does.Contain("No strand can take writes").And.Contain("primary is Failed").And.Contain("Nothing was written"));
+        await RollbackAsync(transaction);
+    }
+
+    /// <summary>A connection whose write 'a' met a fault on both strands (in doubt: both get it by replay); both are Failed and stay down until healed.</summary>
+    private async Task<HelixConnection> BothFailedAsync(FaultyStrands strands)
+    {
+        strands.Primary.FailExecutions(FaultPlan.IoError);
+        strands.Secondary.FailExecutions(FaultPlan.IoError);
+        var connection = await OpenAsync(strands.DataSource);
+        Assert.ThrowsAsync<HelixException>(() => InTransactionAsync(connection, "INSERT INTO t VALUES ('a', 1)"));
+        Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Failed));
+        return connection;
+    }
+
     [Test]
     public async Task Both_strands_refusing_a_statement_give_the_provider_exception_and_the_transaction_rolls_back()
     {

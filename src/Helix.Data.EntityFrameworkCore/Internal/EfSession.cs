@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.ExceptionServices;
 using Helix.Data.Internal;
 using Helix.Data.Internal.Execution;
 
@@ -38,9 +39,24 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
 
     /// <summary>
     /// Runs an EF command on the strands; the result is EF's: a native reader, a row count or a scalar. A schema change
-    /// (a command of migrations or <c>EnsureCreated</c>) runs on the strands one after the other, primary first.
+    /// (a command of migrations or <c>EnsureCreated</c>) runs on the strands one after the other, primary first. A
+    /// command no strand could carry out for their faults, with nothing applied, throws a strand's own error, as EF
+    /// without Helix gets it (<see cref="ProviderErrors"/>).
     /// </summary>
-    public ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, bool schemaChange, IOBehavior io, CancellationToken cancellationToken)
+    public async ValueTask<object?> ExecuteAsync(DbCommand command, Operation operation, CommandBehavior behavior, bool schemaChange, IOBehavior io, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunAsync(command, operation, behavior, schemaChange, io, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HelixException e) when (ProviderErrors.Of(e, Connection.DataSourceOrThrow) is { } own)
+        {
+            ExceptionDispatchInfo.Throw(own);
+            throw;
+        }
+    }
+
+    private ValueTask<object?> RunAsync(DbCommand command, Operation operation, CommandBehavior behavior, bool schemaChange, IOBehavior io, CancellationToken cancellationToken)
     {
         // EF's command names its transaction; SQLite's also gives a new command the connection's open one on its own,
         // so a command runs in the Helix transaction only while there is one. In a TransactionScope EF names none: the

@@ -75,6 +75,34 @@ public class EfCoreSqliteTests
         files.Release();
     }
 
+    /// <summary>
+    /// EF Core's providers act on their own exceptions only (a retrying execution strategy retries its provider's transient
+    /// ones): a query that met strand faults on both strands gives EF the error of the strand reads go to first, not a
+    /// HelixException (contract amendment 32).
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_query_both_strands_fault_gives_EF_the_provider_s_own_exception(bool synchronously)
+    {
+        using var files = new SqliteStrands("ef-both-fault");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Strand Retry=0"));
+        await using var context = Shop(dataSource);
+        await context.Database.EnsureCreatedAsync();
+        Assert.That(await context.Customers.CountAsync(), Is.Zero);
+
+        // Both files become unreadable (a disk gone bad on both): SQLite's "not a database" once a connection reads them.
+        SqliteConnection.ClearAllPools();
+        foreach (var path in new[] { files.PrimaryPath, files.SecondaryPath })
+        {
+            await File.WriteAllBytesAsync(path, Enumerable.Repeat((byte)'x', 4096).ToArray());
+        }
+
+        var thrown = synchronously
+            ? Assert.Catch<Exception>(() => _ = context.Customers.Count())
+            : Assert.CatchAsync<Exception>(() => context.Customers.CountAsync());
+        Assert.That(thrown, Is.InstanceOf<SqliteException>().And.Property(nameof(SqliteException.SqliteErrorCode)).EqualTo(26), thrown!.ToString());
+    }
+
     [Test]
     public void The_synchronous_API_writes_and_reads_too()
     {

@@ -28,13 +28,13 @@ internal sealed partial class StrandTransactions
 
     private async ValueTask<object?> ReadAsync(Execution execution)
     {
-        Exception? lastFault = null;
+        var faults = new Exception?[2]; // by strand
         while (PickReadSide(execution.Statement.ReadsServerToken) is { } side)
         {
             var inner = await EnsureActiveAsync(side, execution.Io, execution.CancellationToken).ConfigureAwait(false);
             if (inner is null)
             {
-                lastFault = side.Error;
+                faults[(int)side.Strand.Id] = side.Error;
                 continue;
             }
 
@@ -52,11 +52,15 @@ internal sealed partial class StrandTransactions
                 return CommandEngine.Finish(in result, in execution, isRead: true);
             }
 
-            lastFault = result.Error;
+            faults[(int)side.Strand.Id] = result.Error;
             await LoseAsync(side, result.Error!, isFault: true, execution.Io).ConfigureAwait(false);
         }
 
-        throw new HelixException("No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.", lastFault);
+        throw new HelixException(
+            "No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.",
+            faults[(int)HelixStrand.Primary],
+            faults[(int)HelixStrand.Secondary],
+            isTransient: true);
     }
 
     /// <summary>
@@ -98,7 +102,7 @@ internal sealed partial class StrandTransactions
             _timestamp = execution.Timestamp;
         }
 
-        var active = await JoinForWriteAsync(execution.Io, execution.CancellationToken).ConfigureAwait(false);
+        var active = await JoinForWriteAsync(execution).ConfigureAwait(false);
         _changesSchema |= execution.Statement.IsSchemaChange;
         ThrowIfSchemaChangeWouldBeReplayed();
         var targets = active.Select(s => s.Strand).ToArray();
@@ -215,10 +219,19 @@ internal sealed partial class StrandTransactions
 
     /// <summary>
     /// The sides a write runs on: each strand the transaction has not touched yet joins it if healthy, else gets the
-    /// transaction by replay. Throws when no strand is left to take the write.
+    /// transaction by replay. A transaction that has touched no strand yet and finds none healthy waits for one within the
+    /// command timeout, as a write outside a transaction does (after a fault both strands met at once, until the worker's
+    /// probe brings one back). Throws when no strand is left to take the write.
     /// </summary>
-    private async ValueTask<List<Side>> JoinForWriteAsync(IOBehavior io, CancellationToken cancellationToken)
+    private async ValueTask<List<Side>> JoinForWriteAsync(Execution execution)
     {
+        var (io, cancellationToken) = (execution.Io, execution.CancellationToken);
+        if (_sides.All(s => s.Mode == Mode.Untouched && !s.Strand.IsHealthy))
+        {
+            var routes = await WriteRouting.RouteAsync(_dataSource, WriteRouting.TimeoutOf(execution.Statement.CommandTimeout), io, cancellationToken).ConfigureAwait(false);
+            WriteRouting.EndReservations(_dataSource.Strands, routes);
+        }
+
         foreach (var side in _sides.Where(s => s.Mode == Mode.Untouched))
         {
             if (side.Strand.IsHealthy)

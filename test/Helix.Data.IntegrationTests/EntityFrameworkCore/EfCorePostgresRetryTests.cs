@@ -1,0 +1,81 @@
+using Dapper;
+using Helix.Data.IntegrationTests.Support;
+using Helix.Data.Tests.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Helix.Data.IntegrationTests.EntityFrameworkCore;
+
+/// <summary>EF Core's retrying execution strategy through Helix when both strands fault at once.</summary>
+public class EfCorePostgresRetryTests : PostgresTestBase
+{
+    [TestCase(false, false, TestName = "a query, plain Npgsql")]
+    [TestCase(true, false, TestName = "a query through Helix")]
+    [TestCase(true, true, TestName = "a query on the context's open connection through Helix")]
+    public async Task A_query_whose_connections_both_servers_ended_is_retried_by_EnableRetryOnFailure(bool helix, bool opened)
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Application Name=helix-efretry"));
+        var options = await CreatedAsync(dataSource, helix);
+        await using var context = new ShopContext(options);
+        if (opened)
+        {
+            await context.Database.OpenConnectionAsync();
+        }
+
+        Assert.That(await context.Customers.CountAsync(), Is.EqualTo(1));
+        await EndSessionsAsync();
+        Assert.That(await context.Customers.CountAsync(), Is.EqualTo(1), "retried by EF's strategy");
+    }
+
+    [TestCase(false, TestName = "SaveChanges, plain Npgsql")]
+    [TestCase(true, TestName = "SaveChanges through Helix")]
+    public async Task SaveChanges_in_its_transaction_whose_connections_both_servers_ended_is_retried_by_EnableRetryOnFailure(bool helix)
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Application Name=helix-efretry"));
+        var options = await CreatedAsync(dataSource, helix);
+        await using (var context = new ShopContext(options))
+        {
+            await context.Database.OpenConnectionAsync();
+            Assert.That(await context.Customers.CountAsync(), Is.EqualTo(1));
+            await EndSessionsAsync();
+            context.Customers.AddRange(new Customer { Name = "b" }, new Customer { Name = "c" });
+            Assert.That(await context.SaveChangesAsync(), Is.EqualTo(2), "retried by EF's strategy");
+        }
+
+        if (helix)
+        {
+            await WaitForReplayAsync(dataSource);
+            const string Names = "SELECT \"Name\" FROM \"Customers\" ORDER BY \"Name\"";
+            Assert.Multiple(async () =>
+            {
+                Assert.That(await RowsAsync(HelixStrand.Primary, Names), Is.EqualTo(new[] { "a", "b", "c" }));
+                Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "a", "b", "c" }));
+            });
+        }
+    }
+
+    private async Task<DbContextOptions<ShopContext>> CreatedAsync(HelixDataSource dataSource, bool helix)
+    {
+        var options = helix
+            ? new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, Retrying)).Options
+            : new DbContextOptionsBuilder<ShopContext>().UseNpgsql(PostgresServers.Primary.ConnectionString(Database) + ";Application Name=helix-efretry", Retrying).Options;
+        await using var context = new ShopContext(options);
+        await context.Database.EnsureCreatedAsync();
+        context.Customers.Add(new Customer { Name = "a" });
+        await context.SaveChangesAsync();
+        return options;
+
+        static void Retrying(Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder npgsql) =>
+            npgsql.EnableRetryOnFailure(3, TimeSpan.FromMilliseconds(100), null);
+    }
+
+    private async Task EndSessionsAsync()
+    {
+        foreach (var strand in new[] { HelixStrand.Primary, HelixStrand.Secondary })
+        {
+            await using var admin = new NpgsqlConnection(PostgresServers.Of(strand).ConnectionString(Database) + ";Pooling=false");
+            await admin.OpenAsync();
+            await admin.ExecuteScalarAsync<long>("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'helix-efretry') x");
+        }
+    }
+}
