@@ -54,6 +54,40 @@ public class EfCorePostgresRetryTests : PostgresTestBase
         }
     }
 
+    [Test]
+    public async Task With_both_servers_down_EnableRetryOnFailure_serves_the_query_and_SaveChanges_once_they_return()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString(inner: ";Timeout=2;Command Timeout=5;Application Name=helix-efretry"));
+        var options = new DbContextOptionsBuilder<ShopContext>()
+            .UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.EnableRetryOnFailure(30, TimeSpan.FromMilliseconds(500), null)))
+            .Options;
+        await using (var context = new ShopContext(options))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(new Customer { Name = "a" });
+            await context.SaveChangesAsync();
+        }
+
+        await Task.WhenAll(PostgresServers.Primary.KillAsync(), PostgresServers.Secondary.KillAsync());
+        await using (var context = new ShopContext(options))
+        {
+            var counting = context.Customers.CountAsync();
+            await Task.WhenAll(PostgresServers.Primary.StartAsync(), PostgresServers.Secondary.StartAsync());
+            Assert.That(await counting.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(1), "retried by EF's strategy until the servers answered");
+            context.Customers.AddRange(new Customer { Name = "b" }, new Customer { Name = "c" });
+            Assert.That(await context.SaveChangesAsync(), Is.EqualTo(2));
+        }
+
+        await WaitForReplayAsync(dataSource);
+        const string Names = "SELECT \"Name\" FROM \"Customers\" ORDER BY \"Name\"";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, Names), Is.EqualTo(new[] { "a", "b", "c" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Names), Is.EqualTo(new[] { "a", "b", "c" }));
+        });
+    }
+
     private async Task<DbContextOptions<ShopContext>> CreatedAsync(HelixDataSource dataSource, bool helix)
     {
         var options = helix
