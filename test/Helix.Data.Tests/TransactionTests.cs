@@ -292,6 +292,41 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await RollbackAsync(transaction);
     }
 
+    /// <summary>
+    /// Both strands fault at a savepoint after the transaction wrote: it cannot go on, and the exception carries each
+    /// strand's error (EF Core gives its retrying strategy the provider's own, contract amendment 32).
+    /// </summary>
+    [Test]
+    public async Task Both_strands_faulting_at_a_savepoint_break_the_transaction_with_each_strand_s_error()
+    {
+        await using var strands = Strands();
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        strands.Primary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("SAVEPOINT", StringComparison.Ordinal));
+        strands.Secondary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("SAVEPOINT", StringComparison.Ordinal));
+        var thrown = Assert.ThrowsAsync<HelixException>(async () =>
+        {
+            if (IsAsync)
+            {
+                await transaction.SaveAsync("s1");
+            }
+            else
+            {
+                transaction.Save("s1");
+            }
+        });
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("Every strand of the transaction failed"));
+            Assert.That(thrown.IsTransient, Is.True);
+            Assert.That(thrown.PrimaryException, Is.InstanceOf<SqliteException>());
+            Assert.That(thrown.SecondaryException, Is.InstanceOf<SqliteException>());
+        });
+        await RollbackAsync(transaction);
+        Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.Empty);
+    }
+
     /// <summary>A connection whose write 'a' met a fault on both strands (in doubt: both get it by replay); both are Failed and stay down until healed.</summary>
     private async Task<HelixConnection> BothFailedAsync(FaultyStrands strands)
     {

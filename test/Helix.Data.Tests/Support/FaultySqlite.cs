@@ -365,7 +365,7 @@ internal sealed class FaultySqliteCommand(SqliteCommand inner, FaultySqliteConne
     }
 }
 
-/// <summary>A SQLite transaction whose commit the plan can fail (it sees the text <c>COMMIT</c>).</summary>
+/// <summary>A SQLite transaction whose commit and savepoints the plan can fail (it sees the texts <c>COMMIT</c> and <c>SAVEPOINT name</c>).</summary>
 internal sealed class FaultySqliteTransaction(SqliteTransaction inner, FaultySqliteConnection connection, FaultPlan plan) : DbTransaction
 {
     public SqliteTransaction Inner => inner;
@@ -384,7 +384,11 @@ internal sealed class FaultySqliteTransaction(SqliteTransaction inner, FaultySql
 
     public override void Rollback() => inner.Rollback();
 
-    public override void Save(string savepointName) => inner.Save(savepointName);
+    public override void Save(string savepointName)
+    {
+        plan.OnExecute("SAVEPOINT " + savepointName);
+        inner.Save(savepointName);
+    }
 
     public override void Rollback(string savepointName) => inner.Rollback(savepointName);
 

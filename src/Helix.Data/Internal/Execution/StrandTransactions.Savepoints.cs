@@ -29,7 +29,7 @@ internal sealed partial class StrandTransactions
 
         if (!_sides.Any(s => s.Mode == Mode.Active) && _recorded.Count > 0)
         {
-            throw Break(new HelixException("Every strand of the transaction failed; roll it back and retry."));
+            throw Break(EveryStrandFailed("Every strand of the transaction failed; roll it back and retry."));
         }
 
         switch (operation)

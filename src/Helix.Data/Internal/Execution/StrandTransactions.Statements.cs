@@ -248,7 +248,7 @@ internal sealed partial class StrandTransactions
         var active = _sides.Where(s => s.Mode == Mode.Active).ToList();
         return active.Count > 0
             ? active
-            : throw Break(new HelixException("No strand can take this transaction's writes: every strand it could run on failed. Roll the transaction back and retry."));
+            : throw Break(EveryStrandFailed("No strand can take this transaction's writes: every strand it could run on failed. Roll the transaction back and retry."));
     }
 
     /// <summary>
@@ -417,6 +417,13 @@ internal sealed partial class StrandTransactions
             await RollbackQuietlyAsync(side, inner, io).ConfigureAwait(false);
         }
     }
+
+    /// <summary>A transaction no strand can go on with, carrying why each strand left it (transient: run again, it may succeed).</summary>
+    private HelixException EveryStrandFailed(string message) => new(
+        message,
+        _sides.FirstOrDefault(s => s.Strand.Id == HelixStrand.Primary)?.Error,
+        _sides.FirstOrDefault(s => s.Strand.Id == HelixStrand.Secondary)?.Error,
+        isTransient: true);
 
     private HelixException Break(HelixException error)
     {
