@@ -305,17 +305,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await InsertAsync(connection, "a", 1);
         strands.Primary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("SAVEPOINT", StringComparison.Ordinal));
         strands.Secondary.FailExecutions(FaultPlan.IoError, text => text.StartsWith("SAVEPOINT", StringComparison.Ordinal));
-        var thrown = Assert.ThrowsAsync<HelixException>(async () =>
-        {
-            if (IsAsync)
-            {
-                await transaction.SaveAsync("s1");
-            }
-            else
-            {
-                transaction.Save("s1");
-            }
-        });
+        var thrown = Assert.ThrowsAsync<HelixException>(() => Savepoint(() => transaction.Save("s1"), () => transaction.SaveAsync("s1")));
         Assert.Multiple(() =>
         {
             Assert.That(thrown!.Message, Does.Contain("Every strand of the transaction failed"));

@@ -28,14 +28,12 @@ internal sealed partial class StrandTransactions
 
     private async ValueTask<object?> ReadAsync(Execution execution)
     {
-        var faults = new Exception?[2]; // by strand
         while (PickReadSide(execution.Statement.ReadsServerToken) is { } side)
         {
             var inner = await EnsureActiveAsync(side, execution.Io, execution.CancellationToken).ConfigureAwait(false);
             if (inner is null)
             {
-                faults[(int)side.Strand.Id] = side.Error;
-                continue;
+                continue; // the side left the transaction (LoseAsync keeps why)
             }
 
             var result = await StrandRunner.RunAsync(in execution, side.Strand, useOriginals: true, Enlist(execution.Statement, side)).ConfigureAwait(false);
@@ -52,15 +50,10 @@ internal sealed partial class StrandTransactions
                 return CommandEngine.Finish(in result, in execution, isRead: true);
             }
 
-            faults[(int)side.Strand.Id] = result.Error;
             await LoseAsync(side, result.Error!, isFault: true, execution.Io).ConfigureAwait(false);
         }
 
-        throw new HelixException(
-            "No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.",
-            faults[(int)HelixStrand.Primary],
-            faults[(int)HelixStrand.Secondary],
-            isTransient: true);
+        throw EveryStrandFailed("No strand in this transaction can serve the read: the strands it ran on failed, and the others miss its writes.");
     }
 
     /// <summary>
