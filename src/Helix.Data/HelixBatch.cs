@@ -125,7 +125,8 @@ public sealed class HelixBatch : DbBatch
         new(
             Commands.Any(c => SqlClassifier.IsWrite(c.CommandType, c.CommandText)),
             TimestampParameter: null,
-            ChangesSession: Commands.Any(c => c.CommandType == CommandType.Text && SqlClassifier.Analyze(c.CommandText).ChangesSession));
+            ChangesSession: Commands.Any(c => c.CommandType == CommandType.Text && SqlClassifier.Analyze(c.CommandText).ChangesSession),
+            NondeterministicCall: Commands.Select(c => c.CommandType == CommandType.Text ? SqlClassifier.Analyze(c.CommandText).NondeterministicCall : null).FirstOrDefault(call => call is not null));
 
     /// <summary>Builds the strand's own batch: its provider's commands, with copies of the parameters (or the caller's own).</summary>
     internal BatchAsCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, long timestamp, int? timeout, out bool detach)

@@ -126,6 +126,20 @@ public sealed partial class HelixConnectionStringBuilder
         set => this[HelixKeywords.WriteOrder] = value.ToString();
     }
 
+    /// <summary>
+    /// Gets or sets what a write does whose text calls a function each database evaluates for itself, such as
+    /// <c>now()</c> or <c>gen_random_uuid()</c> (key <c>Nondeterministic Writes</c>): see <see cref="HelixNondeterministicWrites"/>.
+    /// </summary>
+    /// <value>The default value is <see cref="HelixNondeterministicWrites.Warn"/>: the write runs, and its text is logged once as a warning.</value>
+    [Category("Writes")]
+    [DisplayName(HelixKeywords.NondeterministicWrites)]
+    [DefaultValue(HelixNondeterministicWrites.Warn)]
+    public HelixNondeterministicWrites NondeterministicWrites
+    {
+        get => GetEnum(HelixKeywords.NondeterministicWrites, HelixNondeterministicWrites.Warn);
+        set => this[HelixKeywords.NondeterministicWrites] = value.ToString();
+    }
+
     /// <summary>Gets or sets in milliseconds, by how much a strand must be slower than the other to earn an adaptive strike (key <c>Adaptive Delta</c>).</summary>
     /// <value>The default value is 300 milliseconds.</value>
     [Category("Writes")]

@@ -39,6 +39,7 @@ public sealed partial class HelixDataSource : DbDataSource
         _configuration = configuration;
         Logger = configuration.LoggerFactory.CreateLogger("Helix.Data");
         Reporter = new DivergenceReporter(Logger, configuration.OnDivergence);
+        NondeterministicWrites = new NondeterministicWriteCheck(configuration.NondeterministicWrites, Logger);
         Timestamps = new WriteTimestampSource(configuration.WriteTimestamps);
         Strands = [.. configuration.Strands.Select(spec => new Strand(
             spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,
@@ -131,6 +132,9 @@ public sealed partial class HelixDataSource : DbDataSource
     internal StrandSet? StrandView { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>Gets what a write on two strands does whose text calls a function each database evaluates for itself (<c>Nondeterministic Writes</c>).</summary>
+    internal NondeterministicWriteCheck NondeterministicWrites { get; }
 
     /// <summary>Gets <c>Hedge After</c>: when a read also goes to the other strand, or <see langword="null"/> when reads are not hedged.</summary>
     internal ReadHedging? Hedging { get; }

@@ -239,6 +239,7 @@ public sealed partial class HelixDataSourceBuilder
             ReplayWorker: csb.ReplayWorker,
             ReplayFull: csb.ReplayFull,
             StaleReads: csb.StaleReads,
+            NondeterministicWrites: csb.NondeterministicWrites,
             ReplayOptions: replayOptions,
             LoggerFactory: loggerFactory,
             TimeProvider: timeProvider,

@@ -47,6 +47,7 @@ public class BadInputTests
     [TestCase("Replay Memory Limit=512", "Replay Memory Limit", "512", "at least 1KB")]
     [TestCase("ReplayMemoryLimit=2TB", "Replay Memory Limit", "2TB", "KB, MB and GB")]
     [TestCase("Stale Reads=Sometimes", "Stale Reads", "Sometimes", "Never, Allow")]
+    [TestCase("Nondeterministic Writes=Never", "Nondeterministic Writes", "Never", "Warn, Refuse, Allow")]
     [TestCase("Replay Worker=maybe", "Replay Worker", "maybe", "true or false")]
     [TestCase("Strand Names=a", "Strand Names", "a", "two different names")]
     [TestCase("Strand Names=a,a", "Strand Names", "a,a", "two different names")]

@@ -12,14 +12,14 @@ public class ConnectionStringTests
         var spaced = new HelixConnectionStringBuilder(
             "Helix;Provider=Npgsql;Primary Provider=A;Secondary Provider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
             + ";Read Strategy=RoundRobin;Preferred Strand=Secondary;Sticky Cooldown=12;Write Strategy=Sequential;Failover=None"
-            + ";Circuit Threshold=4;Circuit Reset=5;Latency Cap=600;Replay=None;Replay Capacity=7;Replay Worker=false;Replay Full=Drop;Strand Names=east,west;Replay Memory Limit=64 MB;Stale Reads=Allow"
+            + ";Circuit Threshold=4;Circuit Reset=5;Latency Cap=600;Replay=None;Replay Capacity=7;Replay Worker=false;Replay Full=Drop;Strand Names=east,west;Replay Memory Limit=64 MB;Stale Reads=Allow;Nondeterministic Writes=Refuse"
             + ";Name=orders;Failback=Manual;Write Order=SecondaryFirst;Adaptive Delta=250;Adaptive Strikes=4;Adaptive Cap=1500;Adaptive Floor=50;Adaptive Recovery=6"
             + ";Replay Batch Size=50;Replay Max Attempts=9;Replay Backoff=20;Replay Backoff Max=900;Replay Poll Interval=300;Healing Wait=700;In Doubt Timeout=60"
             + ";Probe Command=SELECT 2;Replay Priority Ratio=4;Replay Strict Priority=true;Drain Watch=nats://127.0.0.1:4222;Drain Bucket=fleet-drain");
         var compact = new HelixConnectionStringBuilder(
             "Provider=Npgsql;PrimaryProvider=A;SecondaryProvider=B;Primary=\"Host=a;Database=x\";Secondary='Host=b'"
             + ";ReadStrategy=round-robin;PreferredStrand=secondary;StickyCooldown=12;WriteStrategy=SEQUENTIAL;failover=none"
-            + ";CircuitThreshold=4;CircuitReset=5;LatencyCap=600;replay=none;ReplayCapacity=7;ReplayWorker=no;ReplayFull=drop;StrandNames=east, west;ReplayMemoryLimit=64mb;staleReads=allow"
+            + ";CircuitThreshold=4;CircuitReset=5;LatencyCap=600;replay=none;ReplayCapacity=7;ReplayWorker=no;ReplayFull=drop;StrandNames=east, west;ReplayMemoryLimit=64mb;staleReads=allow;nondeterministicwrites=refuse"
             + ";name=orders;failback=manual;WriteOrder=secondary-first;AdaptiveDelta=250;AdaptiveStrikes=4;AdaptiveCap=1500;AdaptiveFloor=50;AdaptiveRecovery=6"
             + ";ReplayBatchSize=50;ReplayMaxAttempts=9;ReplayBackoff=20;ReplayBackoffMax=900;ReplayPollInterval=300;HealingWait=700;InDoubtTimeout=60"
             + ";ProbeCommand=SELECT 2;ReplayPriorityRatio=4;ReplayStrictPriority=yes;DrainWatch=nats://127.0.0.1:4222;DrainBucket=fleet-drain");
@@ -46,6 +46,7 @@ public class ConnectionStringTests
                 Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Drop));
                 Assert.That((b.ReplayMemoryLimit, b.ReplayMemoryLimitBytes), Is.EqualTo(("64MB", 64L << 20)));
                 Assert.That(b.StaleReads, Is.EqualTo(HelixStaleReads.Allow));
+                Assert.That(b.NondeterministicWrites, Is.EqualTo(HelixNondeterministicWrites.Refuse));
                 Assert.That(b.StrandNames, Is.EqualTo("east,west"));
                 Assert.That(b.Name, Is.EqualTo("orders"));
                 Assert.That(b.Failback, Is.EqualTo(HelixFailback.Manual));
@@ -111,6 +112,7 @@ public class ConnectionStringTests
             Assert.That(b.ReplayWorker, Is.True);
             Assert.That(b.ReplayFull, Is.EqualTo(HelixReplayFullPolicy.Resync), "staying up while one strand is down (issue 19)");
             Assert.That(b.StaleReads, Is.EqualTo(HelixStaleReads.Never));
+            Assert.That(b.NondeterministicWrites, Is.EqualTo(HelixNondeterministicWrites.Warn), "a write calling now() runs, and is logged once");
             Assert.That(b.StrandNames, Is.EqualTo("primary,secondary"));
             Assert.That(b.Name, Is.EqualTo("helix"));
             Assert.That(b.Failback, Is.EqualTo(HelixFailback.Automatic));

@@ -142,6 +142,59 @@ public class SqlClassifierTests
     public void Knows_a_text_that_changes_the_session(string text, bool changesSession) =>
         Assert.That(SqlClassifier.Analyze(text).ChangesSession, Is.EqualTo(changesSession), text);
 
+    private static readonly object?[] NondeterministicTexts =
+    [
+        // stored: each strand would keep its own value
+        new object?[] { "INSERT INTO t (id, at) VALUES (@id, now())", "now()" },
+        new object?[] { "insert into t values (@id, NOW ())", "NOW()" },
+        new object?[] { "UPDATE t SET seen = CURRENT_TIMESTAMP WHERE id = @id", "CURRENT_TIMESTAMP" },
+        new object?[] { "UPDATE t SET seen = pg_catalog.clock_timestamp() WHERE id = @id", "clock_timestamp()" },
+        new object?[] { "UPDATE t SET epoch = EXTRACT(EPOCH FROM now())", "now()" },
+        new object?[] { "INSERT INTO t (id) VALUES (gen_random_uuid())", "gen_random_uuid()" },
+        new object?[] { "INSERT INTO t (id, n) VALUES (UUID(), RAND())", "UUID()" },
+        new object?[] { "INSERT INTO t (id) VALUES (nextval('t_id_seq'))", "nextval()" },
+        new object?[] { "INSERT INTO t (id) VALUES (NEXT VALUE FOR t_ids)", "NEXT VALUE FOR" },
+        new object?[] { "INSERT INTO t (at) VALUES (datetime('now'))", "datetime('now')" },
+        new object?[] { "UPDATE t SET at = strftime('%s', 'NOW')", "strftime('now')" },
+        new object?[] { "UPDATE t SET at = unixepoch()", "unixepoch()" },
+        new object?[] { "INSERT INTO t (a) VALUES (random())", "random()" },
+        new object?[] { "DELETE FROM sessions WHERE expires < now()", "now()" },
+        new object?[] { "INSERT INTO t (id, at) VALUES (@id, GETUTCDATE())", "GETUTCDATE()" },
+        new object?[] { "INSERT INTO t VALUES (@id, SYSDATE)", "SYSDATE" },
+        new object?[] { "INSERT INTO t (id, at) VALUES (@id, @at) ON CONFLICT (id) DO UPDATE SET at = now()", "now()" },
+        new object?[] { "CREATE TABLE t (id int, at timestamptz DEFAULT now())", "now()" },
+        new object?[] { "ALTER TABLE t ADD COLUMN at timestamptz DEFAULT CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP" },
+        new object?[] { "WITH x AS (SELECT now() AS at) INSERT INTO t SELECT at FROM x", "now()" },
+        new object?[] { "SELECT now() AS at INTO t2", "now()" },
+        new object?[] { "/* helix:write */ SELECT record_visit(@id, now())", "now()" },
+        new object?[] { "SELECT 1; INSERT INTO t VALUES (now())", "now()" },
+        new object?[] { "SELECT now(); UPDATE t SET at = CURRENT_DATE", "CURRENT_DATE" },
+
+        // not stored, not a call, or not one of them
+        new object?[] { "SELECT now()", null },
+        new object?[] { "SELECT * FROM t WHERE at < now() FOR UPDATE", null },
+        new object?[] { "SELECT nextval('t_id_seq')", null },
+        new object?[] { "CREATE VIEW v AS SELECT now() AS at", null },
+        new object?[] { "INSERT INTO t (id, at) VALUES (@id, @at)", null },
+        new object?[] { "UPDATE t SET version = @helix_ts WHERE version < @helix_ts", null },
+        new object?[] { "INSERT INTO uuid (id) VALUES (@id)", null },
+        new object?[] { "INSERT INTO app.rand (id) VALUES (@id)", null },
+        new object?[] { "INSERT rand (id) VALUES (@id)", null },
+        new object?[] { "CREATE TABLE IF NOT EXISTS random (id int)", null },
+        new object?[] { "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES uuid (id)", null },
+        new object?[] { "INSERT INTO t (uuid, now, random) VALUES (@uuid, @now, @random)", null },
+        new object?[] { "UPDATE t SET random = 1, \"now\" = 2", null },
+        new object?[] { "INSERT INTO t (note) VALUES ('now()')", null },
+        new object?[] { "INSERT INTO t (a) SELECT a FROM u -- now()", null },
+        new object?[] { "INSERT INTO t (at) VALUES (datetime(@at))", null },
+        new object?[] { "UPDATE t SET at = unix_timestamp(@at)", null },
+        new object?[] { "/* helix:read */ SELECT * FROM t WHERE at < now()", null },
+    ];
+
+    [TestCaseSource(nameof(NondeterministicTexts))]
+    public void Finds_a_call_each_strand_would_evaluate_for_itself_in_a_statement_that_stores_it(string text, string? call) =>
+        Assert.That(SqlClassifier.Analyze(text).NondeterministicCall, Is.EqualTo(call), text);
+
     [Test]
     public void Repeated_and_alternating_texts_keep_their_own_answers()
     {

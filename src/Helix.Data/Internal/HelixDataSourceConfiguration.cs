@@ -17,6 +17,7 @@ internal sealed record HelixDataSourceConfiguration(
     bool ReplayWorker,
     HelixReplayFullPolicy ReplayFull,
     HelixStaleReads StaleReads,
+    HelixNondeterministicWrites NondeterministicWrites,
     HelixReplayOptions ReplayOptions,
     ILoggerFactory LoggerFactory,
     TimeProvider TimeProvider,

@@ -24,6 +24,7 @@ internal static class HelixKeywords
     public const string ReplayCapacity = "Replay Capacity";
     public const string ReplayMemoryLimit = "Replay Memory Limit";
     public const string StaleReads = "Stale Reads";
+    public const string NondeterministicWrites = "Nondeterministic Writes";
     public const string ReplayWorker = "Replay Worker";
     public const string ReplayFull = "Replay Full";
     public const string StrandNames = "Strand Names";
@@ -58,7 +59,7 @@ internal static class HelixKeywords
         Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
         ReadStrategy, PreferredStrand, StickyCooldown, Failback, StaleReads, Failover, CircuitThreshold, CircuitReset, LatencyCap,
         StrandRetry, StrandRetryDelay, HedgeAfter,
-        WriteStrategy, WriteOrder, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
+        WriteStrategy, WriteOrder, NondeterministicWrites, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
         Replay, ReplayMemoryLimit, ReplayCapacity, ReplayWorker, ReplayFull, ReplayBatchSize, ReplayRate, ReplayMaxAttempts, ReplayBackoff,
         ReplayBackoffMax, ReplayPollInterval, HealingWait, InDoubtTimeout, ProbeCommand, ReplayPriorityRatio,
         ReplayStrictPriority, DrainWatch, DrainBucket,
@@ -107,6 +108,8 @@ internal static class HelixKeywords
                 return ParseEnum<HelixFailback>(key, text).ToString();
             case StaleReads:
                 return ParseEnum<HelixStaleReads>(key, text).ToString();
+            case NondeterministicWrites:
+                return ParseEnum<HelixNondeterministicWrites>(key, text).ToString();
             case ReplayMemoryLimit:
                 _ = ParseBytes(key, text);
                 return text.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();

@@ -7,7 +7,11 @@ namespace Helix.Data.Internal;
 /// <param name="IsWrite">Whether any statement of the text modifies data, or might.</param>
 /// <param name="TimestampParameter">The parameter name as written in the text (<c>@helix_ts</c>, <c>:helix_ts</c>, <c>$helix_ts</c>), or <see langword="null"/>.</param>
 /// <param name="ChangesSession">Whether a statement changes the connection's session (<c>SET</c>, <c>RESET</c>, <c>set_config</c>): see <see cref="SessionState"/>.</param>
-internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false);
+/// <param name="NondeterministicCall">
+/// The first call, as written, whose value each strand would compute for itself in a statement that stores it
+/// (<c>now()</c> in an <c>INSERT</c>): see <see cref="NondeterministicCalls"/>; <see langword="null"/> when there is none.
+/// </param>
+internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false, string? NondeterministicCall = null);
 
 /// <summary>
 /// Classifies SQL text as read or write (contract section 4) by looking at the first keyword of every statement, after
@@ -44,7 +48,11 @@ internal static class SqlClassifier
             // Backslashes in strings or nested comments mean different things in different dialects. Read the text the
             // other way too, and call it a write if either reading finds one.
             var other = new Scanner(text, backslashEscapes: true, nestedComments: false).Run(out _);
-            result = new(result.IsWrite || other.IsWrite, result.TimestampParameter ?? other.TimestampParameter, result.ChangesSession || other.ChangesSession);
+            result = new(
+                result.IsWrite || other.IsWrite,
+                result.TimestampParameter ?? other.TimestampParameter,
+                result.ChangesSession || other.ChangesSession,
+                result.NondeterministicCall ?? other.NondeterministicCall);
         }
 
         if (Cache.Count < MaxCachedTexts)
@@ -67,6 +75,8 @@ internal static class SqlClassifier
         private bool _changesSession;
         private bool _ambiguous;
         private string? _timestamp;
+        private string? _call;
+        private string? _storedCall;
 
         public SqlTextInfo Run(out bool ambiguous)
         {
@@ -134,6 +144,7 @@ internal static class SqlClassifier
                     }
 
                     _words.Add((_text[start.._position].ToUpperInvariant(), _depth));
+                    _call ??= NondeterministicCalls.Find(_text, start, _position, _words);
                 }
                 else
                 {
@@ -143,7 +154,7 @@ internal static class SqlClassifier
 
             EndStatement();
             ambiguous = _ambiguous;
-            return new(_isWrite || !_anyStatement, _timestamp, _changesSession);
+            return new(_isWrite || !_anyStatement, _timestamp, _changesSession, _storedCall);
         }
 
         private char Peek(int offset) => _position + offset < _text.Length ? _text[_position + offset] : '\0';
@@ -156,6 +167,12 @@ internal static class SqlClassifier
         private void EndStatement()
         {
             _changesSession |= _words.Count > 0 && SessionState.Changes(_words);
+            if (_call is not null && (_hint ?? NondeterministicCalls.Stored(_words)))
+            {
+                _storedCall ??= _call;
+            }
+
+            _call = null;
             if (_hint is { } hinted)
             {
                 _anyStatement = true;

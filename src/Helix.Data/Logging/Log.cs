@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReplayDropped, LogLevel.Error, "Replay entry for strand {Strand} dropped: {Reason}. The strands now diverge. Statement: {CommandText}")]
     public static partial void ReplayDropped(ILogger logger, string strand, string reason, string commandText);
 
+    [LoggerMessage(EventIds.NondeterministicWrite, LogLevel.Warning, "A write calls {Call}, which each strand evaluates for itself: the strands store different values, and a write replayed to a strand later stores the value of its replay time. Pass the value as a parameter (a time or a Guid.CreateVersion7() key from the application, or @helix_ts); 'Nondeterministic Writes=Refuse' refuses such writes, 'Allow' runs them without this warning. Logged once per statement: {CommandText}")]
+    public static partial void NondeterministicWrite(ILogger logger, string call, string commandText);
+
     [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
     public static partial void WriteRejected(ILogger logger, string reason);
 

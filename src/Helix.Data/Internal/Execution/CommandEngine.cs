@@ -28,6 +28,10 @@ internal static class CommandEngine
             if (!dataSource.IsSingleStrand)
             {
                 SessionState.ThrowIfChanged(text); // a read too: set_config(..., false) in a SELECT
+                if (isWrite && text.NondeterministicCall is { } call)
+                {
+                    dataSource.NondeterministicWrites.Check(call, statement.CommandText);
+                }
             }
 
             var timestamp = text.TimestampParameter is not null || dualWrite ? dataSource.Timestamps.Next() : 0;

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using Helix.Data.Logging;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.Internal;
+
+/// <summary>
+/// Applies <c>Nondeterministic Writes</c> (contract amendment 33) to a write on two strands whose text calls a function
+/// each database evaluates for itself (<see cref="NondeterministicCalls"/>): logs its text the first time, refuses it,
+/// or lets it be.
+/// </summary>
+internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mode, ILogger logger)
+{
+    // Texts already warned about; past this many, further texts are not logged (an application that builds its SQL with
+    // values in it would otherwise fill memory and the log).
+    private const int MaxWarnedTexts = 1024;
+    private readonly ConcurrentDictionary<string, byte> _warned = new(StringComparer.Ordinal);
+
+    /// <summary>Checks a write about to run on two strands, whose text makes <paramref name="call"/>; throws when refused, before anything runs.</summary>
+    public void Check(string call, string commandText)
+    {
+        switch (mode)
+        {
+            case HelixNondeterministicWrites.Allow:
+                return;
+            case HelixNondeterministicWrites.Refuse:
+                throw new NotSupportedException(
+                    $"This write calls {call}, which each strand evaluates for itself: the strands would store different values (and a write replayed to a strand later, the value of its replay time), which no replay reconciles. "
+                    + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand. "
+                    + "'Nondeterministic Writes=Refuse' refuses such writes; Warn runs them and logs each text once, Allow runs them silently. Nothing was run.");
+            default:
+                if (_warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))
+                {
+                    Log.NondeterministicWrite(logger, call, commandText);
+                }
+
+                return;
+        }
+    }
+}
