@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using Dapper;
+using Helix.Data.IntegrationTests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace Helix.Data.IntegrationTests;
+
+/// <summary>
+/// Contract amendment 33 on PostgreSQL: a write that calls <c>now()</c> or <c>gen_random_uuid()</c> stores a different
+/// value on each server; Helix logs its text once, or refuses it with <c>Nondeterministic Writes=Refuse</c>.
+/// </summary>
+public class PostgresNondeterministicWriteTests : PostgresTestBase
+{
+    [SetUp]
+    public Task CreateTableAsync() => ExecuteOnBothAsync("CREATE TABLE t (id int PRIMARY KEY, token uuid, at timestamptz)");
+
+    [Test]
+    public async Task By_default_the_write_runs_and_is_logged_once_and_the_servers_indeed_store_different_values()
+    {
+        var warnings = new Warnings();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            foreach (var id in new[] { 1, 2 })
+            {
+                await connection.ExecuteAsync("INSERT INTO t (id, token, at) VALUES (@id, gen_random_uuid(), clock_timestamp())", new { id });
+            }
+        }
+
+        const string Tokens = "SELECT id || ':' || token FROM t ORDER BY id";
+        var primary = await RowsAsync(HelixStrand.Primary, Tokens);
+        var secondary = await RowsAsync(HelixStrand.Secondary, Tokens);
+        Assert.Multiple(() =>
+        {
+            Assert.That(primary, Has.Count.EqualTo(2), "written on the primary");
+            Assert.That(secondary, Has.Count.EqualTo(2), "written on the secondary");
+            Assert.That(primary, Is.Not.EquivalentTo(secondary), "each server generated its own uuid: why Helix warns");
+            Assert.That(warnings.Messages, Has.Count.EqualTo(1), "one warning for the text, not one per write");
+            Assert.That(warnings.Messages.Single(), Does.Contain("gen_random_uuid()").And.Contain("@helix_ts"));
+        });
+    }
+
+    [Test]
+    public async Task With_Refuse_a_command_a_batch_and_a_transaction_s_write_are_refused_before_anything_runs()
+    {
+        await ExecuteOnBothAsync("INSERT INTO t (id, at) VALUES (1, '2026-12-05T10:00:00Z')");
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Nondeterministic Writes=Refuse"));
+        await using var connection = await dataSource.OpenConnectionAsync();
+        Assert.That(
+            async () => await connection.ExecuteAsync("UPDATE t SET at = now() WHERE id = @id", new { id = 1 }),
+            Throws.TypeOf<NotSupportedException>().With.Message.Contains("now()").And.Message.Contains("Nothing was run"));
+
+        await using (var batch = connection.CreateBatch())
+        {
+            batch.BatchCommands.Add(new HelixBatchCommand("INSERT INTO t (id, at) VALUES (2, '2026-12-05T11:00:00Z')"));
+            batch.BatchCommands.Add(new HelixBatchCommand("UPDATE t SET token = gen_random_uuid() WHERE id = 2"));
+            Assert.That(async () => await batch.ExecuteNonQueryAsync(), Throws.TypeOf<NotSupportedException>().With.Message.Contains("gen_random_uuid()"));
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await connection.ExecuteAsync("INSERT INTO t (id, at) VALUES (3, @at)", new { at = new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero) }, transaction);
+            Assert.That(
+                async () => await connection.ExecuteAsync("DELETE FROM t WHERE at < CURRENT_TIMESTAMP - interval '1 day'", transaction: transaction),
+                Throws.TypeOf<NotSupportedException>().With.Message.Contains("CURRENT_TIMESTAMP"));
+            await transaction.CommitAsync();
+        }
+
+        const string Rows = "SELECT id || ' ' || coalesce(token::text, '-') || ' ' || to_char(at AT TIME ZONE 'UTC', 'HH24:MI') FROM t ORDER BY id";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "1 - 10:00", "3 - 12:00" }), "nothing refused ran; the transaction went on");
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "1 - 10:00", "3 - 12:00" }));
+            Assert.That(dataSource.GetStatus().Strands.Select(s => (s.State, s.Backlog)), Is.All.EqualTo((HelixStrandState.Healthy, 0L)));
+        });
+    }
+
+    /// <summary>Keeps the messages of Helix's event 3009.</summary>
+    private sealed class Warnings : ILoggerProvider, ILogger
+    {
+        private readonly ConcurrentQueue<string> _messages = new();
+
+        public List<string> Messages => [.. _messages];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 3009)
+            {
+                _messages.Enqueue(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
