@@ -20,6 +20,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     private bool _closed;
     private bool _pooled;
     private Task<DbDataReader>? _asTask;
+    private List<object[]>? _recorded;
 
     private HelixDataReader(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<DbDataReader>? onClose)
     {
@@ -45,7 +46,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
 
         connection.IdleReader = null;
         (reader._inner, reader._command, reader.Strand, reader._behavior, reader._onClose) = (inner, command, strand, behavior, onClose);
-        (reader._closed, reader._pooled) = (false, false);
+        (reader._closed, reader._pooled, reader._recorded) = (false, false, null);
         return reader;
     }
 
@@ -82,11 +83,22 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// <inheritdoc />
     public override object this[string name] => _inner[name];
 
-    /// <inheritdoc />
-    public override bool Read() => _inner.Read();
+    /// <summary>Gets the first rows the caller read, when the reader is a write's whose rows are compared across the strands; else <see langword="null"/>.</summary>
+    internal List<object[]>? RecordedRows => _recorded;
 
     /// <inheritdoc />
-    public override Task<bool> ReadAsync(CancellationToken cancellationToken) => _inner.ReadAsync(cancellationToken);
+    public override bool Read() => _recorded is null ? _inner.Read() : Record(_inner.Read());
+
+    /// <inheritdoc />
+    public override Task<bool> ReadAsync(CancellationToken cancellationToken) =>
+        _recorded is null ? _inner.ReadAsync(cancellationToken) : RecordAsync(_inner.ReadAsync(cancellationToken));
+
+    /// <summary>
+    /// Keeps the first rows the caller reads from here on, to compare with what the other strand returned (contract
+    /// amendment 34). Not in sequential access, where reading a row's values ahead of the caller would take them from it
+    /// (the engine opens a write's readers without it).
+    /// </summary>
+    internal void RecordRows() => _recorded = (_behavior & CommandBehavior.SequentialAccess) == 0 ? [] : null;
 
     /// <inheritdoc />
     public override bool NextResult() => _inner.NextResult();
@@ -320,11 +332,23 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
         }
     }
 
+    private bool Record(bool read)
+    {
+        if (read && _recorded!.Count < Internal.Execution.ReturnedValues.MaxRows)
+        {
+            _recorded.Add(Internal.Execution.ReturnedValues.Row(_inner));
+        }
+
+        return read;
+    }
+
+    private async Task<bool> RecordAsync(Task<bool> reading) => Record(await reading.ConfigureAwait(false));
+
     private void ReturnToPool()
     {
         // The command is no longer reachable from a disposed reader; the disposed inner reader stays, so that a caller who
         // goes on using the reader gets the provider's own error until its connection runs another command.
-        (_onClose, _command, _pooled) = (null, null!, true);
+        (_onClose, _command, _pooled, _recorded) = (null, null!, true, null);
         _connection.IdleReader = this;
     }
 }

@@ -20,4 +20,11 @@ public enum HelixDivergenceKind
     /// and only a resynchronisation from the other strand brings it back.
     /// </summary>
     StrandOutOfSync = 4,
+
+    /// <summary>
+    /// Both strands applied a write and returned different values (<c>ExecuteScalar</c>'s, or a row the caller read of
+    /// <c>INSERT ... RETURNING</c>): a value each database generated for itself, such as a serial or identity key, a
+    /// default of <c>now()</c>, a trigger's, or a sequence that moved on one strand only. The rows the strands keep differ.
+    /// </summary>
+    ReturnedValuesDiffer = 5,
 }

@@ -7,7 +7,8 @@ namespace Helix.Data.IntegrationTests;
 
 /// <summary>
 /// Contract amendment 33 on PostgreSQL: a write that calls <c>now()</c> or <c>gen_random_uuid()</c> stores a different
-/// value on each server; Helix logs its text once, or refuses it with <c>Nondeterministic Writes=Refuse</c>.
+/// value on each server; Helix logs its text once, or refuses it with <c>Nondeterministic Writes=Refuse</c>. Amendment 34:
+/// a <c>serial</c> key or a default that differs is reported when the write returns it.
 /// </summary>
 public class PostgresNondeterministicWriteTests : PostgresTestBase
 {
@@ -73,6 +74,37 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
             Assert.That(await RowsAsync(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "1 - 10:00", "3 - 12:00" }), "nothing refused ran; the transaction went on");
             Assert.That(await RowsAsync(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "1 - 10:00", "3 - 12:00" }));
             Assert.That(dataSource.GetStatus().Strands.Select(s => (s.State, s.Backlog)), Is.All.EqualTo((HelixStrandState.Healthy, 0L)));
+        });
+    }
+
+    [Test]
+    public async Task A_serial_key_or_a_default_that_differs_between_the_servers_is_reported_when_the_write_returns_it()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE orders (id serial PRIMARY KEY, name text NOT NULL, created timestamptz NOT NULL DEFAULT clock_timestamp())");
+        await ExecuteAsync(HelixStrand.Secondary, "SELECT nextval('orders_id_seq')"); // the sequences drift apart by one
+        var divergences = new ConcurrentQueue<HelixDivergence>();
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).OnDivergence(divergences.Enqueue).Build();
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            var id = await connection.QuerySingleAsync<int>("INSERT INTO orders (name) VALUES (@name) RETURNING id", new { name = "dapper" });
+            var scalar = await connection.ExecuteScalarAsync<int>("INSERT INTO orders (name) VALUES (@name) RETURNING id", new { name = "scalar" });
+            await using var transaction = await connection.BeginTransactionAsync();
+            _ = await connection.QuerySingleAsync<DateTime>("INSERT INTO orders (id, name) VALUES (@id, @name) RETURNING created", new { id = 100, name = "in a transaction" }, transaction);
+            await transaction.CommitAsync();
+            Assert.That((id, scalar), Is.EqualTo((1, 2)), "the primary's keys");
+        }
+
+        const string Keys = "SELECT string_agg(id || ':' || name, ',' ORDER BY name) FROM orders WHERE id < 100";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(divergences.Select(d => (d.Kind, d.Strand, d.CommandText.Split(' ')[^1])), Is.EqualTo(new[]
+            {
+                (HelixDivergenceKind.ReturnedValuesDiffer, HelixStrand.Secondary, "id"),
+                (HelixDivergenceKind.ReturnedValuesDiffer, HelixStrand.Secondary, "id"),
+                (HelixDivergenceKind.ReturnedValuesDiffer, HelixStrand.Secondary, "created"),
+            }));
+            Assert.That(await RowsAsync(HelixStrand.Primary, Keys), Is.EqualTo(new[] { "1:dapper,2:scalar" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Keys), Is.EqualTo(new[] { "2:dapper,3:scalar" }), "what was reported: the same rows under other keys");
         });
     }
 

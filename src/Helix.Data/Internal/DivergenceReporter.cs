@@ -21,6 +21,10 @@ internal sealed class DivergenceReporter(ILogger logger, Action<HelixDivergence>
         Report(new(HelixDivergenceKind.RowsAffectedDiffer, strand.Id, commandText,
             $"the primary reported {primaryRows} affected rows and strand {strand.Name} {otherRows}", null), strand);
 
+    public void ReturnedValuesDiffer(Strand strand, string commandText, string what) =>
+        Report(new(HelixDivergenceKind.ReturnedValuesDiffer, strand.Id, commandText,
+            $"{what} differs between the strand the caller got it from and strand {strand.Name}: a value each database generated for itself (a serial or identity key, a default such as now(), a trigger, a sequence); generate it in the application", null), strand);
+
     public void StatementRejected(Strand strand, string commandText, Exception error, HelixReplayEntry? entry)
     {
         Interlocked.Increment(ref _deadLettered);

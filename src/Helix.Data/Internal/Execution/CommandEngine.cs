@@ -34,6 +34,13 @@ internal static class CommandEngine
                 }
             }
 
+            if (dualWrite)
+            {
+                // The rows a write returns are compared across the strands (ReturnedValues): the caller's reader reads each
+                // row ahead of the caller, which sequential access (Dapper asks for it) forbids. A write returns few rows.
+                behavior &= ~CommandBehavior.SequentialAccess;
+            }
+
             var timestamp = text.TimestampParameter is not null || dualWrite ? dataSource.Timestamps.Next() : 0;
             var started = HelixMetrics.CommandDuration.Enabled ? dataSource.TimeProvider.GetTimestamp() : (long?)null;
             activity = HelixActivities.StartCommand(isWrite, dataSource);
@@ -56,8 +63,12 @@ internal static class CommandEngine
     public static ValueTask<object?> Failed(Exception error, CancellationToken cancellationToken) =>
         CallerCancellation.Is(error, cancellationToken) ? ValueTask.FromCanceled<object?>(cancellationToken) : ValueTask.FromException<object?>(error);
 
-    /// <summary>Returns a successful result to the caller through its statement (wrapping readers), or throws the strand's own exception.</summary>
-    public static object? Finish(in StrandResult result, in Execution execution, bool isRead, Action<DbDataReader>? onReaderClosed = null)
+    /// <summary>
+    /// Returns a successful result to the caller through its statement (wrapping readers), or throws the strand's own
+    /// exception. With <paramref name="recordRows"/> a <see cref="HelixDataReader"/> keeps the first rows the caller reads,
+    /// for <paramref name="onReaderClosed"/> to compare with another strand's (<see cref="ReturnedValues"/>).
+    /// </summary>
+    public static object? Finish(in StrandResult result, in Execution execution, bool isRead, Action<DbDataReader>? onReaderClosed = null, bool recordRows = false)
     {
         if (!result.Succeeded)
         {
@@ -77,7 +88,13 @@ internal static class CommandEngine
         }
 
         execution.Activity?.SetTag(HelixMetrics.StrandTag, strand.Name);
-        return execution.Statement.Deliver(in result, onReaderClosed);
+        var delivered = execution.Statement.Deliver(in result, onReaderClosed);
+        if (recordRows && delivered is HelixDataReader reader)
+        {
+            reader.RecordRows();
+        }
+
+        return delivered;
     }
 
     /// <summary>Single-strand mode: a pure pass-through to the primary.</summary>

@@ -117,19 +117,19 @@ internal sealed partial class StrandTransactions
             return await CheckingStrandFailedAsync(active, results, execution).ConfigureAwait(false);
         }
 
-        int? otherRows = null;
+        (WritePath.Settled Settled, Strand Strand, object? Value)? other = null;
         for (var i = 0; i < active.Count; i++)
         {
-            if (i != winner)
+            if (i != winner && await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false) is { } settled)
             {
-                otherRows = await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false) ?? otherRows;
+                other = (settled, active[i].Strand, results[i].Value);
             }
         }
 
         ThrowIfSchemaChangeWouldBeReplayed();
         var position = _recorded.Count;
         _recorded.AddRange(execution.Statement.Record(in execution, _dataSource.Strands, _dataSource.Strands.Length));
-        if (execution.Statement.ChecksServerToken && otherRows is { } taken)
+        if (execution.Statement.ChecksServerToken && other?.Settled.Rows is { } taken)
         {
             if (results[winner].Value is int changed)
             {
@@ -139,6 +139,22 @@ internal sealed partial class StrandTransactions
             {
                 return CommandEngine.Finish(in results[winner], in execution, isRead: false, reader => NoteCheck(reader.RecordsAffected, taken, position));
             }
+        }
+
+        if (other is not { } compared)
+        {
+            return CommandEngine.Finish(in results[winner], in execution, isRead: false);
+        }
+
+        if (execution.Operation == Operation.Reader)
+        {
+            var (returned, strand) = (compared.Settled.Returned!, compared.Strand);
+            return CommandEngine.Finish(in results[winner], in execution, isRead: false, reader => ReturnedValues.CompareRows(in execution, strand, reader, returned), recordRows: true);
+        }
+
+        if (execution.Operation == Operation.Scalar)
+        {
+            ReturnedValues.CompareScalars(in execution, compared.Strand, results[winner].Value, compared.Value);
         }
 
         return CommandEngine.Finish(in results[winner], in execution, isRead: false);
@@ -246,19 +262,20 @@ internal sealed partial class StrandTransactions
 
     /// <summary>
     /// Settles a side whose result the caller does not get: a reader it returned is read to its end; a side that refused
-    /// the write, or faulted, leaves the transaction. Returns the rows the side changed, when it applied the write.
+    /// the write, or faulted, leaves the transaction. Returns what the side reported (rows changed, rows returned), when
+    /// it applied the write.
     /// </summary>
-    private async ValueTask<int?> SettleSideAsync(Side side, StrandResult result, Execution execution)
+    private async ValueTask<WritePath.Settled?> SettleSideAsync(Side side, StrandResult result, Execution execution)
     {
         if (result.Succeeded)
         {
-            var (rows, drainError) = await WritePath.SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
-            if (drainError is null)
+            var settled = await WritePath.SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
+            if (settled.Error is null)
             {
-                return rows;
+                return settled;
             }
 
-            await LoseAsync(side, drainError, isFault: true, execution.Io).ConfigureAwait(false);
+            await LoseAsync(side, settled.Error, isFault: true, execution.Io).ConfigureAwait(false);
         }
         else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
         {

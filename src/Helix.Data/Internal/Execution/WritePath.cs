@@ -60,12 +60,13 @@ internal static class WritePath
 
     /// <summary>
     /// Settles the result of a strand whose result the caller does not get: a reader is read to its end (so that the
-    /// write completes) and closed. Returns the rows it reports, or the error that stopped it.
+    /// write completes) and closed. Returns the rows it reports and its first rows (<see cref="ReturnedValues"/>), or the
+    /// error that stopped it.
     /// </summary>
-    public static ValueTask<(int Rows, Exception? Error)> SettleOtherAsync(in StrandResult result, IStatement statement, IOBehavior io) =>
+    public static ValueTask<Settled> SettleOtherAsync(in StrandResult result, IStatement statement, IOBehavior io) =>
         result.Value is System.Data.Common.DbDataReader reader
             ? DrainAsync(reader, statement, result.Command, result.Detach, io)
-            : new((result.Value is int rows ? rows : -1, null)); // a count: nothing to settle
+            : new(new Settled(result.Value is int rows ? rows : -1, null, null)); // a count: nothing to settle
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<object?> RunAndSettleAsync(Execution execution, WriteRoute[] routes, HelixReplayEntry?[] entries)
@@ -102,25 +103,27 @@ internal static class WritePath
 
         var winning = results[winner]!.Value;
         HelixMetrics.Writes.Add(1, winning.Strand.MetricTags);
-        int? otherRows = null;
+        Settled? other = null;
         Strand? compared = null;
         for (var i = 0; i < strands.Length; i++)
         {
-            if (i != winner && await SettleAsync(execution, strands[i], routes[i], results[i], entries[i], winning).ConfigureAwait(false) is { } rows)
+            if (i != winner && await SettleAsync(execution, strands[i], routes[i], results[i], entries[i], winning).ConfigureAwait(false) is { } settled)
             {
-                (otherRows, compared) = (rows, strands[i]);
+                (other, compared) = (settled, strands[i]);
             }
         }
 
-        return CommandEngine.Finish(in winning, in execution, isRead: false, compared is null ? null : CompareRowsOnClose(execution, compared, otherRows));
+        return compared is null
+            ? CommandEngine.Finish(in winning, in execution, isRead: false)
+            : CommandEngine.Finish(in winning, in execution, isRead: false, CompareOnClose(execution, compared, other!.Value), recordRows: true);
     }
 
     /// <summary>
     /// Brings the write to a strand whose result the caller does not get, by the outcome table: queued or reported when it
     /// was not run directly; compared when it succeeded too; dead-lettered when it refused the statement; queued for
-    /// replay when it missed it. Returns the rows a reader of the strand reports, to compare once the caller's closes.
+    /// replay when it missed it. Returns what a reader of the strand reported, to compare once the caller's closes.
     /// </summary>
-    private static async ValueTask<int?> SettleAsync(Execution execution, Strand strand, WriteRoute route, StrandResult? ran, HelixReplayEntry? queued, StrandResult winning)
+    private static async ValueTask<Settled?> SettleAsync(Execution execution, Strand strand, WriteRoute route, StrandResult? ran, HelixReplayEntry? queued, StrandResult winning)
     {
         var (dataSource, text) = (execution.DataSource, execution.Statement.CommandText);
         if (route != WriteRoute.Direct)
@@ -133,18 +136,22 @@ internal static class WritePath
         if (result.Succeeded)
         {
             HelixMetrics.Writes.Add(1, strand.MetricTags);
-            var (rows, drainError) = await SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
-            if (drainError is not null)
+            var settled = await SettleOtherAsync(in result, execution.Statement, execution.Io).ConfigureAwait(false);
+            if (settled.Error is not null)
             {
-                await MissedAsync(execution, strand, drainError, isFault: true).ConfigureAwait(false);
+                await MissedAsync(execution, strand, settled.Error, isFault: true).ConfigureAwait(false);
             }
-            else if (execution.Operation == Operation.NonQuery && rows != (int)winning.Value!)
+            else if (execution.Operation == Operation.NonQuery && settled.Rows != (int)winning.Value!)
             {
-                dataSource.Reporter.RowsAffectedDiffer(strand, text, (int)winning.Value!, rows);
+                dataSource.Reporter.RowsAffectedDiffer(strand, text, (int)winning.Value!, settled.Rows);
+            }
+            else if (execution.Operation == Operation.Scalar)
+            {
+                ReturnedValues.CompareScalars(in execution, strand, winning.Value, result.Value);
             }
             else if (execution.Operation == Operation.Reader)
             {
-                return rows;
+                return settled;
             }
         }
         else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
@@ -162,12 +169,15 @@ internal static class WritePath
     private static ValueTask MissedAsync(Execution execution, Strand strand, Exception error, bool isFault) =>
         WriteRouting.MissedAsync(execution.DataSource, strand, e => Entry(in execution, strand, e), execution.Statement.CommandText, error, isFault, execution.Io);
 
-    private static Action<DbDataReader> CompareRowsOnClose(Execution execution, Strand compared, int? otherRows) => reader =>
+    /// <summary>Compares, once the caller closes its reader, the rows it reported and returned with the other strand's.</summary>
+    private static Action<DbDataReader> CompareOnClose(Execution execution, Strand compared, Settled other) => reader =>
     {
-        if (reader.RecordsAffected != otherRows)
+        if (reader.RecordsAffected != other.Rows)
         {
-            execution.DataSource.Reporter.RowsAffectedDiffer(compared, execution.Statement.CommandText, reader.RecordsAffected, otherRows!.Value);
+            execution.DataSource.Reporter.RowsAffectedDiffer(compared, execution.Statement.CommandText, reader.RecordsAffected, other.Rows);
         }
+
+        ReturnedValues.CompareRows(in execution, compared, reader, other.Returned!);
     };
 
     private static Strand[] DirectStrands(Strand[] strands, WriteRoute[] routes)
@@ -217,8 +227,9 @@ internal static class WritePath
         return -1;
     }
 
-    private static async ValueTask<(int Rows, Exception? Error)> DrainAsync(System.Data.Common.DbDataReader reader, IStatement statement, System.Data.Common.DbCommand? command, bool detach, IOBehavior io)
+    private static async ValueTask<Settled> DrainAsync(System.Data.Common.DbDataReader reader, IStatement statement, System.Data.Common.DbCommand? command, bool detach, IOBehavior io)
     {
+        var returned = new List<object[]>();
         try
         {
             if (io == IOBehavior.Synchronous)
@@ -227,6 +238,7 @@ internal static class WritePath
                 {
                     while (reader.Read())
                     {
+                        Keep(reader, returned);
                     }
                 }
                 while (reader.NextResult());
@@ -238,25 +250,37 @@ internal static class WritePath
                 {
                     while (await reader.ReadAsync().ConfigureAwait(false))
                     {
+                        Keep(reader, returned);
                     }
                 }
                 while (await reader.NextResultAsync().ConfigureAwait(false));
                 await reader.DisposeAsync().ConfigureAwait(false);
             }
 
-            return (reader.RecordsAffected, null);
+            return new(reader.RecordsAffected, null, returned);
         }
 #pragma warning disable CA1031 // the other strand's error becomes a replay entry, not the caller's error
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            return (-1, e);
+            return new(-1, e, null);
         }
         finally
         {
             StrandRunner.ReleaseQuietly(statement, command, detach);
         }
+
+        static void Keep(System.Data.Common.DbDataReader reader, List<object[]> returned)
+        {
+            if (returned.Count < ReturnedValues.MaxRows)
+            {
+                returned.Add(ReturnedValues.Row(reader));
+            }
+        }
     }
+
+    /// <summary>What a strand whose result the caller does not get reported: its rows affected, its first rows returned (a reader's), or the error that stopped it.</summary>
+    public readonly record struct Settled(int Rows, Exception? Error, List<object[]>? Returned);
 
     /// <summary>
     /// Whether a write that no strand acknowledged may have been applied all the same: every strand that ran it had a
