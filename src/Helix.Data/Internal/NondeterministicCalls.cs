@@ -2,7 +2,8 @@ namespace Helix.Data.Internal;
 
 /// <summary>
 /// Calls whose value each database computes for itself (contract section 5, amendment 33): the clock (<c>now()</c>,
-/// <c>CURRENT_TIMESTAMP</c>, SQLite's <c>datetime('now')</c>), random numbers and UUIDs, a sequence's next value. In a
+/// <c>CURRENT_TIMESTAMP</c>, SQLite's <c>datetime('now')</c>), random numbers and UUIDs, a sequence's next value, the
+/// key the database generated last (<c>lastval()</c>, <c>LAST_INSERT_ID()</c>, <c>SCOPE_IDENTITY()</c>). In a
 /// statement that stores rows each strand stores its own value, and a write replayed later the value of its replay time:
 /// the strands hold different rows, and no replay reconciles them. Only the statement's text is read: a column default
 /// or a trigger that calls one is not seen.
@@ -22,12 +23,14 @@ internal static class NondeterministicCalls
         // PostgreSQL
         "NOW", "CLOCK_TIMESTAMP", "STATEMENT_TIMESTAMP", "TRANSACTION_TIMESTAMP", "TIMEOFDAY", "RANDOM", "RANDOM_NORMAL",
         "GEN_RANDOM_UUID", "UUIDV4", "UUIDV7", "UUID_GENERATE_V1", "UUID_GENERATE_V1MC", "UUID_GENERATE_V4", "NEXTVAL",
+        "LASTVAL", "CURRVAL",
         // MySQL and MariaDB
-        "CURDATE", "CURTIME", "RAND", "UUID", "UUID_SHORT", "SYS_GUID",
+        "CURDATE", "CURTIME", "RAND", "UUID", "UUID_SHORT", "SYS_GUID", "LAST_INSERT_ID",
         // SQL Server
         "GETDATE", "GETUTCDATE", "SYSDATETIME", "SYSUTCDATETIME", "SYSDATETIMEOFFSET", "NEWID", "NEWSEQUENTIALID", "CRYPT_GEN_RANDOM",
+        "SCOPE_IDENTITY", "IDENT_CURRENT",
         // SQLite
-        "RANDOMBLOB",
+        "RANDOMBLOB", "LAST_INSERT_ROWID",
     };
 
     // Functions that read the clock only when called without arguments (MySQL's UNIX_TIMESTAMP(), SQLite's unixepoch()).
