@@ -141,23 +141,29 @@ internal sealed partial class StrandTransactions
             }
         }
 
+        return FinishComparing(in results[winner], execution, other);
+    }
+
+    /// <summary>Returns the write's result to the caller, comparing what it returned with the other strand's (<see cref="ReturnedValues"/>).</summary>
+    private static object? FinishComparing(in StrandResult winning, Execution execution, (WritePath.Settled Settled, Strand Strand, object? Value)? other)
+    {
         if (other is not { } compared)
         {
-            return CommandEngine.Finish(in results[winner], in execution, isRead: false);
+            return CommandEngine.Finish(in winning, in execution, isRead: false);
         }
 
         if (execution.Operation == Operation.Reader)
         {
             var (returned, strand) = (compared.Settled.Returned!, compared.Strand);
-            return CommandEngine.Finish(in results[winner], in execution, isRead: false, reader => ReturnedValues.CompareRows(in execution, strand, reader, returned), recordRows: true);
+            return CommandEngine.Finish(in winning, in execution, isRead: false, reader => ReturnedValues.CompareRows(in execution, strand, reader, returned), recordRows: true);
         }
 
         if (execution.Operation == Operation.Scalar)
         {
-            ReturnedValues.CompareScalars(in execution, compared.Strand, results[winner].Value, compared.Value);
+            ReturnedValues.CompareScalars(in execution, compared.Strand, winning.Value, compared.Value);
         }
 
-        return CommandEngine.Finish(in results[winner], in execution, isRead: false);
+        return CommandEngine.Finish(in winning, in execution, isRead: false);
     }
 
     /// <summary>
