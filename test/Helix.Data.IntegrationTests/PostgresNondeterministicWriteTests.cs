@@ -108,6 +108,35 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         });
     }
 
+    [Test]
+    public async Task A_job_claimed_with_SKIP_LOCKED_is_another_row_on_a_server_where_another_session_holds_the_first()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE jobs (id int PRIMARY KEY, taken boolean NOT NULL DEFAULT false); INSERT INTO jobs (id) VALUES (1), (2)");
+        const string Claim = "UPDATE jobs SET taken = true WHERE id = (SELECT id FROM jobs WHERE NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id";
+        var warnings = new Warnings();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
+
+        // Another worker's session holds job 1 on the primary only (it could be on either: the servers' locks are their own).
+        await using (var worker = new Npgsql.NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database)))
+        {
+            await worker.OpenAsync();
+            await using var held = await worker.BeginTransactionAsync();
+            await worker.ExecuteAsync("SELECT id FROM jobs WHERE id = 1 FOR UPDATE", transaction: held);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            Assert.That(await connection.QuerySingleAsync<int>(Claim), Is.EqualTo(2), "the primary skipped job 1");
+            await held.RollbackAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT id FROM jobs WHERE taken"), Is.EqualTo(new[] { "2" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id FROM jobs WHERE taken"), Is.EqualTo(new[] { "1" }), "the secondary claimed another job: why Helix warns");
+            Assert.That(warnings.Messages, Has.Count.EqualTo(1));
+            Assert.That(warnings.Messages.Single(), Does.Contain("SKIP LOCKED").And.Contain("choose rows by key"));
+        });
+    }
+
     /// <summary>Keeps the messages of Helix's event 3009.</summary>
     private sealed class Warnings : ILoggerProvider, ILogger
     {

@@ -3,7 +3,8 @@ namespace Helix.Data.Internal;
 /// <summary>
 /// Calls whose value each database computes for itself (contract section 5, amendment 33): the clock (<c>now()</c>,
 /// <c>CURRENT_TIMESTAMP</c>, SQLite's <c>datetime('now')</c>), random numbers and UUIDs, a sequence's next value, the
-/// key the database generated last (<c>lastval()</c>, <c>LAST_INSERT_ID()</c>, <c>SCOPE_IDENTITY()</c>). In a
+/// key the database generated last (<c>lastval()</c>, <c>LAST_INSERT_ID()</c>, <c>SCOPE_IDENTITY()</c>); and rows each
+/// database chooses for itself (<c>LIMIT</c> or <c>TOP</c> without <c>ORDER BY</c>, <c>SKIP LOCKED</c>). In a
 /// statement that stores rows each strand stores its own value, and a write replayed later the value of its replay time:
 /// the strands hold different rows, and no replay reconciles them. Only the statement's text is read: a column default
 /// or a trigger that calls one is not seen.
@@ -79,6 +80,47 @@ internal static class NondeterministicCalls
         return !isCall ? null
             : ClockWithNow.Contains(word) && !arguments.IsWhiteSpace() ? text[start..end] + "('now')"
             : text[start..end] + "()";
+    }
+
+    /// <summary>
+    /// The clause by which a statement (its words, upper case, with their parenthesis depth) lets each database choose
+    /// its rows: <c>SKIP LOCKED</c> (each server skips the rows its own sessions lock), or a row limit (<c>LIMIT</c>,
+    /// <c>TOP</c>, <c>FETCH FIRST</c>) with no <c>ORDER BY</c> in its query (each server returns the rows it finds
+    /// first); <see langword="null"/> when there is none.
+    /// </summary>
+    public static string? ChosenRows(List<(string Word, int Depth)> words)
+    {
+        for (var i = 0; i < words.Count; i++)
+        {
+            var (word, depth) = words[i];
+            var next = i + 1 < words.Count ? words[i + 1].Word : null;
+            if (word == "SKIP" && next == "LOCKED")
+            {
+                return "SKIP LOCKED";
+            }
+
+            var limit = word is "LIMIT" or "TOP" || (word == "FETCH" && next is "FIRST" or "NEXT");
+            if (limit && !OrderedBefore(words, i, depth))
+            {
+                return (word == "FETCH" ? "FETCH " + next : word) + " without ORDER BY";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether an <c>ORDER BY</c> of the same query (same depth, no shallower word between) comes before word <paramref name="index"/>.</summary>
+    private static bool OrderedBefore(List<(string Word, int Depth)> words, int index, int depth)
+    {
+        for (var i = index - 1; i >= 0 && words[i].Depth >= depth; i--)
+        {
+            if (words[i].Depth == depth && words[i].Word == "ORDER" && i + 1 < words.Count && words[i + 1].Word == "BY")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether a statement (its words, upper case) stores rows or a column default, where a call's value would be kept.</summary>

@@ -25,8 +25,8 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
                 return;
             case HelixNondeterministicWrites.Refuse:
                 throw new NotSupportedException(
-                    $"This write calls {call}, which each strand evaluates for itself: the strands would store different values (and a write replayed to a strand later, the value of its replay time), which no replay reconciles. "
-                    + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand. "
+                    $"This write uses {call}, which each strand evaluates for itself: the strands would store different values or change different rows (and a write replayed to a strand later, those of its replay time), which no replay reconciles. "
+                    + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand; choose rows by key, or ORDER BY a unique key. "
                     + "'Nondeterministic Writes=Refuse' refuses such writes; Warn runs them and logs each text once, Allow runs them silently. Nothing was run.");
             default:
                 if (_warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))

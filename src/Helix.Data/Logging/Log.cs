@@ -50,7 +50,7 @@ internal static partial class Log
     [LoggerMessage(EventIds.ReplayDropped, LogLevel.Error, "Replay entry for strand {Strand} dropped: {Reason}. The strands now diverge. Statement: {CommandText}")]
     public static partial void ReplayDropped(ILogger logger, string strand, string reason, string commandText);
 
-    [LoggerMessage(EventIds.NondeterministicWrite, LogLevel.Warning, "A write calls {Call}, which each strand evaluates for itself: the strands store different values, and a write replayed to a strand later stores the value of its replay time. Pass the value as a parameter (a time or a Guid.CreateVersion7() key from the application, or @helix_ts); 'Nondeterministic Writes=Refuse' refuses such writes, 'Allow' runs them without this warning. Logged once per statement: {CommandText}")]
+    [LoggerMessage(EventIds.NondeterministicWrite, LogLevel.Warning, "A write uses {Call}, which each strand evaluates for itself: the strands store different values or change different rows, and a write replayed to a strand later those of its replay time. Pass values as parameters (a time or a Guid.CreateVersion7() key from the application, or @helix_ts) and choose rows by key or ORDER BY a unique key; 'Nondeterministic Writes=Refuse' refuses such writes, 'Allow' runs them without this warning. Logged once per statement: {CommandText}")]
     public static partial void NondeterministicWrite(ILogger logger, string call, string commandText);
 
     [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
