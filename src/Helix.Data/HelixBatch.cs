@@ -120,13 +120,23 @@ public sealed class HelixBatch : DbBatch
         base.Dispose();
     }
 
-    /// <summary>Whether any command writes (or might), and no single timestamp parameter: each command binds its own.</summary>
-    internal SqlTextInfo Analyze() =>
-        new(
-            Commands.Any(c => SqlClassifier.IsWrite(c.CommandType, c.CommandText)),
-            TimestampParameter: null,
-            ChangesSession: Commands.Any(c => c.CommandType == CommandType.Text && SqlClassifier.Analyze(c.CommandText).ChangesSession),
-            NondeterministicCall: Commands.Select(c => c.CommandType == CommandType.Text ? SqlClassifier.Analyze(c.CommandText).NondeterministicCall : null).FirstOrDefault(call => call is not null));
+    /// <summary>
+    /// Whether any command writes (or might), changes the session or makes a call each strand evaluates for itself, read
+    /// from each command's text once; no single timestamp parameter: each command binds its own.
+    /// </summary>
+    internal SqlTextInfo Analyze()
+    {
+        var (isWrite, changesSession, call) = (false, false, (string?)null);
+        foreach (var command in Commands)
+        {
+            var text = command.CommandType == CommandType.Text
+                ? SqlClassifier.Analyze(command.CommandText)
+                : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
+            (isWrite, changesSession, call) = (isWrite || text.IsWrite, changesSession || text.ChangesSession, call ?? text.NondeterministicCall);
+        }
+
+        return new(isWrite, TimestampParameter: null, changesSession, call);
+    }
 
     /// <summary>Builds the strand's own batch: its provider's commands, with copies of the parameters (or the caller's own).</summary>
     internal BatchAsCommand CreateInner(DbConnection connection, Strand strand, bool useOriginals, long timestamp, int? timeout, out bool detach)
