@@ -167,16 +167,20 @@ public sealed partial class HelixCommand : IStatement
     }
 
     /// <inheritdoc />
-    /// <remarks>A copy has its original's direction: only parameters that are not input are looked up in the inner command.</remarks>
+    /// <remarks>
+    /// A copy has its original's direction: only parameters that are not input are looked up in the inner command. The
+    /// strand that ran on the caller's own parameters has set them already; their values are captured all the same, to
+    /// compare with another strand's (<see cref="ReturnedValues"/>).
+    /// </remarks>
     ((int Index, object? Value)[]? Outputs, int[]? BatchCounts) IStatement.CaptureOutputs(DbCommand inner)
     {
         List<(int, object?)>? outputs = null;
         var items = _parameters.Items;
         for (var i = 0; i < items.Length; i++)
         {
-            if (items[i].Direction != ParameterDirection.Input && i < inner.Parameters.Count && inner.Parameters[i] is var copy && !ReferenceEquals(copy, items[i]))
+            if (items[i].Direction != ParameterDirection.Input && i < inner.Parameters.Count)
             {
-                (outputs ??= []).Add((i, copy.Value));
+                (outputs ??= []).Add((i, inner.Parameters[i].Value));
             }
         }
 
@@ -254,7 +258,7 @@ public sealed partial class HelixCommand : IStatement
         _batch?.SetRecordsAffected(batchCounts);
         foreach (var (index, value) in outputs ?? [])
         {
-            if (index < _parameters.Count)
+            if (index < _parameters.Count && !ReferenceEquals(_parameters.Items[index].Value, value)) // the caller's own parameter holds it already
             {
                 _parameters.Items[index].Value = value;
             }

@@ -19,7 +19,7 @@ public class PostgresAdoSurfaceTests(SyncOrAsync mode) : PostgresTestBase
             .Build();
 
     [Test]
-    public async Task A_stored_procedure_runs_on_both_strands_and_its_output_parameters_come_from_the_primary()
+    public async Task A_stored_procedure_runs_on_both_strands_its_output_parameters_come_from_the_primary_and_outputs_that_differ_are_reported()
     {
         await ExecuteOnBothAsync("CREATE TABLE log (msg text NOT NULL)");
         await ExecuteAsync(HelixStrand.Primary, "INSERT INTO log VALUES ('primary has one more')");
@@ -27,17 +27,32 @@ public class PostgresAdoSurfaceTests(SyncOrAsync mode) : PostgresTestBase
             CREATE PROCEDURE add_log(msg text, INOUT total bigint DEFAULT NULL) LANGUAGE plpgsql AS $$
             BEGIN INSERT INTO log VALUES (msg); SELECT count(*) INTO total FROM log; END $$
             """);
-        await using var dataSource = Build();
+        var divergences = new System.Collections.Concurrent.ConcurrentQueue<HelixDivergence>();
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).OnDivergence(divergences.Enqueue).Build();
         await using var connection = await dataSource.OpenConnectionAsync();
-        await using var command = new HelixCommand("add_log", connection) { CommandType = CommandType.StoredProcedure };
-        command.Parameters.Add(new NpgsqlParameter("msg", "hello"));
-        var total = new NpgsqlParameter("total", NpgsqlDbType.Bigint) { Direction = ParameterDirection.InputOutput, Value = DBNull.Value };
-        command.Parameters.Add(total);
-        _ = IsAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery();
+        var totals = new List<object?>();
+        foreach (var inTransaction in new[] { false, true })
+        {
+            await using var transaction = inTransaction ? (HelixTransaction)await connection.BeginTransactionAsync() : null;
+            await using var command = new HelixCommand("add_log", connection) { CommandType = CommandType.StoredProcedure, Transaction = transaction };
+            command.Parameters.Add(new NpgsqlParameter("msg", "hello"));
+            var total = new NpgsqlParameter("total", NpgsqlDbType.Bigint) { Direction = ParameterDirection.InputOutput, Value = DBNull.Value };
+            command.Parameters.Add(total);
+            _ = IsAsync ? await command.ExecuteNonQueryAsync() : command.ExecuteNonQuery();
+            totals.Add(total.Value);
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync();
+            }
+        }
+
+        var reported = divergences.ToList();
         Assert.Multiple(async () =>
         {
-            Assert.That(total.Value, Is.EqualTo(2L), "the primary's count: it had one row more");
-            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT msg FROM log"), Is.EqualTo(new[] { "hello" }));
+            Assert.That(totals, Is.EqualTo(new object[] { 2L, 3L }), "the primary's counts: it had one row more");
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT msg FROM log"), Is.EqualTo(new[] { "hello", "hello" }));
+            Assert.That(reported.Select(d => (d.Kind, d.Strand)), Is.EqualTo(Enumerable.Repeat((HelixDivergenceKind.ReturnedValuesDiffer, HelixStrand.Secondary), 2)), "outside and inside the transaction (contract amendment 34)");
+            Assert.That(reported.Select(d => d.Message), Is.All.Contain("output parameter 2"));
         });
     }
 

@@ -5,7 +5,8 @@ namespace Helix.Data.Internal.Execution;
 
 /// <summary>
 /// Compares what a write returned on the strands (contract amendment 34): the value of <c>ExecuteScalar</c>, and the
-/// first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller read. A value each database generated for
+/// first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller read, and the output parameters of
+/// <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a procedure's <c>OUT</c> key, SQL Server's <c>SET @id = SCOPE_IDENTITY()</c>). A value each database generated for
 /// itself (a serial or identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs,
 /// and the rows the strands keep differ with it; the application, which goes on with the primary's key, would then
 /// update another row on the other strand. Reported as a divergence; the write stands.
@@ -23,12 +24,40 @@ internal static class ReturnedValues
         return row;
     }
 
-    /// <summary>Reports a divergence when the value the caller got and the other strand's differ.</summary>
-    public static void CompareScalars(in Execution execution, Strand other, object? callers, object? others)
+    /// <summary>
+    /// Compares what a write that returns no reader returned on the strand the caller got its result from
+    /// (<paramref name="callers"/>) and on another strand that applied it too: the value of <c>ExecuteScalar</c>, then the
+    /// output parameters. One report at most.
+    /// </summary>
+    public static void CompareReturned(in Execution execution, in StrandResult callers, in StrandResult other)
     {
-        if (!StructuralComparisons.StructuralEqualityComparer.Equals(callers, others))
+        if (execution.Operation == Operation.Scalar && !StructuralComparisons.StructuralEqualityComparer.Equals(callers.Value, other.Value))
         {
-            execution.DataSource.Reporter.ReturnedValuesDiffer(other, execution.Statement.CommandText, "the value of ExecuteScalar");
+            execution.DataSource.Reporter.ReturnedValuesDiffer(other.Strand, execution.Statement.CommandText, "the value of ExecuteScalar");
+            return;
+        }
+
+        CompareOutputs(in execution, other.Strand, callers.Outputs, other.Outputs);
+    }
+
+    /// <summary>
+    /// Reports a divergence when an output parameter the strands set (by parameter index) differs; the caller's parameters
+    /// hold the values of the strand it got its result from.
+    /// </summary>
+    public static void CompareOutputs(in Execution execution, Strand other, (int Index, object? Value)[]? callers, (int Index, object? Value)[]? others)
+    {
+        if (callers is null || others is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < Math.Min(callers.Length, others.Length); i++)
+        {
+            if (callers[i].Index == others[i].Index && !StructuralComparisons.StructuralEqualityComparer.Equals(callers[i].Value, others[i].Value))
+            {
+                execution.DataSource.Reporter.ReturnedValuesDiffer(other, execution.Statement.CommandText, $"output parameter {callers[i].Index + 1}");
+                return;
+            }
         }
     }
 

@@ -117,12 +117,12 @@ internal sealed partial class StrandTransactions
             return await CheckingStrandFailedAsync(active, results, execution).ConfigureAwait(false);
         }
 
-        (WritePath.Settled Settled, Strand Strand, object? Value)? other = null;
+        (WritePath.Settled Settled, StrandResult Result)? other = null;
         for (var i = 0; i < active.Count; i++)
         {
             if (i != winner && await SettleSideAsync(active[i], results[i], execution).ConfigureAwait(false) is { } settled)
             {
-                other = (settled, active[i].Strand, results[i].Value);
+                other = (settled, results[i]);
             }
         }
 
@@ -145,7 +145,7 @@ internal sealed partial class StrandTransactions
     }
 
     /// <summary>Returns the write's result to the caller, comparing what it returned with the other strand's (<see cref="ReturnedValues"/>).</summary>
-    private static object? FinishComparing(in StrandResult winning, Execution execution, (WritePath.Settled Settled, Strand Strand, object? Value)? other)
+    private static object? FinishComparing(in StrandResult winning, Execution execution, (WritePath.Settled Settled, StrandResult Result)? other)
     {
         if (other is not { } compared)
         {
@@ -154,15 +154,11 @@ internal sealed partial class StrandTransactions
 
         if (execution.Operation == Operation.Reader)
         {
-            var (returned, strand) = (compared.Settled.Returned!, compared.Strand);
+            var (returned, strand) = (compared.Settled.Returned!, compared.Result.Strand);
             return CommandEngine.Finish(in winning, in execution, isRead: false, reader => ReturnedValues.CompareRows(in execution, strand, reader, returned), recordRows: true);
         }
 
-        if (execution.Operation == Operation.Scalar)
-        {
-            ReturnedValues.CompareScalars(in execution, compared.Strand, winning.Value, compared.Value);
-        }
-
+        ReturnedValues.CompareReturned(in execution, in winning, compared.Result);
         return CommandEngine.Finish(in winning, in execution, isRead: false);
     }
 

@@ -141,17 +141,17 @@ internal static class WritePath
             {
                 await MissedAsync(execution, strand, settled.Error, isFault: true).ConfigureAwait(false);
             }
+            else if (execution.Operation == Operation.Reader)
+            {
+                return settled;
+            }
             else if (execution.Operation == Operation.NonQuery && settled.Rows != (int)winning.Value!)
             {
                 dataSource.Reporter.RowsAffectedDiffer(strand, text, (int)winning.Value!, settled.Rows);
             }
-            else if (execution.Operation == Operation.Scalar)
+            else
             {
-                ReturnedValues.CompareScalars(in execution, strand, winning.Value, result.Value);
-            }
-            else if (execution.Operation == Operation.Reader)
-            {
-                return settled;
+                ReturnedValues.CompareReturned(in execution, in winning, in result);
             }
         }
         else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
