@@ -3,6 +3,7 @@ using System.Collections.ObjectModel;
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
+using Helix.Data.Internal.Execution;
 
 namespace Helix.Data;
 
@@ -20,7 +21,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     private bool _closed;
     private bool _pooled;
     private Task<DbDataReader>? _asTask;
-    private List<object[]>? _recorded;
+    private ReturnedRows? _recorded;
 
     private HelixDataReader(DbDataReader inner, HelixCommand command, HelixConnection connection, HelixStrand strand, CommandBehavior behavior, Action<DbDataReader>? onClose)
     {
@@ -84,7 +85,7 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     public override object this[string name] => _inner[name];
 
     /// <summary>Gets the first rows the caller read, when the reader is a write's whose rows are compared across the strands; else <see langword="null"/>.</summary>
-    internal List<object[]>? RecordedRows => _recorded;
+    internal ReturnedRows? RecordedRows => _recorded;
 
     /// <inheritdoc />
     public override bool Read() => _recorded is null ? _inner.Read() : Record(_inner.Read());
@@ -98,13 +99,21 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
     /// amendment 34). Not in sequential access, where reading a row's values ahead of the caller would take them from it
     /// (the engine opens a write's readers without it).
     /// </summary>
-    internal void RecordRows() => _recorded = (_behavior & CommandBehavior.SequentialAccess) == 0 ? [] : null;
+    internal void RecordRows() => _recorded = (_behavior & CommandBehavior.SequentialAccess) == 0 ? new() : null;
 
     /// <inheritdoc />
-    public override bool NextResult() => _inner.NextResult();
+    public override bool NextResult()
+    {
+        _recorded?.NextResult();
+        return _inner.NextResult();
+    }
 
     /// <inheritdoc />
-    public override Task<bool> NextResultAsync(CancellationToken cancellationToken) => _inner.NextResultAsync(cancellationToken);
+    public override Task<bool> NextResultAsync(CancellationToken cancellationToken)
+    {
+        _recorded?.NextResult();
+        return _inner.NextResultAsync(cancellationToken);
+    }
 
     /// <inheritdoc />
     public override bool GetBoolean(int ordinal) => _inner.GetBoolean(ordinal);
@@ -334,9 +343,9 @@ public sealed class HelixDataReader : DbDataReader, IDbColumnSchemaGenerator
 
     private bool Record(bool read)
     {
-        if (read && _recorded!.Count < Internal.Execution.ReturnedValues.MaxRows)
+        if (read)
         {
-            _recorded.Add(Internal.Execution.ReturnedValues.Row(_inner));
+            _recorded!.Read(_inner);
         }
 
         return read;

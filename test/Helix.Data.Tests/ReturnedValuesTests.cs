@@ -96,6 +96,34 @@ public class ReturnedValuesTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         });
     }
 
+    [Test]
+    public async Task Rows_are_compared_by_their_place_in_their_own_result_set_so_rows_the_caller_skipped_before_NextResult_shift_nothing()
+    {
+        using var files = new SqliteStrands("returned-values-results");
+        files.ExecuteOnBoth("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+        var divergences = new ConcurrentQueue<HelixDivergence>();
+        await using var dataSource = new HelixDataSourceBuilder(files.ConnectionString()).OnDivergence(divergences.Enqueue).Build();
+        await using var connection = await OpenAsync(dataSource);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO t (id, name) VALUES (10, 'a'), (11, 'b'), (12, 'c') RETURNING id; SELECT 'done', 2";
+
+        var read = new List<object>();
+        await using (var reader = IsAsync ? await command.ExecuteReaderAsync() : command.ExecuteReader())
+        {
+            Assert.That(IsAsync ? await reader.ReadAsync() : reader.Read(), Is.True);
+            read.Add(reader.GetValue(0)); // the first key only; the rest of the first result is skipped
+            Assert.That(IsAsync ? await reader.NextResultAsync() : reader.NextResult(), Is.True);
+            Assert.That(IsAsync ? await reader.ReadAsync() : reader.Read(), Is.True);
+            read.Add(reader.GetValue(0));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(read, Is.EqualTo(new object[] { 10L, "done" }));
+            Assert.That(divergences, Is.Empty, "the strands returned the same rows; the second result's row is not the first result's second row");
+        });
+    }
+
     /// <summary>Two files whose tables of generated keys are one row apart: the secondary has a row the primary lacks.</summary>
     private static SqliteStrands DriftedFiles()
     {

@@ -4,10 +4,10 @@ using System.Data.Common;
 namespace Helix.Data.Internal.Execution;
 
 /// <summary>
-/// Compares what a write returned on the strands (contract amendment 34): the value of <c>ExecuteScalar</c>, and the
-/// first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller read, and the output parameters of
-/// <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a procedure's <c>OUT</c> key, SQL Server's <c>SET @id = SCOPE_IDENTITY()</c>). A value each database generated for
-/// itself (a serial or identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs,
+/// Compares what a write returned on the strands (contract amendment 34): the value of <c>ExecuteScalar</c>, the output
+/// parameters of <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a procedure's <c>OUT</c> key, SQL Server's
+/// <c>SET @id = SCOPE_IDENTITY()</c>), and the first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller
+/// read. A value each database generated for itself (a serial or identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs,
 /// and the rows the strands keep differ with it; the application, which goes on with the primary's key, would then
 /// update another row on the other strand. Reported as a divergence; the write stands.
 /// </summary>
@@ -15,14 +15,6 @@ internal static class ReturnedValues
 {
     /// <summary>How many rows of a write's reader are compared at most: what a write returns is most often one row.</summary>
     public const int MaxRows = 64;
-
-    /// <summary>Reads the current row of a reader into a new array, for comparison.</summary>
-    public static object[] Row(DbDataReader reader)
-    {
-        var row = new object[reader.FieldCount];
-        reader.GetValues(row);
-        return row;
-    }
 
     /// <summary>
     /// Compares what a write that returns no reader returned on the strand the caller got its result from
@@ -63,20 +55,22 @@ internal static class ReturnedValues
 
     /// <summary>
     /// Reports a divergence when a row the caller read of its reader (a <see cref="HelixDataReader"/> that recorded them)
-    /// differs from the other strand's row at the same place; rows one side did not read are not compared.
+    /// differs from the other strand's row at the same place (the same result set, the same row in it); rows one side
+    /// did not read are not compared.
     /// </summary>
-    public static void CompareRows(in Execution execution, Strand other, DbDataReader callers, List<object[]> others)
+    public static void CompareRows(in Execution execution, Strand other, DbDataReader callers, ReturnedRows others)
     {
         if (callers is not HelixDataReader { RecordedRows: { } read })
         {
             return; // another layer's reader (EF Core's), or one read in sequential access
         }
 
-        for (var i = 0; i < Math.Min(read.Count, others.Count); i++)
+        foreach (var row in read.Rows)
         {
-            if (!StructuralComparisons.StructuralEqualityComparer.Equals(read[i], others[i]))
+            if (others.At(row.Result, row.Index) is { } theirs && !StructuralComparisons.StructuralEqualityComparer.Equals(row.Values, theirs))
             {
-                execution.DataSource.Reporter.ReturnedValuesDiffer(other, execution.Statement.CommandText, $"row {i + 1} of the rows it returned");
+                var where = row.Result == 0 ? string.Empty : $" of result set {row.Result + 1}";
+                execution.DataSource.Reporter.ReturnedValuesDiffer(other, execution.Statement.CommandText, $"row {row.Index + 1}{where} of the rows it returned");
                 return;
             }
         }

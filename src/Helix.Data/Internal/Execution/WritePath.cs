@@ -229,7 +229,7 @@ internal static class WritePath
 
     private static async ValueTask<Settled> DrainAsync(System.Data.Common.DbDataReader reader, IStatement statement, System.Data.Common.DbCommand? command, bool detach, IOBehavior io)
     {
-        var returned = new List<object[]>();
+        var returned = new ReturnedRows();
         try
         {
             if (io == IOBehavior.Synchronous)
@@ -238,8 +238,10 @@ internal static class WritePath
                 {
                     while (reader.Read())
                     {
-                        Keep(reader, returned);
+                        returned.Read(reader);
                     }
+
+                    returned.NextResult();
                 }
                 while (reader.NextResult());
                 reader.Dispose();
@@ -250,8 +252,10 @@ internal static class WritePath
                 {
                     while (await reader.ReadAsync().ConfigureAwait(false))
                     {
-                        Keep(reader, returned);
+                        returned.Read(reader);
                     }
+
+                    returned.NextResult();
                 }
                 while (await reader.NextResultAsync().ConfigureAwait(false));
                 await reader.DisposeAsync().ConfigureAwait(false);
@@ -269,18 +273,10 @@ internal static class WritePath
         {
             StrandRunner.ReleaseQuietly(statement, command, detach);
         }
-
-        static void Keep(System.Data.Common.DbDataReader reader, List<object[]> returned)
-        {
-            if (returned.Count < ReturnedValues.MaxRows)
-            {
-                returned.Add(ReturnedValues.Row(reader));
-            }
-        }
     }
 
     /// <summary>What a strand whose result the caller does not get reported: its rows affected, its first rows returned (a reader's), or the error that stopped it.</summary>
-    public readonly record struct Settled(int Rows, Exception? Error, List<object[]>? Returned);
+    public readonly record struct Settled(int Rows, Exception? Error, ReturnedRows? Returned);
 
     /// <summary>
     /// Whether a write that no strand acknowledged may have been applied all the same: every strand that ran it had a
