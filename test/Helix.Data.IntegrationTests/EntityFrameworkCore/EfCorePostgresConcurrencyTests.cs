@@ -29,6 +29,7 @@ public class EfCorePostgresConcurrencyTests : PostgresTestBase
         var killAt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var restartAt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var done = 0;
+        var doneAtKill = -1; // the restart waits for SaveChanges acknowledged after the kill: stopping the server takes a while
         async Task WorkAsync(int worker)
         {
             for (var i = 0; i < PerWorker; i++)
@@ -48,7 +49,7 @@ public class EfCorePostgresConcurrencyTests : PostgresTestBase
                 {
                     killAt.TrySetResult();
                 }
-                else if (count == Workers * PerWorker * 2 / 3)
+                else if (Volatile.Read(ref doneAtKill) is var atKill and >= 0 && count >= atKill + (Workers * PerWorker / 6))
                 {
                     restartAt.TrySetResult();
                 }
@@ -61,12 +62,15 @@ public class EfCorePostgresConcurrencyTests : PostgresTestBase
         {
             await killAt.Task;
             await server.KillAsync();
+            Volatile.Write(ref doneAtKill, Volatile.Read(ref done));
             await restartAt.Task;
             stateWhileDown = dataSource.GetStatus()[killed].State;
             await server.StartAsync();
         }
 
-        var work = Task.WhenAll(Enumerable.Range(0, Workers).Select(w => Task.Run(() => WorkAsync(w))).Append(FaultsAsync()));
+        var workers = Task.WhenAll(Enumerable.Range(0, Workers).Select(w => Task.Run(() => WorkAsync(w))));
+        _ = workers.ContinueWith(_ => restartAt.TrySetResult(), TaskScheduler.Default); // finished first: the assertion below says so
+        var work = Task.WhenAll(workers, FaultsAsync());
         try
         {
             await work.WaitAsync(TimeSpan.FromSeconds(120));
