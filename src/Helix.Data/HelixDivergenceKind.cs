@@ -3,7 +3,7 @@ namespace Helix.Data;
 /// <summary>How the strands were seen to differ.</summary>
 public enum HelixDivergenceKind
 {
-    /// <summary>Both strands applied a write and reported different numbers of affected rows.</summary>
+    /// <summary>Both strands applied a write, in or out of a transaction, and reported different numbers of affected rows.</summary>
     RowsAffectedDiffer = 0,
 
     /// <summary>One strand applied a write and the other refused it with a statement error; the entry was dead-lettered.</summary>

@@ -52,6 +52,36 @@ public class WriteOutcomeTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     [Test]
+    public async Task Different_row_counts_inside_a_transaction_are_reported_as_outside_one_from_a_count_and_from_a_reader()
+    {
+        await using var strands = Strands();
+        strands.Files.Execute(HelixStrand.Primary, "INSERT INTO t VALUES ('a', 1), ('b', 1)");
+        strands.Files.Execute(HelixStrand.Secondary, "INSERT INTO t VALUES ('a', 1)");
+        await using var connection = await OpenAsync(strands.DataSource);
+        await using var transaction = IsAsync ? await connection.BeginTransactionAsync() : connection.BeginTransaction();
+        var rows = await ExecuteNonQueryAsync(connection, "UPDATE t SET v = 2");
+        var (returned, _) = await QueryAsync(connection, "UPDATE t SET v = 3 WHERE id = 'b' RETURNING v");
+        var agreed = await ExecuteNonQueryAsync(connection, "UPDATE t SET v = 4 WHERE id = 'a'");
+        if (IsAsync)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
+
+        var divergences = strands.Divergences.ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That((rows, agreed), Is.EqualTo((2, 1)), "the primary's results");
+            Assert.That(returned, Is.EqualTo(new object[] { 3L }));
+            Assert.That(divergences.Select(d => (d.Kind, d.Strand)), Is.EqualTo(Enumerable.Repeat((HelixDivergenceKind.RowsAffectedDiffer, HelixStrand.Secondary), 2)), "the update of every row and the one of a row the secondary lacks, not the one of a row both hold");
+            Assert.That(divergences.Select(d => d.CommandText), Is.EquivalentTo(new[] { "UPDATE t SET v = 2", "UPDATE t SET v = 3 WHERE id = 'b' RETURNING v" }));
+        });
+    }
+
+    [Test]
     public async Task One_succeeds_and_the_other_has_a_strand_fault_the_write_is_queued_and_replayed([Values] HelixStrand faulty)
     {
         await using var strands = Strands();

@@ -4,7 +4,7 @@ using System.Data.Common;
 namespace Helix.Data.Internal.Execution;
 
 /// <summary>
-/// Compares what a write returned on the strands (contract amendment 34): the value of <c>ExecuteScalar</c>, the output
+/// Compares what a write returned on the strands (contract section 5, amendment 34): the rows it affected, the value of <c>ExecuteScalar</c>, the output
 /// parameters of <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a procedure's <c>OUT</c> key, SQL Server's
 /// <c>SET @id = SCOPE_IDENTITY()</c>), and the first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller
 /// read. A value each database generated for itself (a serial or identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs,
@@ -17,26 +17,48 @@ internal static class ReturnedValues
     public const int MaxRows = 64;
 
     /// <summary>
-    /// Compares what a write that returns no reader returned on the strand the caller got its result from
-    /// (<paramref name="callers"/>) and on another strand that applied it too: the value of <c>ExecuteScalar</c>, then the
-    /// output parameters. One report at most.
+    /// Compares what a write that returns no reader reported on the strand the caller got its result from
+    /// (<paramref name="callers"/>) and on another strand that applied it too: the rows <c>ExecuteNonQuery</c> affected
+    /// (<paramref name="otherRows"/> the other's), the value of <c>ExecuteScalar</c>, then the output parameters. One
+    /// report at most.
     /// </summary>
-    public static void CompareReturned(in Execution execution, in StrandResult callers, in StrandResult other)
+    public static void Compare(in Execution execution, in StrandResult callers, in StrandResult other, int otherRows)
     {
-        if (execution.Operation == Operation.Scalar && !StructuralComparisons.StructuralEqualityComparer.Equals(callers.Value, other.Value))
+        var (reporter, text) = (execution.DataSource.Reporter, execution.Statement.CommandText);
+        if (execution.Operation == Operation.NonQuery && otherRows != (int)callers.Value!)
         {
-            execution.DataSource.Reporter.ReturnedValuesDiffer(other.Strand, execution.Statement.CommandText, "the value of ExecuteScalar");
+            reporter.RowsAffectedDiffer(other.Strand, text, (int)callers.Value!, otherRows);
+        }
+        else if (execution.Operation == Operation.Scalar && !StructuralComparisons.StructuralEqualityComparer.Equals(callers.Value, other.Value))
+        {
+            reporter.ReturnedValuesDiffer(other.Strand, text, "the value of ExecuteScalar");
+        }
+        else
+        {
+            CompareOutputs(in execution, other.Strand, callers.Outputs, other.Outputs);
+        }
+    }
+
+    /// <summary>
+    /// What compares a write's reader, once the caller closes it, with the other strand's drained one: the rows each
+    /// reported affected, then the rows the caller read (<see cref="CompareRows"/>).
+    /// </summary>
+    public static Action<DbDataReader> CompareOnClose(Execution execution, Strand other, WritePath.Settled settled) => reader =>
+    {
+        if (reader.RecordsAffected != settled.Rows)
+        {
+            execution.DataSource.Reporter.RowsAffectedDiffer(other, execution.Statement.CommandText, reader.RecordsAffected, settled.Rows);
             return;
         }
 
-        CompareOutputs(in execution, other.Strand, callers.Outputs, other.Outputs);
-    }
+        CompareRows(in execution, other, reader, settled.Returned!);
+    };
 
     /// <summary>
     /// Reports a divergence when an output parameter the strands set (by parameter index) differs; the caller's parameters
     /// hold the values of the strand it got its result from.
     /// </summary>
-    public static void CompareOutputs(in Execution execution, Strand other, (int Index, object? Value)[]? callers, (int Index, object? Value)[]? others)
+    private static void CompareOutputs(in Execution execution, Strand other, (int Index, object? Value)[]? callers, (int Index, object? Value)[]? others)
     {
         if (callers is null || others is null)
         {
@@ -58,7 +80,7 @@ internal static class ReturnedValues
     /// differs from the other strand's row at the same place (the same result set, the same row in it); rows one side
     /// did not read are not compared.
     /// </summary>
-    public static void CompareRows(in Execution execution, Strand other, DbDataReader callers, ReturnedRows others)
+    private static void CompareRows(in Execution execution, Strand other, DbDataReader callers, ReturnedRows others)
     {
         if (callers is not HelixDataReader { RecordedRows: { } read })
         {

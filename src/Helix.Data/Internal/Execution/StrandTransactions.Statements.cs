@@ -129,22 +129,29 @@ internal sealed partial class StrandTransactions
         ThrowIfSchemaChangeWouldBeReplayed();
         var position = _recorded.Count;
         _recorded.AddRange(execution.Statement.Record(in execution, _dataSource.Strands, _dataSource.Strands.Length));
-        if (execution.Statement.ChecksServerToken && other?.Settled.Rows is { } taken)
+        if (!execution.Statement.ChecksServerToken)
         {
-            if (results[winner].Value is int changed)
-            {
-                NoteCheck(changed, taken, position);
-            }
-            else
+            return FinishComparing(in results[winner], execution, other);
+        }
+
+        // The other strands ran it without the token's comparison: their answers differ by design, and say whether the check failed.
+        if (other?.Settled.Rows is { } taken)
+        {
+            if (results[winner].Value is not int changed)
             {
                 return CommandEngine.Finish(in results[winner], in execution, isRead: false, reader => NoteCheck(reader.RecordsAffected, taken, position));
             }
+
+            NoteCheck(changed, taken, position);
         }
 
-        return FinishComparing(in results[winner], execution, other);
+        return CommandEngine.Finish(in results[winner], in execution, isRead: false);
     }
 
-    /// <summary>Returns the write's result to the caller, comparing what it returned with the other strand's (<see cref="ReturnedValues"/>).</summary>
+    /// <summary>
+    /// Returns the write's result to the caller, comparing what it reported and returned with the other strand's
+    /// (<see cref="ReturnedValues"/>), as a write outside a transaction.
+    /// </summary>
     private static object? FinishComparing(in StrandResult winning, Execution execution, (WritePath.Settled Settled, StrandResult Result)? other)
     {
         if (other is not { } compared)
@@ -154,11 +161,10 @@ internal sealed partial class StrandTransactions
 
         if (execution.Operation == Operation.Reader)
         {
-            var (returned, strand) = (compared.Settled.Returned!, compared.Result.Strand);
-            return CommandEngine.Finish(in winning, in execution, isRead: false, reader => ReturnedValues.CompareRows(in execution, strand, reader, returned), recordRows: true);
+            return CommandEngine.Finish(in winning, in execution, isRead: false, ReturnedValues.CompareOnClose(execution, compared.Result.Strand, compared.Settled), recordRows: true);
         }
 
-        ReturnedValues.CompareReturned(in execution, in winning, compared.Result);
+        ReturnedValues.Compare(in execution, in winning, compared.Result, compared.Settled.Rows);
         return CommandEngine.Finish(in winning, in execution, isRead: false);
     }
 

@@ -64,7 +64,7 @@ internal static class WritePath
     /// error that stopped it.
     /// </summary>
     public static ValueTask<Settled> SettleOtherAsync(in StrandResult result, IStatement statement, IOBehavior io) =>
-        result.Value is System.Data.Common.DbDataReader reader
+        result.Value is DbDataReader reader
             ? DrainAsync(reader, statement, result.Command, result.Detach, io)
             : new(new Settled(result.Value is int rows ? rows : -1, null, null)); // a count: nothing to settle
 
@@ -115,7 +115,7 @@ internal static class WritePath
 
         return compared is null
             ? CommandEngine.Finish(in winning, in execution, isRead: false)
-            : CommandEngine.Finish(in winning, in execution, isRead: false, CompareOnClose(execution, compared, other!.Value), recordRows: true);
+            : CommandEngine.Finish(in winning, in execution, isRead: false, ReturnedValues.CompareOnClose(execution, compared, other!.Value), recordRows: true);
     }
 
     /// <summary>
@@ -145,13 +145,9 @@ internal static class WritePath
             {
                 return settled;
             }
-            else if (execution.Operation == Operation.NonQuery && settled.Rows != (int)winning.Value!)
-            {
-                dataSource.Reporter.RowsAffectedDiffer(strand, text, (int)winning.Value!, settled.Rows);
-            }
             else
             {
-                ReturnedValues.CompareReturned(in execution, in winning, in result);
+                ReturnedValues.Compare(in execution, in winning, in result, settled.Rows);
             }
         }
         else if (result.Kind == HelixErrorKind.StatementError && !result.Cancelled)
@@ -168,17 +164,6 @@ internal static class WritePath
 
     private static ValueTask MissedAsync(Execution execution, Strand strand, Exception error, bool isFault) =>
         WriteRouting.MissedAsync(execution.DataSource, strand, e => Entry(in execution, strand, e), execution.Statement.CommandText, error, isFault, execution.Io);
-
-    /// <summary>Compares, once the caller closes its reader, the rows it reported and returned with the other strand's.</summary>
-    private static Action<DbDataReader> CompareOnClose(Execution execution, Strand compared, Settled other) => reader =>
-    {
-        if (reader.RecordsAffected != other.Rows)
-        {
-            execution.DataSource.Reporter.RowsAffectedDiffer(compared, execution.Statement.CommandText, reader.RecordsAffected, other.Rows);
-        }
-
-        ReturnedValues.CompareRows(in execution, compared, reader, other.Returned!);
-    };
 
     private static Strand[] DirectStrands(Strand[] strands, WriteRoute[] routes)
     {
@@ -227,7 +212,7 @@ internal static class WritePath
         return -1;
     }
 
-    private static async ValueTask<Settled> DrainAsync(System.Data.Common.DbDataReader reader, IStatement statement, System.Data.Common.DbCommand? command, bool detach, IOBehavior io)
+    private static async ValueTask<Settled> DrainAsync(DbDataReader reader, IStatement statement, DbCommand? command, bool detach, IOBehavior io)
     {
         var returned = new ReturnedRows();
         try
