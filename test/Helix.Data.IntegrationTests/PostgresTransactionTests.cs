@@ -53,6 +53,38 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
     }
 
     [Test]
+    public async Task A_write_whose_strands_change_different_numbers_of_rows_in_a_transaction_is_reported_as_outside_one()
+    {
+        await ExecuteAsync(HelixStrand.Primary, "INSERT INTO pairs VALUES (1, 0), (1, 1)");
+        await ExecuteAsync(HelixStrand.Secondary, "INSERT INTO pairs VALUES (1, 0)");
+        var divergences = new System.Collections.Concurrent.ConcurrentQueue<HelixDivergence>();
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).OnDivergence(divergences.Enqueue).Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        const string Update = "UPDATE pairs SET part = part + 10 WHERE tx = @tx";
+        int changed;
+        if (IsAsync)
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            changed = await connection.ExecuteAsync(Update, new { tx = 1 }, transaction);
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            using var transaction = connection.BeginTransaction();
+            changed = connection.Execute(Update, new { tx = 1 }, transaction);
+            transaction.Commit();
+        }
+
+        var divergence = divergences.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(changed, Is.EqualTo(2), "the primary's count");
+            Assert.That((divergence.Kind, divergence.Strand, divergence.CommandText), Is.EqualTo((HelixDivergenceKind.RowsAffectedDiffer, HelixStrand.Secondary, Update)));
+            Assert.That(divergence.Message, Does.Contain("2").And.Contain("1"));
+        });
+    }
+
+    [Test]
     public async Task Commit_rollback_and_savepoints_on_both_servers()
     {
         await using var dataSource = Build();
