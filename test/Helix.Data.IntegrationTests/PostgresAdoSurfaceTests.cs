@@ -72,6 +72,28 @@ public class PostgresAdoSurfaceTests(SyncOrAsync mode) : PostgresTestBase
     }
 
     [Test]
+    public async Task A_batch_whose_commands_change_different_rows_on_each_strand_is_reported_even_when_the_totals_agree()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE b (id int PRIMARY KEY, v text)");
+        await ExecuteAsync(HelixStrand.Primary, "INSERT INTO b VALUES (1, 'x')");
+        await ExecuteAsync(HelixStrand.Secondary, "INSERT INTO b VALUES (2, 'x')");
+        var divergences = new System.Collections.Concurrent.ConcurrentQueue<HelixDivergence>();
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).OnDivergence(divergences.Enqueue).Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var batch = connection.CreateBatch();
+        batch.BatchCommands.Add(new HelixBatchCommand("UPDATE b SET v = 'y' WHERE id = 1"));
+        batch.BatchCommands.Add(new HelixBatchCommand("UPDATE b SET v = 'y' WHERE id = 2"));
+        var rows = IsAsync ? await batch.ExecuteNonQueryAsync() : batch.ExecuteNonQuery();
+        var divergence = divergences.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That((rows, batch.BatchCommands[0].RecordsAffected, batch.BatchCommands[1].RecordsAffected), Is.EqualTo((1, 1, 0)), "the primary's counts");
+            Assert.That((divergence.Kind, divergence.Strand), Is.EqualTo((HelixDivergenceKind.RowsAffectedDiffer, HelixStrand.Secondary)));
+            Assert.That(divergence.Message, Does.Contain("command 1 of the batch"));
+        });
+    }
+
+    [Test]
     public async Task A_batch_writes_both_strands_in_one_round_trip_each_and_reports_rows_per_command()
     {
         await ExecuteOnBothAsync("CREATE TABLE b (id int PRIMARY KEY, v text)");

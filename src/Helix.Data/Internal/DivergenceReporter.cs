@@ -17,9 +17,9 @@ internal sealed class DivergenceReporter(ILogger logger, Action<HelixDivergence>
 
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
-    public void RowsAffectedDiffer(Strand strand, string commandText, int primaryRows, int otherRows) =>
+    public void RowsAffectedDiffer(Strand strand, string commandText, int primaryRows, int otherRows, string where = "") =>
         Report(new(HelixDivergenceKind.RowsAffectedDiffer, strand.Id, commandText,
-            $"the primary reported {primaryRows} affected rows and strand {strand.Name} {otherRows}", null), strand);
+            $"the primary reported {primaryRows} affected rows{where} and strand {strand.Name} {otherRows}", null), strand);
 
     public void ReturnedValuesDiffer(Strand strand, string commandText, string what) =>
         Report(new(HelixDivergenceKind.ReturnedValuesDiffer, strand.Id, commandText,

@@ -19,8 +19,8 @@ internal static class ReturnedValues
     /// <summary>
     /// Compares what a write that returns no reader reported on the strand the caller got its result from
     /// (<paramref name="callers"/>) and on another strand that applied it too: the rows <c>ExecuteNonQuery</c> affected
-    /// (<paramref name="otherRows"/> the other's), the value of <c>ExecuteScalar</c>, then the output parameters. One
-    /// report at most.
+    /// (<paramref name="otherRows"/> the other's), in all and by each command of a batch, the value of
+    /// <c>ExecuteScalar</c>, then the output parameters. One report at most.
     /// </summary>
     public static void Compare(in Execution execution, in StrandResult callers, in StrandResult other, int otherRows)
     {
@@ -28,6 +28,11 @@ internal static class ReturnedValues
         if (execution.Operation == Operation.NonQuery && otherRows != (int)callers.Value!)
         {
             reporter.RowsAffectedDiffer(other.Strand, text, (int)callers.Value!, otherRows);
+        }
+        else if (FirstDifference(callers.BatchCounts, other.BatchCounts) is var command and >= 0)
+        {
+            // equal totals of a batch, different counts of its commands: one changed a row the other strand lacks, another the reverse
+            reporter.RowsAffectedDiffer(other.Strand, text, callers.BatchCounts![command], other.BatchCounts![command], $" (command {command + 1} of the batch)");
         }
         else if (execution.Operation == Operation.Scalar && !StructuralComparisons.StructuralEqualityComparer.Equals(callers.Value, other.Value))
         {
@@ -37,6 +42,19 @@ internal static class ReturnedValues
         {
             CompareOutputs(in execution, other.Strand, callers.Outputs, other.Outputs);
         }
+    }
+
+    private static int FirstDifference(int[]? callers, int[]? others)
+    {
+        for (var i = 0; callers is not null && others is not null && i < Math.Min(callers.Length, others.Length); i++)
+        {
+            if (callers[i] != others[i])
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>
