@@ -39,7 +39,8 @@ public sealed partial class HelixDataSource : DbDataSource
         _configuration = configuration;
         Logger = configuration.LoggerFactory.CreateLogger("Helix.Data");
         Reporter = new DivergenceReporter(Logger, configuration.OnDivergence);
-        NondeterministicWrites = new NondeterministicWriteCheck(configuration.NondeterministicWrites, Logger);
+        NondeterministicWrites = new NondeterministicWriteCheck(configuration.NondeterministicWrites, Logger,
+            postgres: configuration.Strands.Any(static s => s.Factory.GetType().FullName == "Npgsql.NpgsqlFactory"));
         Timestamps = new WriteTimestampSource(configuration.WriteTimestamps);
         Strands = [.. configuration.Strands.Select(spec => new Strand(
             spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,

@@ -138,6 +138,38 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
     }
 
     /// <summary>Keeps the messages of Helix's event 3009.</summary>
+    [Test]
+    public async Task An_update_guarded_by_xmin_matches_the_row_on_the_server_it_was_read_from_only_and_is_refused_with_Refuse()
+    {
+        await ExecuteOnBothAsync("INSERT INTO t (id, at) VALUES (1, '2026-12-05T10:00:00Z')");
+        await ExecuteAsync(HelixStrand.Secondary, "UPDATE t SET at = at WHERE id = 1"); // the servers' transaction ids part, as they do in use
+        const string Guarded = "UPDATE t SET at = '2026-12-06T10:00:00Z' WHERE id = @id AND xmin = @seen::text::xid";
+        var warnings = new Warnings();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        await using (var warned = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build())
+        await using (var connection = await warned.OpenConnectionAsync())
+        {
+            var seen = await connection.QuerySingleAsync<string>("SELECT xmin::text FROM t WHERE id = 1 /* helix:read */");
+            await connection.ExecuteAsync(Guarded, new { id = 1, seen });
+        }
+
+        await using (var refusing = HelixDataSource.Create(HelixConnectionString("Nondeterministic Writes=Refuse")))
+        await using (var connection = await refusing.OpenConnectionAsync())
+        {
+            Assert.That(
+                async () => await connection.ExecuteAsync(Guarded, new { id = 1, seen = "1" }),
+                Throws.TypeOf<NotSupportedException>().With.Message.Contains("xmin (a PostgreSQL system column)").And.Message.Contains("version column"));
+        }
+
+        const string At = "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM t";
+        var (primary, secondary) = (await RowsAsync(HelixStrand.Primary, At), await RowsAsync(HelixStrand.Secondary, At));
+        Assert.Multiple(() =>
+        {
+            Assert.That(primary.Concat(secondary), Is.EquivalentTo(new[] { "2026-12-06", "2026-12-05" }), "the guarded update changed the row on one server only: why Helix warns");
+            Assert.That(warnings.Messages.Single(), Does.Contain("xmin (a PostgreSQL system column)"));
+        });
+    }
+
     private sealed class Warnings : ILoggerProvider, ILogger
     {
         private readonly ConcurrentQueue<string> _messages = new();

@@ -76,6 +76,18 @@ public class NondeterministicWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(
     }
 
     [Test]
+    public async Task Columns_named_as_PostgreSQL_s_system_columns_are_a_user_s_own_on_other_databases()
+    {
+        using var files = Files();
+        files.ExecuteOnBoth("CREATE TABLE boxes (id INTEGER PRIMARY KEY, xmin REAL, xmax REAL)");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString("Nondeterministic Writes=Refuse"));
+        await using var connection = await OpenAsync(dataSource);
+        await ExecuteNonQueryAsync(connection, "INSERT INTO boxes (id, xmin, xmax) VALUES (1, 0.5, 2.5)");
+        await ExecuteNonQueryAsync(connection, "UPDATE boxes SET xmax = 3 WHERE xmin = 0.5");
+        Assert.That(files.Rows(HelixStrand.Secondary, "SELECT id, xmin, xmax FROM boxes"), Is.EqualTo(new[] { "1|0.5|3" }), "not refused: on SQLite xmin is the table's column");
+    }
+
+    [Test]
     public async Task With_Allow_or_on_one_strand_such_a_write_runs_without_a_word()
     {
         using var files = Files();

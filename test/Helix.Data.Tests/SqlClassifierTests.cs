@@ -179,6 +179,9 @@ public class SqlClassifierTests
         new object?[] { "DELETE TOP (100) FROM log", "TOP without ORDER BY" },
         new object?[] { "INSERT INTO archive SELECT * FROM log FETCH FIRST 10 ROWS ONLY", "FETCH FIRST without ORDER BY" },
         new object?[] { "INSERT INTO archive (SELECT * FROM a ORDER BY id) UNION ALL (SELECT * FROM b LIMIT 5)", "LIMIT without ORDER BY" },
+        new object?[] { "UPDATE accounts SET balance = @balance WHERE id = @id AND xmin = @seen::xid", "xmin (a PostgreSQL system column)" },
+        new object?[] { "DELETE FROM t a USING t b WHERE a.ctid < b.ctid AND a.k = b.k", "ctid (a PostgreSQL system column)" },
+        new object?[] { "UPDATE t SET at = now() WHERE xmin = @seen::xid", "now()" },
 
         // not stored, not a call, or not one of them
         new object?[] { "SELECT now()", null },
@@ -203,6 +206,8 @@ public class SqlClassifierTests
         new object?[] { "INSERT INTO t (at) VALUES (datetime(@at))", null },
         new object?[] { "UPDATE t SET at = unix_timestamp(@at)", null },
         new object?[] { "/* helix:read */ SELECT * FROM t WHERE at < now()", null },
+        new object?[] { "SELECT id, xmin FROM accounts WHERE id = @id", null },
+        new object?[] { "UPDATE \"Accounts\" SET \"Balance\" = @p0 WHERE \"Id\" = @p1 AND \"xmin\" = @p2", null }, // EF Core's token: amendment 29
     ];
 
     [TestCaseSource(nameof(NondeterministicTexts))]

@@ -4,7 +4,8 @@ namespace Helix.Data.Internal;
 /// Calls whose value each database computes for itself (contract section 5, amendment 33): the clock (<c>now()</c>,
 /// <c>CURRENT_TIMESTAMP</c>, SQLite's <c>datetime('now')</c>), random numbers and UUIDs, a sequence's next value, the
 /// key the database generated last (<c>lastval()</c>, <c>LAST_INSERT_ID()</c>, <c>SCOPE_IDENTITY()</c>); and rows each
-/// database chooses for itself (<c>LIMIT</c> or <c>TOP</c> without <c>ORDER BY</c>, <c>SKIP LOCKED</c>). In a
+/// database chooses for itself (<c>LIMIT</c> or <c>TOP</c> without <c>ORDER BY</c>, <c>SKIP LOCKED</c>, PostgreSQL's
+/// system columns <c>xmin</c> and <c>ctid</c>). In a
 /// statement that stores rows each strand stores its own value, and a write replayed later the value of its replay time:
 /// the strands hold different rows, and no replay reconciles them. Only the statement's text is read: a column default
 /// or a trigger that calls one is not seen.
@@ -81,6 +82,29 @@ internal static class NondeterministicCalls
             : ClockWithNow.Contains(word) && !arguments.IsWhiteSpace() ? text[start..end] + "('now')"
             : text[start..end] + "()";
     }
+
+    /// <summary>
+    /// A PostgreSQL system column a statement (its words, upper case) names, as <c>xmin (a PostgreSQL system column)</c>:
+    /// each server's own transaction id of a row version (<c>xmin</c>, <c>xmax</c>) or its physical place (<c>ctid</c>),
+    /// so that <c>WHERE xmin = @seen</c> matches the row on the strand it was read from only, and <c>WHERE a.ctid &lt;
+    /// b.ctid</c> picks another row on each. <see langword="null"/> when there is none. Other databases allow columns of
+    /// these names (a bounding box's <c>xmin</c>): <see cref="NondeterministicWriteCheck"/> counts them on PostgreSQL only.
+    /// </summary>
+    public static string? SystemColumn(List<(string Word, int Depth)> words)
+    {
+        foreach (var (word, _) in words)
+        {
+            if (word is "XMIN" or "XMAX" or "CTID")
+            {
+                return word.ToLowerInvariant() + SystemColumnSuffix;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>How <see cref="SystemColumn"/> ends what it found.</summary>
+    public const string SystemColumnSuffix = " (a PostgreSQL system column)";
 
     /// <summary>
     /// The clause by which a statement (its words, upper case, with their parenthesis depth) lets each database choose

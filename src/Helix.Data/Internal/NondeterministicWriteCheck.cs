@@ -9,7 +9,10 @@ namespace Helix.Data.Internal;
 /// each database evaluates for itself (<see cref="NondeterministicCalls"/>): logs its text the first time, refuses it,
 /// or lets it be.
 /// </summary>
-internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mode, ILogger logger)
+/// <param name="mode">What to do with such a write.</param>
+/// <param name="logger">Where warnings go.</param>
+/// <param name="postgres">Whether a strand is PostgreSQL, where <c>xmin</c> and <c>ctid</c> are system columns (elsewhere a user's).</param>
+internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mode, ILogger logger, bool postgres)
 {
     // Texts already warned about; past this many, further texts are not logged (an application that builds its SQL with
     // values in it would otherwise fill memory and the log).
@@ -19,6 +22,11 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
     /// <summary>Checks a write about to run on two strands, whose text makes <paramref name="call"/>; throws when refused, before anything runs.</summary>
     public void Check(string call, string commandText)
     {
+        if (!postgres && call.EndsWith(NondeterministicCalls.SystemColumnSuffix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         switch (mode)
         {
             case HelixNondeterministicWrites.Allow:
@@ -26,7 +34,7 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
             case HelixNondeterministicWrites.Refuse:
                 throw new NotSupportedException(
                     $"This write uses {call}, which each strand evaluates for itself: the strands would store different values or change different rows (and a write replayed to a strand later, those of its replay time), which no replay reconciles. "
-                    + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand; choose rows by key, or ORDER BY a unique key. "
+                    + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand; choose rows by key, or ORDER BY a unique key; for optimistic concurrency, a version column the application sets. "
                     + "'Nondeterministic Writes=Refuse' refuses such writes; Warn runs them and logs each text once, Allow runs them silently. Nothing was run.");
             default:
                 if (_warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))

@@ -167,7 +167,7 @@ internal static class SqlClassifier
         private void EndStatement()
         {
             _changesSession |= _words.Count > 0 && SessionState.Changes(_words);
-            _call ??= _words.Count > 0 ? NondeterministicCalls.ChosenRows(_words) : null;
+            _call ??= _words.Count > 0 ? NondeterministicCalls.ChosenRows(_words) ?? NondeterministicCalls.SystemColumn(_words) : null;
             if (_call is not null && (_hint ?? NondeterministicCalls.Stored(_words)))
             {
                 _storedCall ??= _call;
