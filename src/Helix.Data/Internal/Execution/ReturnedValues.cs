@@ -4,12 +4,13 @@ using System.Data.Common;
 namespace Helix.Data.Internal.Execution;
 
 /// <summary>
-/// Compares what a write returned on the strands (contract section 5, amendment 34): the rows it affected, the value of <c>ExecuteScalar</c>, the output
-/// parameters of <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a procedure's <c>OUT</c> key, SQL Server's
-/// <c>SET @id = SCOPE_IDENTITY()</c>), and the first rows of a reader (<c>INSERT ... RETURNING id</c>) that the caller
-/// read. A value each database generated for itself (a serial or identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs,
-/// and the rows the strands keep differ with it; the application, which goes on with the primary's key, would then
-/// update another row on the other strand. Reported as a divergence; the write stands.
+/// Compares what a write returned on the strands (contract section 5, amendments 34 and 35): the rows it affected, the
+/// value of <c>ExecuteScalar</c>, the output parameters of <c>ExecuteNonQuery</c> and <c>ExecuteScalar</c> (a
+/// procedure's <c>OUT</c> key, SQL Server's <c>SET @id = SCOPE_IDENTITY()</c>), and the first rows of a reader
+/// (<c>INSERT ... RETURNING id</c>) that the caller read. A value each database generated for itself (a serial or
+/// identity key, a default of <c>now()</c>, a trigger, a sequence moved on one strand only) differs, and the rows the
+/// strands keep differ with it; the application, which goes on with the primary's key, would then update another row on
+/// the other strand. Reported as a divergence; the write stands.
 /// </summary>
 internal static class ReturnedValues
 {
