@@ -170,6 +170,31 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         });
     }
 
+    [Test]
+    public async Task Reading_lastval_after_an_insert_gives_the_key_of_the_strand_reads_go_to_and_is_logged_once()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE orders (id serial PRIMARY KEY, name text NOT NULL)");
+        await ExecuteAsync(HelixStrand.Secondary, "SELECT nextval('orders_id_seq')"); // the sequences drifted apart by one
+        var warnings = new Warnings();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=Secondary")).UseLoggerFactory(loggers).Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var keys = new List<long>();
+        foreach (var name in new[] { "first", "second" })
+        {
+            await connection.ExecuteAsync("INSERT INTO orders (name) VALUES (@name)", new { name });
+            keys.Add(await connection.ExecuteScalarAsync<long>("SELECT lastval()"));
+        }
+
+        const string Orders = "SELECT id || ':' || name FROM orders ORDER BY id";
+        Assert.Multiple(async () =>
+        {
+            Assert.That(keys, Is.EqualTo(new[] { 2L, 3L }), "the secondary's keys: reads go there");
+            Assert.That(await RowsAsync(HelixStrand.Primary, Orders), Is.EqualTo(new[] { "1:first", "2:second" }), "the primary holds them under other keys");
+            Assert.That(warnings.Messages.Single(), Does.Contain("lastval()").And.Contain("RETURNING"));
+        });
+    }
+
     private sealed class Warnings : ILoggerProvider, ILogger
     {
         private readonly ConcurrentQueue<string> _messages = new();
@@ -185,7 +210,7 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (eventId.Id == 3009)
+            if (eventId.Id is 3009 or 3010)
             {
                 _messages.Enqueue(formatter(state, exception));
             }

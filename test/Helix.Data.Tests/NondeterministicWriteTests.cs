@@ -76,6 +76,35 @@ public class NondeterministicWriteTests(SyncOrAsync mode) : SyncOrAsyncTestBase(
     }
 
     [Test]
+    public async Task A_read_of_the_last_generated_key_answers_with_one_strand_s_key_and_is_logged_once_even_with_Refuse()
+    {
+        using var files = Files();
+        files.ExecuteOnBoth("CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+        files.Execute(HelixStrand.Secondary, "INSERT INTO orders (name) VALUES ('only on the secondary')");
+        using var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var keys = new List<object?>();
+        foreach (var mode in new[] { "Refuse", "Allow" })
+        {
+            await using var dataSource = new HelixDataSourceBuilder(files.ConnectionString($"Nondeterministic Writes={mode};Preferred Strand=Secondary")).UseLoggerFactory(loggers).Build();
+            await using var connection = await OpenAsync(dataSource);
+            for (var i = 0; i < 2; i++)
+            {
+                await ExecuteNonQueryAsync(connection, "INSERT INTO orders (name) VALUES (@name)", ("name", $"{mode} {i}"));
+                keys.Add(await ExecuteScalarAsync(connection, "SELECT last_insert_rowid()"));
+            }
+        }
+
+        var warnings = logs.Entries.Where(e => e.Id.Id == 3010).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(keys, Is.EqualTo(new object[] { 2L, 3L, 4L, 5L }), "the secondary's keys, where reads go; the primary holds these rows as 1 to 4");
+            Assert.That(warnings, Has.Count.EqualTo(1), "once per text and data source, not with Allow, and not refused");
+            Assert.That(warnings[0].Message, Does.Contain("last_insert_rowid()").And.Contain("RETURNING"));
+        });
+    }
+
+    [Test]
     public async Task Columns_named_as_PostgreSQL_s_system_columns_are_a_user_s_own_on_other_databases()
     {
         using var files = Files();

@@ -214,6 +214,23 @@ public class SqlClassifierTests
     public void Finds_a_call_each_strand_would_evaluate_for_itself_in_a_statement_that_stores_it(string text, string? call) =>
         Assert.That(SqlClassifier.Analyze(text).NondeterministicCall, Is.EqualTo(call), text);
 
+    private static readonly object?[] LastGeneratedKeyTexts =
+    [
+        new object?[] { "SELECT LAST_INSERT_ID()", "LAST_INSERT_ID()" },
+        new object?[] { "select last_insert_rowid()", "last_insert_rowid()" },
+        new object?[] { "SELECT lastval()", "lastval()" },
+        new object?[] { "SELECT currval('orders_id_seq')", "currval()" },
+        new object?[] { "SELECT CAST(SCOPE_IDENTITY() AS int)", "SCOPE_IDENTITY()" },
+        new object?[] { "INSERT INTO orders (name) VALUES (@name); SELECT LAST_INSERT_ID()", "LAST_INSERT_ID()" },
+        new object?[] { "INSERT INTO lines (order_id) VALUES (LAST_INSERT_ID())", null }, // stored: a nondeterministic write
+        new object?[] { "SELECT now()", null },
+        new object?[] { "SELECT last_insert_id FROM audit", null },
+    ];
+
+    [TestCaseSource(nameof(LastGeneratedKeyTexts))]
+    public void Finds_a_read_of_the_key_the_session_s_last_insert_generated(string text, string? call) =>
+        Assert.That(SqlClassifier.Analyze(text).LastGeneratedKeyRead, Is.EqualTo(call), text);
+
     [Test]
     public void Repeated_and_alternating_texts_keep_their_own_answers()
     {

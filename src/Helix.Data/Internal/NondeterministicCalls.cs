@@ -83,6 +83,15 @@ internal static class NondeterministicCalls
             : text[start..end] + "()";
     }
 
+    // Functions that read the key the session's last insert generated: each strand's own, in a read too.
+    private static readonly HashSet<string> LastGeneratedKey = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "LASTVAL", "CURRVAL", "LAST_INSERT_ID", "SCOPE_IDENTITY", "IDENT_CURRENT", "LAST_INSERT_ROWID",
+    };
+
+    /// <summary>Whether a call <see cref="Find"/> returned reads the key the session's last insert generated (<c>LAST_INSERT_ID()</c>).</summary>
+    public static bool ReadsLastGeneratedKey(string call) => call.EndsWith("()", StringComparison.Ordinal) && LastGeneratedKey.Contains(call[..^2]);
+
     /// <summary>
     /// A PostgreSQL system column a statement (its words, upper case) names, as <c>xmin (a PostgreSQL system column)</c>:
     /// each server's own transaction id of a row version (<c>xmin</c>, <c>xmax</c>) or its physical place (<c>ctid</c>),

@@ -19,6 +19,18 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
     private const int MaxWarnedTexts = 1024;
     private readonly ConcurrentDictionary<string, byte> _warned = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Logs, once per text, a read on two strands of the key the session's last insert generated (amendment 36): it
+    /// answers with one strand's key. Never refused: the insert before it has run already.
+    /// </summary>
+    public void CheckLastGeneratedKeyRead(string call, string commandText)
+    {
+        if (mode != HelixNondeterministicWrites.Allow && _warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))
+        {
+            Log.LastGeneratedKeyRead(logger, call, commandText);
+        }
+    }
+
     /// <summary>Checks a write about to run on two strands, whose text makes <paramref name="call"/>; throws when refused, before anything runs.</summary>
     public void Check(string call, string commandText)
     {

@@ -11,7 +11,11 @@ namespace Helix.Data.Internal;
 /// The first call, as written, whose value each strand would compute for itself in a statement that stores it
 /// (<c>now()</c> in an <c>INSERT</c>): see <see cref="NondeterministicCalls"/>; <see langword="null"/> when there is none.
 /// </param>
-internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false, string? NondeterministicCall = null);
+/// <param name="LastGeneratedKeyRead">
+/// A call that reads the key the session's last insert generated, as written, in a statement that does not store it
+/// (<c>SELECT LAST_INSERT_ID()</c>): each strand answers with its own key; <see langword="null"/> when there is none.
+/// </param>
+internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false, string? NondeterministicCall = null, string? LastGeneratedKeyRead = null);
 
 /// <summary>
 /// Classifies SQL text as read or write (contract section 4) by looking at the first keyword of every statement, after
@@ -52,7 +56,8 @@ internal static class SqlClassifier
                 result.IsWrite || other.IsWrite,
                 result.TimestampParameter ?? other.TimestampParameter,
                 result.ChangesSession || other.ChangesSession,
-                result.NondeterministicCall ?? other.NondeterministicCall);
+                result.NondeterministicCall ?? other.NondeterministicCall,
+                result.LastGeneratedKeyRead ?? other.LastGeneratedKeyRead);
         }
 
         if (Cache.Count < MaxCachedTexts)
@@ -77,6 +82,7 @@ internal static class SqlClassifier
         private string? _timestamp;
         private string? _call;
         private string? _storedCall;
+        private string? _lastKeyRead;
 
         public SqlTextInfo Run(out bool ambiguous)
         {
@@ -154,7 +160,7 @@ internal static class SqlClassifier
 
             EndStatement();
             ambiguous = _ambiguous;
-            return new(_isWrite || !_anyStatement, _timestamp, _changesSession, _storedCall);
+            return new(_isWrite || !_anyStatement, _timestamp, _changesSession, _storedCall, _lastKeyRead);
         }
 
         private char Peek(int offset) => _position + offset < _text.Length ? _text[_position + offset] : '\0';
@@ -171,6 +177,10 @@ internal static class SqlClassifier
             if (_call is not null && (_hint ?? NondeterministicCalls.Stored(_words)))
             {
                 _storedCall ??= _call;
+            }
+            else if (_call is not null && NondeterministicCalls.ReadsLastGeneratedKey(_call))
+            {
+                _lastKeyRead ??= _call;
             }
 
             _call = null;

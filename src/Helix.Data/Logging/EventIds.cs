@@ -43,6 +43,7 @@ internal static class EventIds
     public const int StrandSourceNotUsed = 3007;
     public const int AmbientRolledBackAfterCommit = 3008;
     public const int NondeterministicWrite = 3009;
+    public const int LastGeneratedKeyRead = 3010;
     public const int IntentsPromoted = 5006;
     public const int ReplayHookFailed = 5007;
 }

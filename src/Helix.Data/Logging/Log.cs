@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(EventIds.NondeterministicWrite, LogLevel.Warning, "A write uses {Call}, which each strand evaluates for itself: the strands store different values or change different rows, and a write replayed to a strand later those of its replay time. Pass values as parameters (a time or a Guid.CreateVersion7() key from the application, or @helix_ts) and choose rows by key or ORDER BY a unique key; 'Nondeterministic Writes=Refuse' refuses such writes, 'Allow' runs them without this warning. Logged once per statement: {CommandText}")]
     public static partial void NondeterministicWrite(ILogger logger, string call, string commandText);
 
+    [LoggerMessage(EventIds.LastGeneratedKeyRead, LogLevel.Warning, "A read of {Call} returns the key the strand it ran on generated, and the other strand may hold the row under another key: nothing compares them. Return the key from the write itself (INSERT ... RETURNING, OUTPUT), which Helix compares on both strands, or make it in the application (Guid.CreateVersion7()); 'Nondeterministic Writes=Allow' runs such reads without this warning. Logged once per statement: {CommandText}")]
+    public static partial void LastGeneratedKeyRead(ILogger logger, string call, string commandText);
+
     [LoggerMessage(EventIds.WriteRejected, LogLevel.Warning, "Write rejected before execution: {Reason}")]
     public static partial void WriteRejected(ILogger logger, string reason);
 

@@ -32,6 +32,10 @@ internal static class CommandEngine
                 {
                     dataSource.NondeterministicWrites.Check(call, statement.CommandText);
                 }
+                else if (!isWrite && text.LastGeneratedKeyRead is { } key)
+                {
+                    dataSource.NondeterministicWrites.CheckLastGeneratedKeyRead(key, statement.CommandText);
+                }
             }
 
             if (dualWrite)
