@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
+using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
 namespace Helix.Data.IntegrationTests.MariaDb;
@@ -7,7 +8,8 @@ namespace Helix.Data.IntegrationTests.MariaDb;
 /// <summary>
 /// Contract amendment 34 on MariaDB: a procedure that hands back the key the server generated through an <c>OUT</c>
 /// parameter (<c>LAST_INSERT_ID()</c>, the usual MySQL way) gives each server's own key; the caller gets the primary's,
-/// and the difference is reported.
+/// and the difference is reported. Amendment 36: <c>SELECT LAST_INSERT_ID()</c> after an insert answers with the key of the
+/// strand reads go to, and is logged once.
 /// </summary>
 public class MariaDbReturnedValuesTests : MariaDbTestBase
 {
@@ -49,5 +51,57 @@ public class MariaDbReturnedValuesTests : MariaDbTestBase
             Assert.That(divergences.Select(d => (d.Kind, d.Strand)), Is.EqualTo(Enumerable.Repeat((HelixDivergenceKind.ReturnedValuesDiffer, HelixStrand.Secondary), 2)), "outputs the servers agree on are not reported");
             Assert.That(divergences.Select(d => d.Message), Is.All.Contain("output parameter 2"));
         });
+    }
+
+    [Test]
+    public async Task SELECT_LAST_INSERT_ID_after_an_insert_gives_the_key_of_the_strand_reads_go_to_and_is_logged_once()
+    {
+        await ExecuteOnBothAsync("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL)");
+        await ExecuteAsync(HelixStrand.Secondary, "INSERT INTO orders (name) VALUES ('only on the secondary')");
+        var logged = new ConcurrentQueue<string>();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(new EventCollector(3010, logged)));
+        await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=Secondary")).UseLoggerFactory(loggers).Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var keys = new List<ulong>();
+        foreach (var name in new[] { "first", "second" })
+        {
+            await using (var insert = new HelixCommand("INSERT INTO orders (name) VALUES (@name)", connection))
+            {
+                insert.Parameters.Add(new MySqlParameter("name", name));
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            await using var read = new HelixCommand("SELECT LAST_INSERT_ID()", connection);
+            keys.Add(Convert.ToUInt64(await read.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(keys, Is.EqualTo(new ulong[] { 2, 3 }), "the secondary's keys: reads go there");
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT CONCAT(id, ':', name) FROM orders ORDER BY id"), Is.EqualTo(new[] { "1:first", "2:second" }));
+            Assert.That(logged.Single(), Does.Contain("LAST_INSERT_ID()").And.Contain("RETURNING"));
+        });
+    }
+
+    private sealed class EventCollector(int eventId, ConcurrentQueue<string> messages) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId)
+            {
+                messages.Enqueue(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }
