@@ -25,7 +25,7 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
     /// </summary>
     public void CheckLastGeneratedKeyRead(string call, string commandText)
     {
-        if (mode != HelixNondeterministicWrites.Allow && _warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))
+        if (mode != HelixNondeterministicWrites.Allow && FirstSeen(commandText))
         {
             Log.LastGeneratedKeyRead(logger, call, commandText);
         }
@@ -49,7 +49,7 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
                     + "Pass the value as a parameter instead: a time or a key the application makes (Guid.CreateVersion7()), or @helix_ts, which Helix binds to the same value on every strand; choose rows by key, or ORDER BY a unique key; for optimistic concurrency, a version column the application sets. "
                     + "'Nondeterministic Writes=Refuse' refuses such writes; Warn runs them and logs each text once, Allow runs them silently. Nothing was run.");
             default:
-                if (_warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0))
+                if (FirstSeen(commandText))
                 {
                     Log.NondeterministicWrite(logger, call, commandText);
                 }
@@ -57,4 +57,7 @@ internal sealed class NondeterministicWriteCheck(HelixNondeterministicWrites mod
                 return;
         }
     }
+
+    /// <summary>Whether a text is warned about for the first time (and is one of the first <see cref="MaxWarnedTexts"/>).</summary>
+    private bool FirstSeen(string commandText) => _warned.Count < MaxWarnedTexts && _warned.TryAdd(commandText, 0);
 }
