@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dapper;
 using Helix.Data.IntegrationTests.Support;
+using Helix.Data.Tests.Support;
 using Microsoft.Extensions.Logging;
 
 namespace Helix.Data.IntegrationTests;
@@ -18,8 +19,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
     [Test]
     public async Task By_default_the_write_runs_and_is_logged_once_and_the_servers_indeed_store_different_values()
     {
-        var warnings = new Warnings();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
         await using (var connection = await dataSource.OpenConnectionAsync())
         {
@@ -37,8 +38,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
             Assert.That(primary, Has.Count.EqualTo(2), "written on the primary");
             Assert.That(secondary, Has.Count.EqualTo(2), "written on the secondary");
             Assert.That(primary, Is.Not.EquivalentTo(secondary), "each server generated its own uuid: why Helix warns");
-            Assert.That(warnings.Messages, Has.Count.EqualTo(1), "one warning for the text, not one per write");
-            Assert.That(warnings.Messages.Single(), Does.Contain("gen_random_uuid()").And.Contain("@helix_ts"));
+            Assert.That(Warnings(logs), Has.Count.EqualTo(1), "one warning for the text, not one per write");
+            Assert.That(Warnings(logs).Single(), Does.Contain("gen_random_uuid()").And.Contain("@helix_ts"));
         });
     }
 
@@ -113,8 +114,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
     {
         await ExecuteOnBothAsync("CREATE TABLE jobs (id int PRIMARY KEY, taken boolean NOT NULL DEFAULT false); INSERT INTO jobs (id) VALUES (1), (2)");
         const string Claim = "UPDATE jobs SET taken = true WHERE id = (SELECT id FROM jobs WHERE NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id";
-        var warnings = new Warnings();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build();
 
         // Another worker's session holds job 1 on the primary only (it could be on either: the servers' locks are their own).
@@ -132,8 +133,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         {
             Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT id FROM jobs WHERE taken"), Is.EqualTo(new[] { "2" }));
             Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id FROM jobs WHERE taken"), Is.EqualTo(new[] { "1" }), "the secondary claimed another job: why Helix warns");
-            Assert.That(warnings.Messages, Has.Count.EqualTo(1));
-            Assert.That(warnings.Messages.Single(), Does.Contain("SKIP LOCKED").And.Contain("choose rows by key"));
+            Assert.That(Warnings(logs), Has.Count.EqualTo(1));
+            Assert.That(Warnings(logs).Single(), Does.Contain("SKIP LOCKED").And.Contain("choose rows by key"));
         });
     }
 
@@ -144,8 +145,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         await ExecuteOnBothAsync("INSERT INTO t (id, at) VALUES (1, '2026-12-05T10:00:00Z')");
         await ExecuteAsync(HelixStrand.Secondary, "UPDATE t SET at = at WHERE id = 1"); // the servers' transaction ids part, as they do in use
         const string Guarded = "UPDATE t SET at = '2026-12-06T10:00:00Z' WHERE id = @id AND xmin = @seen::text::xid";
-        var warnings = new Warnings();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using (var warned = new HelixDataSourceBuilder(HelixConnectionString()).UseLoggerFactory(loggers).Build())
         await using (var connection = await warned.OpenConnectionAsync())
         {
@@ -166,7 +167,7 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         Assert.Multiple(() =>
         {
             Assert.That(primary.Concat(secondary), Is.EquivalentTo(new[] { "2026-12-06", "2026-12-05" }), "the guarded update changed the row on one server only: why Helix warns");
-            Assert.That(warnings.Messages.Single(), Does.Contain("xmin (a PostgreSQL system column)"));
+            Assert.That(Warnings(logs).Single(), Does.Contain("xmin (a PostgreSQL system column)"));
         });
     }
 
@@ -175,8 +176,8 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
     {
         await ExecuteOnBothAsync("CREATE TABLE orders (id serial PRIMARY KEY, name text NOT NULL)");
         await ExecuteAsync(HelixStrand.Secondary, "SELECT nextval('orders_id_seq')"); // the sequences drifted apart by one
-        var warnings = new Warnings();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(warnings));
+        var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=Secondary")).UseLoggerFactory(loggers).Build();
         await using var connection = await dataSource.OpenConnectionAsync();
         var keys = new List<long>();
@@ -191,33 +192,10 @@ public class PostgresNondeterministicWriteTests : PostgresTestBase
         {
             Assert.That(keys, Is.EqualTo(new[] { 2L, 3L }), "the secondary's keys: reads go there");
             Assert.That(await RowsAsync(HelixStrand.Primary, Orders), Is.EqualTo(new[] { "1:first", "2:second" }), "the primary holds them under other keys");
-            Assert.That(warnings.Messages.Single(), Does.Contain("lastval()").And.Contain("RETURNING"));
+            Assert.That(Warnings(logs).Single(), Does.Contain("lastval()").And.Contain("RETURNING"));
         });
     }
 
-    private sealed class Warnings : ILoggerProvider, ILogger
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public List<string> Messages => [.. _messages];
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (eventId.Id is 3009 or 3010)
-            {
-                _messages.Enqueue(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
-        }
-    }
+    /// <summary>What Helix warned about nondeterministic writes (3009) and reads of the last generated key (3010).</summary>
+    private static List<string> Warnings(CollectingLoggerProvider logs) => [.. logs.Entries.Where(e => e.Id.Id is 3009 or 3010).Select(e => e.Message)];
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
+using Helix.Data.Tests.Support;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
@@ -58,8 +59,8 @@ public class MariaDbReturnedValuesTests : MariaDbTestBase
     {
         await ExecuteOnBothAsync("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL)");
         await ExecuteAsync(HelixStrand.Secondary, "INSERT INTO orders (name) VALUES ('only on the secondary')");
-        var logged = new ConcurrentQueue<string>();
-        using var loggers = LoggerFactory.Create(b => b.AddProvider(new EventCollector(3010, logged)));
+        var logs = new CollectingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
         await using var dataSource = new HelixDataSourceBuilder(HelixConnectionString("Preferred Strand=Secondary")).UseLoggerFactory(loggers).Build();
         await using var connection = await dataSource.OpenConnectionAsync();
         var keys = new List<ulong>();
@@ -79,29 +80,7 @@ public class MariaDbReturnedValuesTests : MariaDbTestBase
         {
             Assert.That(keys, Is.EqualTo(new ulong[] { 2, 3 }), "the secondary's keys: reads go there");
             Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT CONCAT(id, ':', name) FROM orders ORDER BY id"), Is.EqualTo(new[] { "1:first", "2:second" }));
-            Assert.That(logged.Single(), Does.Contain("LAST_INSERT_ID()").And.Contain("RETURNING"));
+            Assert.That(logs.Entries.Where(e => e.Id.Id == 3010).Select(e => e.Message).Single(), Does.Contain("LAST_INSERT_ID()").And.Contain("RETURNING"));
         });
-    }
-
-    private sealed class EventCollector(int eventId, ConcurrentQueue<string> messages) : ILoggerProvider, ILogger
-    {
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (id.Id == eventId)
-            {
-                messages.Enqueue(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
