@@ -23,8 +23,9 @@ public enum HelixDivergenceKind
 
     /// <summary>
     /// Both strands applied a write and returned different values (<c>ExecuteScalar</c>'s, an output parameter, or a row
-    /// the caller read of <c>INSERT ... RETURNING</c>): a value each database generated for itself, such as a serial or identity key, a
-    /// default of <c>now()</c>, a trigger's, or a sequence that moved on one strand only. The rows the strands keep differ.
+    /// the caller read of <c>INSERT ... RETURNING</c>): a value each database generated for itself, such as a serial or
+    /// identity key, a default of <c>now()</c>, a trigger's, or a sequence that moved on one strand only. The rows the
+    /// strands keep differ.
     /// </summary>
     ReturnedValuesDiffer = 5,
 }

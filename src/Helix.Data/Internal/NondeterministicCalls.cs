@@ -5,10 +5,9 @@ namespace Helix.Data.Internal;
 /// <c>CURRENT_TIMESTAMP</c>, SQLite's <c>datetime('now')</c>), random numbers and UUIDs, a sequence's next value, the
 /// key the database generated last (<c>lastval()</c>, <c>LAST_INSERT_ID()</c>, <c>SCOPE_IDENTITY()</c>); and rows each
 /// database chooses for itself (<c>LIMIT</c> or <c>TOP</c> without <c>ORDER BY</c>, <c>SKIP LOCKED</c>, PostgreSQL's
-/// system columns <c>xmin</c> and <c>ctid</c>). In a
-/// statement that stores rows each strand stores its own value, and a write replayed later the value of its replay time:
-/// the strands hold different rows, and no replay reconciles them. Only the statement's text is read: a column default
-/// or a trigger that calls one is not seen.
+/// system columns <c>xmin</c> and <c>ctid</c>). In a statement that stores rows each strand stores its own value, and a
+/// write replayed later the value of its replay time: the strands hold different rows, and no replay reconciles them.
+/// Only the statement's text is read: a column default or a trigger that calls one is not seen.
 /// </summary>
 internal static class NondeterministicCalls
 {
