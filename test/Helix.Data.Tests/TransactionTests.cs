@@ -162,7 +162,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await using var connection = await OpenAsync(strands.DataSource);
         var transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
-        strands.Plan(faulty).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Plan(faulty).FailExecutions(FaultPlan.IoError, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
         await InsertAsync(connection, "b", 2);
         await InsertAsync(connection, "c", 3);
         await CommitAsync(transaction);
@@ -177,6 +177,51 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         strands.Plan(faulty).Heal();
         await Wait.ForReplayAsync(strands.DataSource);
         Assert.That(strands.Files.Rows(faulty, Rows), Is.EqualTo(new[] { "a|1", "b|2", "c|3" }));
+    }
+
+    /// <summary>
+    /// Contract amendment 37: a statement the first strand's server ended itself (here SQLITE_BUSY, as a deadlock or a lock
+    /// timeout) is not sent to the other strand; the caller gets the first strand's own exception, no strand is failed,
+    /// and the transaction commits only once rolled back past it. Before, the other strand ran it and the transaction went
+    /// on there alone, with the first strand marked Failed.
+    /// </summary>
+    [Test]
+    public async Task A_statement_the_first_strand_s_server_ended_goes_no_further_and_cannot_commit_until_rolled_back_past_it([Values] HelixStrand first)
+    {
+        await using var strands = Strands(first == HelixStrand.Secondary ? "Write Strategy=Sequential;Write Order=SecondaryFirst" : "");
+        var sentToOther = new List<string>();
+        strands.Plan(Other(first)).BeforeExecute(sentToOther.Add);
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        var thrown = Assert.CatchAsync<SqliteException>(() => InsertAsync(connection, "b", 2));
+        var refused = Assert.ThrowsAsync<HelixException>(() => CommitAsync(transaction));
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.SqliteErrorCode, Is.EqualTo(5), "the first strand's own exception");
+            Assert.That(sentToOther.Count(text => text.StartsWith("INSERT", StringComparison.Ordinal)), Is.EqualTo(1), "only 'a' reached the other strand");
+            Assert.That(refused!.Message, Does.Contain($"strand {first.ToString().ToLowerInvariant()}'s server ended").And.Contain("savepoint"));
+            Assert.That(strands.DataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy));
+        });
+        await RollbackAsync(transaction);
+
+        strands.Plan(first).Heal();
+        transaction = await BeginAsync(connection);
+        await InsertAsync(connection, "a", 1);
+        await Savepoint(() => transaction.Save("before_b"), () => transaction.SaveAsync("before_b"));
+        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        Assert.CatchAsync<SqliteException>(() => InsertAsync(connection, "b", 2));
+        strands.Plan(first).Heal();
+        await Savepoint(() => transaction.Rollback("before_b"), () => transaction.RollbackAsync("before_b"));
+        await InsertAsync(connection, "c", 3);
+        await CommitAsync(transaction);
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "a|1", "c|3" }));
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "a|1", "c|3" }));
+            Assert.That(strands.DataSource.GetStatus().IsConverged, Is.True, "nothing replayed");
+        });
     }
 
     [Test]

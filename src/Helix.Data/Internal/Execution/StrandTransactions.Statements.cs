@@ -310,6 +310,14 @@ internal sealed partial class StrandTransactions
                 + "It cannot commit: roll it back, or roll back to a savepoint taken before that command (EF Core does so itself unless its automatic savepoints are off).");
         }
 
+        // A statement the first strand's server ended, or the caller cancelled there, was not sent to the other strand
+        // (WriteFanOut); a strand in the transaction that gets it by replay does not meet that end either.
+        if (Array.Exists(results, r => r.NotSent)
+            || (Array.Exists(results, r => r.ServerEnded || r.Cancelled) && Array.Exists(_sides, s => s.Mode == Mode.Recording)))
+        {
+            CannotCommitFrom(_recorded.Count, EndedOnOneStrand(Array.Find(results, r => !r.NotSent).Strand));
+        }
+
         // The strands that answered refused the statement, or ended it themselves (a lock or command timeout, a deadlock:
         // contract amendment 31) and stay in the transaction, as the provider's would: the caller sees the provider's
         // exception, and decides (a rollback, to a savepoint or of the whole transaction).
@@ -327,6 +335,16 @@ internal sealed partial class StrandTransactions
             results.FirstOrDefault(r => r.Strand.Id == HelixStrand.Secondary).Error,
             isTransient: true));
     }
+
+    /// <summary>
+    /// Why a transaction cannot commit after a statement that one strand's server ended, or the caller cancelled there,
+    /// and the other strand did not run: that server may have aborted the transaction (PostgreSQL, after any error: its
+    /// commit then rolls back) or rolled it back (MySQL and MariaDB, on a deadlock), while the other strand's went on.
+    /// </summary>
+    private static string EndedOnOneStrand(Strand strand) =>
+        $"This transaction holds a statement that strand {strand.Name}'s server ended (a deadlock, a lock or command timeout) or that was cancelled there, and that the other strand did not run: "
+        + "that server may have aborted or rolled back the transaction while the other strand's went on. It cannot commit: roll it back (and retry it, as after a deadlock without Helix), "
+        + "or roll back to a savepoint taken before that statement (EF Core does so itself unless its automatic savepoints are off).";
 
     /// <summary>A transaction no strand can go on with, carrying why each strand left it (transient: run again, it may succeed).</summary>
     private HelixException EveryStrandFailed(string message) => new(

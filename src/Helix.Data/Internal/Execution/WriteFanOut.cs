@@ -49,10 +49,21 @@ internal static class WriteFanOut
         }
         else
         {
+            StrandResult? ended = null;
             for (var n = 0; n < targets.Length; n++)
             {
                 var i = order == HelixWriteOrder.SecondaryFirst ? targets.Length - 1 - n : n;
-                results[i] = await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
+                results[i] = ended is { } first
+                    ? first.NotSentTo(targets[i])
+                    : await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
+                if (transactions is not null && (results[i].ServerEnded || results[i].Cancelled))
+                {
+                    // In a transaction, a statement the server before ended itself (a deadlock, a lock or statement
+                    // timeout) or the caller cancelled goes no further (contract amendment 37): that server's deadlock
+                    // detection is what keeps transactions in order across the strands, and a strand that ran it alone
+                    // would hold rows the other does not.
+                    ended ??= results[i];
+                }
             }
         }
 
