@@ -146,6 +146,23 @@ public class HelixErrorClassifier
         };
     }
 
+    /// <summary>
+    /// Whether an error a server raised inside a transaction ended the transaction there, so that its commit commits
+    /// nothing: PostgreSQL aborts a transaction on any error (its <c>COMMIT</c> then rolls back, without an error), MySQL
+    /// and MariaDB roll it back on a deadlock (1213). Other providers keep the transaction after a refused statement.
+    /// </summary>
+    internal static bool EndsTransaction(Exception exception) => exception switch
+    {
+        AggregateException { InnerExceptions.Count: 1 } aggregate => EndsTransaction(aggregate.InnerExceptions[0]),
+        DbException db => db.GetType().FullName switch
+        {
+            "Npgsql.PostgresException" => true,
+            "MySqlConnector.MySqlException" or "MySql.Data.MySqlClient.MySqlException" => ReadProperty<int>(db, "Number") == 1213,
+            _ => false,
+        },
+        _ => false,
+    };
+
     private HelixErrorKind ClassifyDbException(DbException exception)
     {
         switch (exception.GetType().FullName)

@@ -174,6 +174,64 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         });
     }
 
+    /// <summary>
+    /// Contract amendment 37: PostgreSQL aborts a transaction on any error, and its commit then commits nothing without an
+    /// error. Before, a caller that committed after a refused statement while the other strand was down got that silent
+    /// rollback on the primary, and the secondary got the statements before it by replay: the servers ended apart.
+    /// </summary>
+    [Test]
+    public async Task A_refused_statement_while_a_strand_is_down_blocks_the_commit_that_its_replay_would_make_differ()
+    {
+        PostgresServers.RequireFaultControl();
+        await using var dataSource = Build();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await PostgresServers.Secondary.KillAsync();
+        try
+        {
+            await connection.ExecuteAsync("INSERT INTO pairs VALUES (0, 0)"); // finds the secondary down
+            await using (var transaction = await connection.BeginTransactionAsync())
+            {
+                await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 0)", transaction: transaction);
+                Assert.CatchAsync<PostgresException>(() => connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 0)", transaction: transaction), "duplicate key");
+                var refused = Assert.CatchAsync<HelixException>(async () => await Commit(transaction));
+                Assert.That(refused!.Message, Does.Contain("gets the transaction by replay").And.Contain("savepoint"));
+            }
+
+            await using (var transaction = await connection.BeginTransactionAsync())
+            {
+                await connection.ExecuteAsync("INSERT INTO pairs VALUES (2, 0)", transaction: transaction);
+                await transaction.SaveAsync("before_duplicate");
+                Assert.CatchAsync<PostgresException>(() => connection.ExecuteAsync("INSERT INTO pairs VALUES (2, 0)", transaction: transaction), "duplicate key");
+                await transaction.RollbackAsync("before_duplicate");
+                await connection.ExecuteAsync("INSERT INTO pairs VALUES (2, 1)", transaction: transaction);
+                await Commit(transaction);
+            }
+        }
+        finally
+        {
+            await PostgresServers.Secondary.StartAsync();
+        }
+
+        await WaitForReplayAsync(dataSource);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await RowsAsync(HelixStrand.Primary, Pairs), Is.EqualTo(new[] { "0|0", "2|0", "2|1" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, Pairs), Is.EqualTo(new[] { "0|0", "2|0", "2|1" }));
+        });
+    }
+
+    private async Task Commit(System.Data.Common.DbTransaction transaction)
+    {
+        if (IsAsync)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            transaction.Commit();
+        }
+    }
+
     [Test]
     public async Task Replayed_transactions_are_applied_atomically_on_the_recovering_strand()
     {

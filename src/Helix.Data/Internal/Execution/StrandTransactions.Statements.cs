@@ -311,11 +311,16 @@ internal sealed partial class StrandTransactions
         }
 
         // A statement the first strand's server ended, or the caller cancelled there, was not sent to the other strand
-        // (WriteFanOut); a strand in the transaction that gets it by replay does not meet that end either.
-        if (Array.Exists(results, r => r.NotSent)
-            || (Array.Exists(results, r => r.ServerEnded || r.Cancelled) && Array.Exists(_sides, s => s.Mode == Mode.Recording)))
+        // (WriteFanOut). A strand that gets the transaction by replay does not meet that end either, nor the abort of a
+        // transaction a server ends on an error (PostgreSQL's COMMIT then rolls back, while the replay would commit).
+        if (Array.Exists(results, r => r.NotSent))
         {
             CannotCommitFrom(_recorded.Count, EndedOnOneStrand(Array.Find(results, r => !r.NotSent).Strand));
+        }
+        else if (Array.Find(_sides, s => s.Mode == Mode.Recording) is { } replayed
+            && Array.Exists(results, r => r.ServerEnded || r.Cancelled || HelixErrorClassifier.EndsTransaction(r.Error!)))
+        {
+            CannotCommitFrom(_recorded.Count, EndedWhileReplayed(results[0].Strand, replayed.Strand));
         }
 
         // The strands that answered refused the statement, or ended it themselves (a lock or command timeout, a deadlock:
@@ -345,6 +350,15 @@ internal sealed partial class StrandTransactions
         $"This transaction holds a statement that strand {strand.Name}'s server ended (a deadlock, a lock or command timeout) or that was cancelled there, and that the other strand did not run: "
         + "that server may have aborted or rolled back the transaction while the other strand's went on. It cannot commit: roll it back (and retry it, as after a deadlock without Helix), "
         + "or roll back to a savepoint taken before that statement (EF Core does so itself unless its automatic savepoints are off).";
+
+    /// <summary>
+    /// Why a transaction cannot commit after a statement its strand did not apply while another strand gets the
+    /// transaction by replay: the server may have ended its transaction (its commit then commits nothing), and the replay
+    /// would commit the statements before it on the other strand.
+    /// </summary>
+    private static string EndedWhileReplayed(Strand strand, Strand replayed) =>
+        $"This transaction holds a statement that strand {strand.Name} did not apply, and its server may have aborted or rolled back the transaction (PostgreSQL does after any error; its commit then commits nothing), while strand {replayed.Name} gets the transaction by replay. "
+        + "It cannot commit: roll it back, or roll back to a savepoint taken before that statement (EF Core does so itself unless its automatic savepoints are off).";
 
     /// <summary>A transaction no strand can go on with, carrying why each strand left it (transient: run again, it may succeed).</summary>
     private HelixException EveryStrandFailed(string message) => new(
