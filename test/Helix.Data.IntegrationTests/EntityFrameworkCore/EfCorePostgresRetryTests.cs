@@ -107,6 +107,49 @@ public class EfCorePostgresRetryTests : PostgresTestBase
         });
     }
 
+    /// <remarks>
+    /// Contract amendment 37: a deadlock on the first strand is the provider's deadlock, which EF's strategy retries.
+    /// Before, the statement ran on the second strand, EF saw success and the first strand was marked Failed.
+    /// </remarks>
+    [Test]
+    public async Task Transactions_that_deadlock_are_retried_by_EnableRetryOnFailure_and_no_strand_fails()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString(inner: ";Command Timeout=10;Options=-c deadlock_timeout=20ms"));
+        var options = new DbContextOptionsBuilder<ShopContext>()
+            .UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary, npgsql => npgsql.EnableRetryOnFailure(50, TimeSpan.FromMilliseconds(20), null)))
+            .Options;
+        await using (var context = new ShopContext(options))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.AddRange(new Customer { Name = "a" }, new Customer { Name = "b" });
+            await context.SaveChangesAsync();
+        }
+
+        var attempts = 0;
+        async Task WorkAsync(int worker)
+        {
+            var (first, second) = worker % 2 == 0 ? ("a", "b") : ("b", "a");
+            for (var i = 0; i < 10; i++)
+            {
+                await using var context = new ShopContext(options);
+                await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+                {
+                    Interlocked.Increment(ref attempts);
+                    await using var transaction = await context.Database.BeginTransactionAsync();
+                    await context.Customers.Where(c => c.Name == first).ExecuteUpdateAsync(s => s.SetProperty(c => c.Name, c => c.Name));
+                    await context.Customers.Where(c => c.Name == second).ExecuteUpdateAsync(s => s.SetProperty(c => c.Name, c => c.Name));
+                    await transaction.CommitAsync();
+                });
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() => WorkAsync(w))));
+
+        TestContext.Out.WriteLine($"attempts for 40 transactions: {attempts}");
+        Assert.That(dataSource.GetStatus().Strands.Select(s => s.State), Is.All.EqualTo(HelixStrandState.Healthy));
+        Assert.That(dataSource.GetStatus().IsConverged, Is.True, "nothing replayed: no strand left a transaction");
+    }
+
     private async Task<DbContextOptions<ShopContext>> CreatedAsync(HelixDataSource dataSource, bool helix)
     {
         var options = helix
