@@ -124,14 +124,7 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         await PostgresServers.Secondary.KillAsync();
         await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 1)", transaction: transaction);
         await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 2)", transaction: transaction);
-        if (IsAsync)
-        {
-            await transaction.CommitAsync();
-        }
-        else
-        {
-            transaction.Commit();
-        }
+        await Commit(transaction);
 
         Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].Backlog, Is.EqualTo(1), "one entry for the whole transaction");
         await PostgresServers.Secondary.StartAsync();
@@ -152,14 +145,7 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
         }
 
         await PostgresServers.Secondary.HangAsync();
-        if (IsAsync)
-        {
-            await transaction.CommitAsync();
-        }
-        else
-        {
-            transaction.Commit();
-        }
+        await Commit(transaction);
 
         Assert.That(dataSource.GetStatus()[HelixStrand.Secondary].State, Is.Not.EqualTo(HelixStrandState.Healthy), "its commit timed out");
         await PostgresServers.Secondary.ResumeAsync();
@@ -193,7 +179,7 @@ public class PostgresTransactionTests(SyncOrAsync mode) : PostgresTestBase
             {
                 await connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 0)", transaction: transaction);
                 Assert.CatchAsync<PostgresException>(() => connection.ExecuteAsync("INSERT INTO pairs VALUES (1, 0)", transaction: transaction), "duplicate key");
-                var refused = Assert.CatchAsync<HelixException>(async () => await Commit(transaction));
+                var refused = Assert.CatchAsync<HelixException>(() => Commit(transaction));
                 Assert.That(refused!.Message, Does.Contain("gets the transaction by replay").And.Contain("savepoint"));
             }
 

@@ -194,7 +194,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         await using var connection = await OpenAsync(strands.DataSource);
         var transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
-        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         var thrown = Assert.CatchAsync<SqliteException>(() => InsertAsync(connection, "b", 2));
         var refused = Assert.ThrowsAsync<HelixException>(() => CommitAsync(transaction));
         Assert.Multiple(() =>
@@ -210,7 +210,7 @@ public class TransactionTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         transaction = await BeginAsync(connection);
         await InsertAsync(connection, "a", 1);
         await Savepoint(() => transaction.Save("before_b"), () => transaction.SaveAsync("before_b"));
-        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.Contains("'b'", StringComparison.Ordinal) || text.StartsWith("INSERT", StringComparison.Ordinal));
+        strands.Plan(first).FailExecutions(FaultPlan.Busy, text => text.StartsWith("INSERT", StringComparison.Ordinal));
         Assert.CatchAsync<SqliteException>(() => InsertAsync(connection, "b", 2));
         strands.Plan(first).Heal();
         await Savepoint(() => transaction.Rollback("before_b"), () => transaction.RollbackAsync("before_b"));
