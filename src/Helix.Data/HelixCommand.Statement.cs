@@ -15,7 +15,7 @@ public sealed partial class HelixCommand : IStatement
 {
     // The inner commands running now (for Cancel): one per strand, held in the command itself, no list or lock per command.
     private ActiveCommands _active;
-    private (DbCommand Command, bool Detach, HelixConnection Connection)? _readerCommand;
+    private (DbCommand Command, bool Detach, HelixConnection Connection, int Strand)? _readerCommand;
 
     bool IStatement.IsBatch => _batch is not null;
 
@@ -67,7 +67,7 @@ public sealed partial class HelixCommand : IStatement
         if (_readerCommand is { } pending)
         {
             _readerCommand = null;
-            pending.Connection.ReaderClosed();
+            pending.Connection.ReaderClosed(pending.Strand);
             var (outputs, counts) = ((IStatement)this).CaptureOutputs(pending.Command); // output values are there once the reader is closed
             ApplyCaptured(outputs, counts);
             ((IStatement)this).Release(pending.Command, pending.Detach);
@@ -80,8 +80,8 @@ public sealed partial class HelixCommand : IStatement
         ApplyCaptured(result.Outputs, result.BatchCounts);
         if (result.Value is DbDataReader reader)
         {
-            _readerCommand = (result.Command!, result.Detach, _connection!);
-            _connection!.ReaderOpened();
+            _readerCommand = (result.Command!, result.Detach, _connection!, result.Strand.Index);
+            _connection!.ReaderOpened(result.Strand.Index);
             return HelixDataReader.Create(reader, this, _connection!, result.Strand.Id, result.Behavior, onReaderClosed);
         }
 

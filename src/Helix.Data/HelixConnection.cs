@@ -29,9 +29,9 @@ public sealed partial class HelixConnection : DbConnection
     /// <summary>Gets or sets this connection's last reader, disposed, for its next command to reuse (never another connection's).</summary>
     internal HelixDataReader? IdleReader { get; set; }
 
-    // What keeps this connection's inner connections from being kept for reuse when it closes (see Release).
+    // What keeps this connection's inner connections from being kept for reuse when it closes (see Release), besides
+    // the readers still open (HelixConnection.Usage.cs).
     private bool _innerShown;
-    private int _openReaders;
 
     /// <summary>Initializes a new instance of the <see cref="HelixConnection"/> class without a connection string.</summary>
     public HelixConnection()
@@ -181,7 +181,7 @@ public sealed partial class HelixConnection : DbConnection
     /// keep that in the connection object), and no reader of this connection is still open (its inner command, which a
     /// later <see cref="DbCommand.Cancel"/> would reach, still points at the inner connection).
     /// </summary>
-    private bool Reusable => !_innerShown && _database is null && _openReaders == 0;
+    private bool Reusable => !_innerShown && _database is null && !HasOpenReaders;
 
     private void Release(int index, DbConnection inner)
     {
@@ -195,12 +195,6 @@ public sealed partial class HelixConnection : DbConnection
             inner.Dispose();
         }
     }
-
-    /// <summary>A reader of a command on this connection was returned to the caller.</summary>
-    internal void ReaderOpened() => _openReaders++;
-
-    /// <summary>A reader that <see cref="ReaderOpened"/> counted was closed.</summary>
-    internal void ReaderClosed() => _openReaders--;
 
     /// <inheritdoc />
     /// <remarks>Not an async method: a connection that is closed already (Dapper closes it) disposes without a state machine.</remarks>

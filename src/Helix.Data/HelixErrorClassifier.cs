@@ -163,6 +163,20 @@ public class HelixErrorClassifier
         _ => false,
     };
 
+    /// <summary>
+    /// Whether the client library refused to run the statement on the connection as it stands, before sending anything:
+    /// the connection is busy with another command or an open reader (Npgsql's
+    /// <c>NpgsqlOperationInProgressException</c>; MySqlConnector and SqlClient throw an
+    /// <see cref="InvalidOperationException"/>), or not in a state to run it. No strand's database saw it.
+    /// </summary>
+    internal static bool RefusedBeforeSending(Exception exception) => exception switch
+    {
+        AggregateException { InnerExceptions.Count: 1 } aggregate => RefusedBeforeSending(aggregate.InnerExceptions[0]),
+        InvalidOperationException => true,
+        DbException db => db.GetType().FullName == "Npgsql.NpgsqlOperationInProgressException",
+        _ => false,
+    };
+
     private HelixErrorKind ClassifyDbException(DbException exception)
     {
         switch (exception.GetType().FullName)

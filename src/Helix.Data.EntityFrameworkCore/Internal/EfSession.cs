@@ -15,7 +15,7 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyncDisposable
 {
     // The readers EF holds (a context uses its connection from one thread at a time; most hold one reader or none).
-    private readonly List<(DbDataReader Reader, EfStatement Statement, DbCommand Inner, Action<DbDataReader>? OnClosed)> _readers = [];
+    private readonly List<(DbDataReader Reader, EfStatement Statement, DbCommand Inner, int Strand, Action<DbDataReader>? OnClosed)> _readers = [];
 
     public HelixConnection Connection { get; } = dataSource.CreateConnection();
 
@@ -202,10 +202,10 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
     // Whether a schema change of this session created, changed or dropped a type (see CloseAsync).
     private bool _typesChanged;
 
-    public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, Action<DbDataReader>? onClosed)
+    public void ReaderOpened(DbDataReader reader, EfStatement statement, DbCommand inner, int strand, Action<DbDataReader>? onClosed)
     {
-        Connection.ReaderOpened();
-        _readers.Add((reader, statement, inner, onClosed));
+        Connection.ReaderOpened(strand);
+        _readers.Add((reader, statement, inner, strand, onClosed));
     }
 
     /// <summary>EF disposed a reader it was handed: its inner command is released.</summary>
@@ -222,9 +222,9 @@ internal sealed class EfSession(HelixDataSource dataSource) : IDisposable, IAsyn
             return;
         }
 
-        var (_, statement, inner, onClosed) = _readers[index];
+        var (_, statement, inner, strand, onClosed) = _readers[index];
         _readers.RemoveAt(index);
-        Connection.ReaderClosed();
+        Connection.ReaderClosed(strand);
         onClosed?.Invoke(reader);
         statement.Release(inner, detach: false);
     }

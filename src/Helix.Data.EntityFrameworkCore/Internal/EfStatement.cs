@@ -108,7 +108,7 @@ internal sealed class EfStatement(DbCommand native, EfSession session, bool inTr
     {
         if (result.Value is DbDataReader reader)
         {
-            session.ReaderOpened(reader, this, result.Command!, onReaderClosed);
+            session.ReaderOpened(reader, this, result.Command!, result.Strand.Index, onReaderClosed);
         }
 
         return result.Value;

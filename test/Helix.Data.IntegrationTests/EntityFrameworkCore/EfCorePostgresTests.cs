@@ -355,6 +355,50 @@ public class EfCorePostgresTests : PostgresTestBase
         return levels;
     }
 
+    /// <summary>
+    /// Contract amendment 38: <c>SaveChanges</c> inside a loop over a streaming query, whose reader is still open. Npgsql
+    /// refuses a command beside it; through Helix the reader's strand refuses it first and the other never applies it
+    /// (before: <c>SaveChanges</c> succeeded, the other server alone took it, and the write was dead-lettered).
+    /// </summary>
+    [TestCase("Primary")]
+    [TestCase("Secondary")]
+    public async Task SaveChanges_while_a_streaming_query_is_open_is_refused_as_Npgsql_refuses_it_and_saved_on_neither_server(string preferred)
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString($"Preferred Strand={preferred}"));
+        await using (var context = Shop(dataSource))
+        {
+            await context.Database.EnsureCreatedAsync();
+            context.Customers.Add(ShopData.Alice());
+            await context.SaveChangesAsync();
+        }
+
+        Exception? refused = null;
+        await using (var context = Shop(dataSource))
+        {
+            try
+            {
+                await foreach (var line in context.Lines.OrderBy(l => l.Product).AsAsyncEnumerable())
+                {
+                    line.Quantity += 10;
+                    await context.SaveChangesAsync();
+                }
+            }
+            catch (Exception e)
+            {
+                refused = e;
+            }
+        }
+
+        var primary = await RowsAsync(HelixStrand.Primary, LinesDump);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused, Is.InstanceOf<DbUpdateException>().And.InnerException.InstanceOf<Npgsql.NpgsqlOperationInProgressException>(), "as plain EF Core on Npgsql");
+            Assert.That(primary, Has.Count.EqualTo(3).And.Some.Contains("|pen|2|").And.Some.Contains("|ink|1|"), "no quantity changed");
+            Assert.That(await RowsAsync(HelixStrand.Secondary, LinesDump), Is.EqualTo(primary));
+            Assert.That(dataSource.GetStatus().Divergences, Is.Zero);
+        });
+    }
+
     private static ShopContext Shop(HelixDataSource dataSource) =>
         new(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseNpgsql(primary)).Options);
 

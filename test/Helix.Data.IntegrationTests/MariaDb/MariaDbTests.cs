@@ -183,6 +183,42 @@ public class MariaDbTests(SyncOrAsync mode) : MariaDbTestBase
         return parameter;
     }
 
+    /// <summary>
+    /// Contract amendment 38: MySqlConnector refuses a command beside an open reader of its connection; through Helix the
+    /// write runs first on the reader's strand and goes no further, so the caller gets that refusal and neither server
+    /// takes the write (before: acknowledged, applied on the other server only, and dead-lettered).
+    /// </summary>
+    [TestCase("Primary")]
+    [TestCase("Secondary")]
+    public async Task A_write_beside_an_open_reader_is_refused_as_MySqlConnector_refuses_it_and_runs_on_neither_server(string preferred)
+    {
+        var id = Guid.CreateVersion7();
+        await Execute("INSERT INTO items (id, name, version) VALUES (@id, 'before', 1)", new { id });
+        await using var connection = new HelixConnection(HelixConnectionString($"Preferred Strand={preferred}"));
+        await OpenAsync(connection);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id FROM items";
+        var refused = Assert.CatchAsync<InvalidOperationException>(async () =>
+        {
+            await using var reader = IsAsync ? await command.ExecuteReaderAsync() : command.ExecuteReader();
+            while (IsAsync ? await reader.ReadAsync() : reader.Read())
+            {
+                var read = reader.GetGuid(0);
+                _ = IsAsync
+                    ? await connection.ExecuteAsync("UPDATE items SET name = 'after' WHERE id = @read", new { read })
+                    : connection.Execute("UPDATE items SET name = 'after' WHERE id = @read", new { read });
+            }
+        });
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused!.Message, Does.Contain("This MySqlConnection is already in use"), "MySqlConnector's own exception");
+            Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT name FROM items"), Is.EqualTo(new[] { "before" }));
+            Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT name FROM items"), Is.EqualTo(new[] { "before" }));
+            Assert.That(connection.HelixDataSource!.GetStatus().Divergences, Is.Zero);
+        });
+    }
+
     private Task OpenAsync(HelixConnection connection)
     {
         if (IsAsync)

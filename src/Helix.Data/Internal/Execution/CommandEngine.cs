@@ -20,6 +20,11 @@ internal static class CommandEngine
     /// </remarks>
     public static ValueTask<object?> ExecuteAsync(IStatement statement, HelixConnection connection, HelixTransaction? transaction, Operation operation, CommandBehavior behavior, SqlTextInfo text, bool isWrite, IOBehavior io, CancellationToken cancellationToken)
     {
+        if (!connection.TryStartCommand())
+        {
+            return Failed(HelixConnection.CommandInProgress(), cancellationToken); // before anything runs
+        }
+
         Activity? activity = null;
         try
         {
@@ -53,10 +58,17 @@ internal static class CommandEngine
                 : dataSource.IsSingleStrand ? SingleAsync(in execution)
                 : isWrite ? WritePath.ExecuteAsync(execution)
                 : ReadPath.Execute(in execution);
-            return activity is null ? executing : TraceAsync(executing, activity);
+            if (executing.IsCompleted && activity is null)
+            {
+                connection.CommandEnded();
+                return executing;
+            }
+
+            return EndAsync(executing, connection, activity);
         }
         catch (Exception e)
         {
+            connection.CommandEnded();
             HelixActivities.Fail(activity, e);
             activity?.Dispose();
             return Failed(e, cancellationToken);
@@ -120,9 +132,10 @@ internal static class CommandEngine
             Finish(await running.ConfigureAwait(false), in execution, isRead: !execution.IsWrite);
     }
 
-    /// <summary>Ends the command's span when the execution ends.</summary>
+    /// <summary>Ends the command on its connection, and its span, when the execution ends.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     [MethodImpl(MethodImplOptions.NoInlining)] // out of line, as above
-    private static async ValueTask<object?> TraceAsync(ValueTask<object?> executing, Activity activity)
+    private static async ValueTask<object?> EndAsync(ValueTask<object?> executing, HelixConnection connection, Activity? activity)
     {
         try
         {
@@ -135,7 +148,8 @@ internal static class CommandEngine
         }
         finally
         {
-            activity.Dispose();
+            connection.CommandEnded();
+            activity?.Dispose();
         }
     }
 }

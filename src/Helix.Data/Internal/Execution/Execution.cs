@@ -55,9 +55,14 @@ internal readonly struct Execution(
     /// <summary>Gets a value indicating whether this run is the strand pipeline's own call (<see cref="StrandPipeline"/>), which runs the statement itself.</summary>
     public bool InsidePipeline { get; } = insidePipeline;
 
-    /// <summary>Gets the order a write runs on the strands in: primary first for a schema change (<see cref="IStatement.IsSchemaChange"/>), else the write strategy's.</summary>
+    /// <summary>
+    /// Gets the order a write runs on the strands in: first on a strand a reader of the connection still reads (contract
+    /// amendment 38: a provider that refuses a command beside an open reader refuses it there, before any strand applied
+    /// it), primary first for a schema change (<see cref="IStatement.IsSchemaChange"/>), else the write strategy's.
+    /// </summary>
     public HelixWriteOrder WriteOrder =>
-        Statement.IsSchemaChange ? HelixWriteOrder.PrimaryFirst : DataSource.Configuration.WriteStrategy.GetOrder(DataSource.StrandView!);
+        Connection.OrderForOpenReader
+        ?? (Statement.IsSchemaChange ? HelixWriteOrder.PrimaryFirst : DataSource.Configuration.WriteStrategy.GetOrder(DataSource.StrandView!));
 
     /// <summary>The same execution under another token: one attempt of a hedged read, which the race may cancel alone.</summary>
     public Execution WithCancellation(CancellationToken token) =>

@@ -173,7 +173,7 @@ internal sealed partial class StrandTransactions
     private async ValueTask<Exception?[]> CommitSidesAsync(List<Side> committing, IOBehavior io, CancellationToken cancellationToken)
     {
         var errors = new Exception?[committing.Count];
-        var order = _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
+        var order = _connection?.OrderForOpenReader ?? _dataSource.Configuration.WriteStrategy.GetOrder(_dataSource.StrandView!);
         if (io == IOBehavior.Asynchronous && order == HelixWriteOrder.Concurrent && committing.Count > 1)
         {
             var running = committing.Select(s => CommitSideAsync(s, io, cancellationToken).AsTask()).ToArray();
@@ -184,10 +184,17 @@ internal sealed partial class StrandTransactions
         }
         else
         {
+            Exception? refused = null;
             for (var n = 0; n < committing.Count; n++)
             {
                 var i = order == HelixWriteOrder.SecondaryFirst ? committing.Count - 1 - n : n;
-                errors[i] = await CommitSideAsync(committing[i], io, cancellationToken).ConfigureAwait(false);
+                errors[i] = refused ?? await CommitSideAsync(committing[i], io, cancellationToken).ConfigureAwait(false);
+                if (errors[i] is { } error && HelixErrorClassifier.RefusedBeforeSending(error))
+                {
+                    // Its provider refused the commit before sending it (a reader still open on its connection: contract
+                    // amendment 38): no strand commits, and the transaction is rolled back on all (CommitFailedAsync).
+                    refused ??= error;
+                }
             }
         }
 

@@ -56,12 +56,8 @@ internal static class WriteFanOut
                 results[i] = ended is { } first
                     ? first.NotSentTo(targets[i])
                     : await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
-                if (transactions is not null && (results[i].ServerEnded || results[i].Cancelled))
+                if (GoesNoFurther(in results[i], inTransaction: transactions is not null))
                 {
-                    // In a transaction, a statement the server before ended itself (a deadlock, a lock or statement
-                    // timeout) or the caller cancelled goes no further (contract amendment 37): that server's deadlock
-                    // detection is what keeps transactions in order across the strands, and a strand that ran it alone
-                    // would hold rows the other does not.
                     ended ??= results[i];
                 }
             }
@@ -75,6 +71,18 @@ internal static class WriteFanOut
 
         return results;
     }
+
+    /// <summary>
+    /// Whether a write run on one strand after the other stops at this strand's result: when its provider refused it
+    /// before sending it (the connection busy with an open reader: contract amendment 38), nothing ran anywhere, and the
+    /// next strand, whose connection is free, must not apply it alone. In a transaction, also when this strand's server
+    /// ended it itself (a deadlock, a lock or statement timeout) or the caller cancelled it (amendment 37): that server's
+    /// deadlock detection is what keeps transactions in order across the strands, and a strand that ran it alone would
+    /// hold rows the other does not.
+    /// </summary>
+    private static bool GoesNoFurther(in StrandResult result, bool inTransaction) =>
+        !result.Succeeded
+        && (HelixErrorClassifier.RefusedBeforeSending(result.Error!) || (inTransaction && (result.ServerEnded || result.Cancelled)));
 
     /// <summary>
     /// Whether the second strand's part runs on another thread beside the first's: when the strands would not overlap on
