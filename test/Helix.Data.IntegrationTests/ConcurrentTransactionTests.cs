@@ -3,7 +3,7 @@ using Helix.Data.IntegrationTests.Support;
 
 namespace Helix.Data.IntegrationTests;
 
-/// <summary>Transactions of several callers writing one row at once, on the two real PostgreSQL servers.</summary>
+/// <summary>Several callers writing one row at once, on the two real PostgreSQL servers.</summary>
 public class ConcurrentTransactionTests : PostgresTestBase
 {
     /// <remarks>
@@ -66,6 +66,58 @@ public class ConcurrentTransactionTests : PostgresTestBase
             Assert.That(outcome.StrandStateChanges, Is.Empty, "a deadlock is the caller's to retry, not a strand fault");
             Assert.That(await RowsAsync(HelixStrand.Primary, "SELECT id || '|' || balance FROM accounts ORDER BY id"), Is.EqualTo(new[] { "1|1000", "2|1000" }));
             Assert.That(await RowsAsync(HelixStrand.Secondary, "SELECT id || '|' || balance FROM accounts ORDER BY id"), Is.EqualTo(new[] { "1|1000", "2|1000" }));
+        });
+    }
+
+    /// <remarks>
+    /// Plain statements racing on one row may be applied in one order on the primary and in the other on the secondary
+    /// (measured: the servers ended with different values in 1 to 3 of 20 such rounds, nothing reported). The two ways the
+    /// docs give make them agree every time (replay.md, "Order of concurrent writes"): a transaction, whose statement
+    /// holds the row on the primary until it ran on the secondary (amendment 30), and a write guarded by
+    /// <c>helix_ts</c>, which keeps the newer value whatever the order; the guarded writes that changed nothing where a
+    /// newer one came first are not reported as divergences (amendment 39).
+    /// </remarks>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Writers_racing_on_one_row_leave_the_servers_equal_in_transactions_and_with_helix_ts(bool guarded)
+    {
+        const int rounds = 10, workers = 4, writes = 10;
+        await ExecuteOnBothAsync("CREATE TABLE r (id int PRIMARY KEY, v int NOT NULL, version bigint NOT NULL); INSERT INTO r VALUES (1, 0, 0)");
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString(inner: ";Command Timeout=10"));
+        var apart = new List<string>();
+        for (var round = 0; round < rounds; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; i < writes; i++)
+                {
+                    var v = (round * 1000) + (worker * 100) + i;
+                    await using var connection = await dataSource.OpenConnectionAsync();
+                    if (guarded)
+                    {
+                        await connection.ExecuteAsync("UPDATE r SET v = @v, version = @helix_ts WHERE id = 1 AND version < @helix_ts", new { v });
+                    }
+                    else
+                    {
+                        await using var transaction = await connection.BeginTransactionAsync();
+                        await connection.ExecuteAsync("UPDATE r SET v = @v WHERE id = 1", new { v }, transaction);
+                        await transaction.CommitAsync();
+                    }
+                }
+            })));
+
+            var (primary, secondary) = (await RowsAsync(HelixStrand.Primary, "SELECT v FROM r"), await RowsAsync(HelixStrand.Secondary, "SELECT v FROM r"));
+            if (!primary.SequenceEqual(secondary))
+            {
+                apart.Add($"round {round}: primary {primary[0]}, secondary {secondary[0]}");
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(apart, Is.Empty, "the servers hold the same value after every round");
+            Assert.That(dataSource.GetStatus().Divergences, Is.Zero, "nothing reported");
+            Assert.That(dataSource.GetStatus().IsConverged, Is.True);
         });
     }
 }
