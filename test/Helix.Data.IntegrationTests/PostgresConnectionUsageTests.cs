@@ -71,6 +71,39 @@ public class PostgresConnectionUsageTests(SyncOrAsync mode) : PostgresTestBase
     }
 
     [Test]
+    public async Task A_rollback_to_a_savepoint_while_a_reader_is_open_is_refused_and_undoes_nothing_on_either_strand()
+    {
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Preferred Strand=Secondary"));
+        await using var connection = await dataSource.OpenConnectionAsync();
+        var transaction = (HelixTransaction)await connection.BeginTransactionAsync();
+        await Execute(connection, "UPDATE p SET v = v + 5 WHERE id = 1", transaction);
+        await transaction.SaveAsync("before");
+        await Execute(connection, "UPDATE p SET v = v + 5 WHERE id = 2", transaction);
+        Exception? error;
+        await using (var command = Command(connection, "SELECT id FROM p", transaction))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.That(await reader.ReadAsync(), Is.True);
+            error = await CatchAsync(async () =>
+            {
+                if (IsAsync)
+                {
+                    await transaction.RollbackAsync("before");
+                }
+                else
+                {
+                    transaction.Rollback("before");
+                }
+            });
+        }
+
+        await Commit(transaction);
+        await transaction.DisposeAsync();
+        Assert.That(error, Is.InstanceOf<NpgsqlOperationInProgressException>(), "Npgsql refuses it beside an open reader");
+        await AssertStrandsAsync(dataSource, "1|6", "2|7");
+    }
+
+    [Test]
     public async Task Commands_from_several_threads_on_one_connection_are_refused_before_they_run_and_the_strands_keep_what_was_acknowledged()
     {
         await using var dataSource = HelixDataSource.Create(HelixConnectionString());

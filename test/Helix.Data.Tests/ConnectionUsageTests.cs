@@ -91,6 +91,38 @@ public class ConnectionUsageTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
     }
 
     [Test]
+    public async Task A_rollback_to_a_savepoint_beside_an_open_reader_that_its_provider_refuses_is_undone_on_no_strand([Values] HelixStrand readerOn)
+    {
+        await using var strands = Strands($"Preferred Strand={readerOn}");
+        await using var connection = await OpenAsync(strands.DataSource);
+        var transaction = IsAsync ? await connection.BeginTransactionAsync() : connection.BeginTransaction();
+        await using (var first = await ReaderAsync(connection, "UPDATE p SET v = v + 5 WHERE id = 1"))
+        {
+        }
+
+        await Savepoint(() => transaction.Save("before"), () => transaction.SaveAsync("before"));
+        await using (var second = await ReaderAsync(connection, "UPDATE p SET v = v + 5 WHERE id = 2"))
+        {
+        }
+
+        await using (var reader = await ReaderAsync(connection, "SELECT id FROM p"))
+        {
+            strands.Plan(((HelixDataReader)reader).Strand).FailExecutions(Busy, text => text.StartsWith("ROLLBACK TO", StringComparison.Ordinal));
+            Assert.CatchAsync<InvalidOperationException>(() => Savepoint(() => transaction.Rollback("before"), () => transaction.RollbackAsync("before")));
+        }
+
+        strands.Plan(HelixStrand.Primary).Heal();
+        strands.Plan(HelixStrand.Secondary).Heal();
+        await (IsAsync ? transaction.CommitAsync() : Task.Run(transaction.Commit));
+        Assert.Multiple(() =>
+        {
+            Assert.That(strands.Files.Rows(HelixStrand.Primary, Rows), Is.EqualTo(new[] { "1|6", "2|7" }), "nothing was rolled back on the primary");
+            Assert.That(strands.Files.Rows(HelixStrand.Secondary, Rows), Is.EqualTo(new[] { "1|6", "2|7" }), "nor on the secondary");
+            Assert.That(strands.Divergences, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task A_command_started_while_another_of_the_same_connection_runs_is_refused_before_it_runs_anywhere()
     {
         await using var strands = Strands();
@@ -133,6 +165,18 @@ public class ConnectionUsageTests(SyncOrAsync mode) : SyncOrAsyncTestBase(mode)
         Assert.CatchAsync(() => ExecuteNonQueryAsync(connection, "UPDATE nowhere SET v = 1"));
         Assert.CatchAsync(() => ExecuteNonQueryAsync(connection, "SELECT * FROM nowhere"));
         Assert.That(await ExecuteNonQueryAsync(connection, "UPDATE p SET v = 3 WHERE id = 1"), Is.EqualTo(1));
+    }
+
+    private async Task Savepoint(Action sync, Func<Task> async)
+    {
+        if (IsAsync)
+        {
+            await async();
+        }
+        else
+        {
+            sync();
+        }
     }
 
     private static HelixStrand Other(HelixStrand strand) => strand == HelixStrand.Primary ? HelixStrand.Secondary : HelixStrand.Primary;

@@ -390,7 +390,11 @@ internal sealed class FaultySqliteTransaction(SqliteTransaction inner, FaultySql
         inner.Save(savepointName);
     }
 
-    public override void Rollback(string savepointName) => inner.Rollback(savepointName);
+    public override void Rollback(string savepointName)
+    {
+        plan.OnExecute("ROLLBACK TO SAVEPOINT " + savepointName);
+        inner.Rollback(savepointName);
+    }
 
     public override void Release(string savepointName) => inner.Release(savepointName);
 

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Helix.Data.Strategies;
 
 namespace Helix.Data.Internal.Execution;
 
@@ -15,7 +16,15 @@ internal sealed partial class StrandTransactions
             throw new InvalidOperationException($"No savepoint named '{name}' exists in this transaction.");
         }
 
-        foreach (var side in _sides.Where(s => s.Mode == Mode.Active).ToList())
+        var active = _sides.Where(s => s.Mode == Mode.Active).ToList();
+        if (_connection?.OrderForOpenReader == HelixWriteOrder.SecondaryFirst)
+        {
+            // A reader of the connection is open on the secondary: a provider that refuses the savepoint beside it
+            // refuses it there first, and the primary does not go on alone (contract amendment 38).
+            active.Reverse();
+        }
+
+        foreach (var side in active)
         {
             try
             {
