@@ -49,6 +49,19 @@ public sealed partial class HelixCommand : DbCommand
         _connection = connection;
     }
 
+    /// <summary>
+    /// Initializes a new instance of the <see cref="HelixCommand"/> class with a text, a connection and the transaction
+    /// to run in, as <c>NpgsqlCommand</c>, <c>MySqlCommand</c> and <c>SqlCommand</c> take them.
+    /// </summary>
+    /// <param name="commandText">The SQL text.</param>
+    /// <param name="connection">The connection.</param>
+    /// <param name="transaction">The transaction; it must be the active transaction of <paramref name="connection"/> when the command runs.</param>
+    public HelixCommand(string? commandText, HelixConnection? connection, HelixTransaction? transaction)
+        : this(commandText, connection)
+    {
+        Transaction = transaction;
+    }
+
     /// <inheritdoc />
     [AllowNull]
     public override string CommandText

@@ -17,7 +17,7 @@ public sealed partial class HelixConnection
     private bool HasOpenReaders => _openReaders[0] + _openReaders[1] > 0;
 
     /// <summary>
-    /// Gets the order a write or a commit runs on the strands in while a reader of this connection is still open: first
+    /// Gets the order a write, a commit or a savepoint runs on the strands in while a reader of this connection is still open: first
     /// on the strand the reader reads, so that a provider that refuses a second command beside an open reader refuses it
     /// there, before any strand applied it; <see langword="null"/> when no reader is open.
     /// </summary>

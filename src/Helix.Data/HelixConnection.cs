@@ -12,6 +12,8 @@ namespace Helix.Data;
 /// <remarks>
 /// Connections made with the same connection string share one data source, so they share strand health, read
 /// routing and the replay queue. <see cref="Open"/> opens the strand reads go to; a write opens the other strand too.
+/// Like <c>NpgsqlConnection</c>, a connection runs one command at a time: a command started while another one runs (from
+/// another thread) throws an <see cref="InvalidOperationException"/>; use a connection per concurrent operation.
 /// </remarks>
 public sealed partial class HelixConnection : DbConnection
 {

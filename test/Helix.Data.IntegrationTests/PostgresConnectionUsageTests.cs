@@ -57,7 +57,7 @@ public class PostgresConnectionUsageTests(SyncOrAsync mode) : PostgresTestBase
         var transaction = (HelixTransaction)await connection.BeginTransactionAsync();
         await connection.ExecuteAsync("UPDATE p SET v = v + 5 WHERE id = 2", transaction: transaction);
         Exception? error;
-        await using (var command = Command(connection, "SELECT id FROM p", transaction))
+        await using (var command = new HelixCommand("SELECT id FROM p", connection, transaction))
         await using (var reader = await command.ExecuteReaderAsync())
         {
             Assert.That(await reader.ReadAsync(), Is.True);
@@ -80,7 +80,7 @@ public class PostgresConnectionUsageTests(SyncOrAsync mode) : PostgresTestBase
         await transaction.SaveAsync("before");
         await Execute(connection, "UPDATE p SET v = v + 5 WHERE id = 2", transaction);
         Exception? error;
-        await using (var command = Command(connection, "SELECT id FROM p", transaction))
+        await using (var command = new HelixCommand("SELECT id FROM p", connection, transaction))
         await using (var reader = await command.ExecuteReaderAsync())
         {
             Assert.That(await reader.ReadAsync(), Is.True);
@@ -137,7 +137,7 @@ public class PostgresConnectionUsageTests(SyncOrAsync mode) : PostgresTestBase
     /// <summary>The common mistake: for each row read, an update on the same connection while the reader is open.</summary>
     private async Task UpdateEachRowReadAsync(HelixConnection connection, HelixTransaction? transaction)
     {
-        await using var command = Command(connection, "SELECT id FROM p ORDER BY id", transaction);
+        await using var command = new HelixCommand("SELECT id FROM p ORDER BY id", connection, transaction);
         if (IsAsync)
         {
             await using var reader = await command.ExecuteReaderAsync();
@@ -154,14 +154,6 @@ public class PostgresConnectionUsageTests(SyncOrAsync mode) : PostgresTestBase
                 connection.Execute("UPDATE p SET v = v + 10 WHERE id = @id", new { id = reader.GetInt32(0) }, transaction);
             }
         }
-    }
-
-    private static HelixCommand Command(HelixConnection connection, string sql, HelixTransaction? transaction)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
     }
 
     private async Task Execute(HelixConnection connection, string sql, DbTransaction? transaction)

@@ -38,6 +38,34 @@ public class AdoSurfaceTests
     }
 
     [Test]
+    public void A_command_made_with_its_text_connection_and_transaction_runs_in_that_transaction_on_both_strands()
+    {
+        using var files = new SqliteStrands("command-ctor");
+        files.ExecuteOnBoth("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+        using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        using var connection = dataSource.OpenConnection();
+        using (var transaction = connection.BeginTransaction())
+        {
+            using var command = new HelixCommand("INSERT INTO t VALUES (1)", connection, transaction);
+            Assert.That(command.Transaction, Is.SameAs(transaction));
+            Assert.That(command.ExecuteNonQuery(), Is.EqualTo(1));
+            transaction.Rollback();
+        }
+
+        using (var transaction = connection.BeginTransaction())
+        {
+            new HelixCommand("INSERT INTO t VALUES (2)", connection, transaction).ExecuteNonQuery();
+            transaction.Commit();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(files.Rows(HelixStrand.Primary, "SELECT id FROM t"), Is.EqualTo(new[] { "2" }), "the first insert was rolled back with its transaction");
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT id FROM t"), Is.EqualTo(new[] { "2" }));
+        });
+    }
+
+    [Test]
     public void StateChange_events_follow_open_and_close()
     {
         using var files = new SqliteStrands("events");
