@@ -86,6 +86,16 @@ public class EfCoreBenchmarks
     [Benchmark, BenchmarkCategory("EF SaveChanges of 10")]
     public Task<int> HelixSave() => SaveAsync(_helix);
 
+    [Benchmark(Baseline = true), BenchmarkCategory("EF SaveChanges of 1")]
+    public Task<int> PlainPrimarySaveOne() => SaveAsync(_primary, count: 1);
+
+    [Benchmark, BenchmarkCategory("EF SaveChanges of 1")]
+    public Task<int> PlainSecondarySaveOne() => SaveAsync(_secondary, count: 1);
+
+    /// <summary>One entity: EF uses no transaction for it, Helix one (contract amendment 39, racing saves in the same order on both strands).</summary>
+    [Benchmark, BenchmarkCategory("EF SaveChanges of 1")]
+    public Task<int> HelixSaveOne() => SaveAsync(_helix, count: 1);
+
     private static string Query(DbContextOptions<BenchContext> options)
     {
         using var context = new BenchContext(options);
@@ -98,10 +108,10 @@ public class EfCoreBenchmarks
         return context.Orders.AsNoTracking().Where(o => o.Id == SeededId).Select(o => o.Customer).Single();
     }
 
-    private static async Task<int> SaveAsync(DbContextOptions<BenchContext> options)
+    private static async Task<int> SaveAsync(DbContextOptions<BenchContext> options, int count = 10)
     {
         await using var context = new BenchContext(options);
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < count; i++)
         {
             context.Orders.Add(new BenchOrder { Customer = "customer " + i, Total = i, Lines = i });
         }

@@ -22,6 +22,7 @@ internal sealed class HelixRouter
     private HelixRouter(HelixDataSource dataSource, HelixEntityFrameworkOptions options)
     {
         DataSource = dataSource;
+        SavesInTransaction = options.SaveChangesInTransaction;
         _check = new GeneratedValueCheck(options);
         Connections = new HelixConnectionInterceptor(this);
         Commands = new HelixCommandInterceptor();
@@ -30,6 +31,9 @@ internal sealed class HelixRouter
     }
 
     public HelixDataSource DataSource { get; }
+
+    /// <summary>Gets a value indicating whether a <c>SaveChanges</c> outside a transaction runs in one (<see cref="HelixEntityFrameworkOptions.SaveChangesInTransaction"/>).</summary>
+    public bool SavesInTransaction { get; }
 
     public string PrimaryConnectionString => DataSource.Strands[0].ConnectionString;
 

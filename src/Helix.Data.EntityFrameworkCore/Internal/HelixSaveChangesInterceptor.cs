@@ -14,7 +14,8 @@ namespace Helix.Data.EntityFrameworkCore.Internal;
 /// For a model with <c>xmin</c> concurrency tokens the transaction is also what undoes the unchecked strand's write when
 /// the check fails (<see cref="ServerTokens"/>), in a transaction or not, so it stays. An application that chose
 /// <see cref="AutoTransactionBehavior.Never"/> keeps it (a write checking a token is then refused:
-/// <see cref="EfSession.ExecuteAsync"/>).
+/// <see cref="EfSession.ExecuteAsync"/>); one that turned <see cref="HelixEntityFrameworkOptions.SaveChangesInTransaction"/>
+/// off keeps EF's behaviour for models without such tokens.
 /// </summary>
 internal sealed class HelixSaveChangesInterceptor(HelixRouter router) : SaveChangesInterceptor
 {
@@ -72,7 +73,7 @@ internal sealed class HelixSaveChangesInterceptor(HelixRouter router) : SaveChan
         {
             database.AutoTransactionBehavior = AutoTransactionBehavior.Always; // for good: the check needs it everywhere
         }
-        else if (database.CurrentTransaction is null)
+        else if (router.SavesInTransaction && database.CurrentTransaction is null)
         {
             database.AutoTransactionBehavior = AutoTransactionBehavior.Always;
             _lent.AddOrUpdate(context, context);

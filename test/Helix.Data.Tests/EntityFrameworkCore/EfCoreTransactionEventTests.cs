@@ -30,6 +30,27 @@ public class EfCoreTransactionEventTests
     }
 
     [Test]
+    public async Task A_one_row_save_outside_a_transaction_runs_in_one_unless_SaveChangesInTransaction_is_off([Values] bool inTransaction)
+    {
+        using var files = new SqliteStrands("ef-save-in-tx");
+        await using var dataSource = HelixDataSource.Create(files.ConnectionString());
+        var events = new List<string>();
+        var options = Recording(new DbContextOptionsBuilder<ShopContext>().UseHelix(dataSource, (b, primary) => b.UseSqlite(primary), o => o.SaveChangesInTransaction = inTransaction), events).Options;
+        await using var context = new ShopContext(options);
+        await context.Database.EnsureCreatedAsync();
+        events.Clear();
+        context.Customers.Add(new Customer { Name = "one" });
+        await context.SaveChangesAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Contains("TransactionStarted"), Is.EqualTo(inTransaction));
+            Assert.That(context.Database.AutoTransactionBehavior, Is.EqualTo(AutoTransactionBehavior.WhenNeeded), "given back after the save");
+            Assert.That(files.Rows(HelixStrand.Secondary, "SELECT Name FROM Customers"), Is.EqualTo(new[] { "one" }));
+        });
+    }
+
+    [Test]
     public async Task A_commit_an_interceptor_suppresses_is_not_made_on_the_strands()
     {
         using var files = new SqliteStrands("ef-tx-suppressed");
