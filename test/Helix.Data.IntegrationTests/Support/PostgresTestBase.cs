@@ -78,6 +78,34 @@ public abstract class PostgresTestBase
         return rows;
     }
 
+    /// <summary>
+    /// Rounds of <paramref name="workers"/> writers racing on one row, each making <paramref name="writes"/> writes a round
+    /// (<paramref name="write"/> is given the round, the worker and the write); after each round the row read by
+    /// <paramref name="valueQuery"/> is compared on the two servers. Returns the rounds that left them apart.
+    /// </summary>
+    protected async Task<List<string>> RoundsApartAsync(string valueQuery, int rounds, int workers, int writes, Func<int, int, int, Task> write)
+    {
+        var apart = new List<string>();
+        for (var round = 0; round < rounds; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; i < writes; i++)
+                {
+                    await write(round, worker, i);
+                }
+            })));
+
+            var (primary, secondary) = (await RowsAsync(HelixStrand.Primary, valueQuery), await RowsAsync(HelixStrand.Secondary, valueQuery));
+            if (!primary.SequenceEqual(secondary))
+            {
+                apart.Add($"round {round}: primary {primary[0]}, secondary {secondary[0]}");
+            }
+        }
+
+        return apart;
+    }
+
     protected static string Checksum(IEnumerable<string> rows) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", rows))))[..16];
 

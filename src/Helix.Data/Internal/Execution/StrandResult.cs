@@ -11,9 +11,8 @@ namespace Helix.Data.Internal.Execution;
 /// whether the server then ended it itself with the connection whole (<see cref="ServerEnded"/>: a lock or statement
 /// timeout, a deadlock, a command timeout whose cancellation the server confirmed), and whether that proves it had no
 /// effect (<see cref="EndedWithoutEffect"/>: a command of one statement; SQLite and MySQL commit each statement of a
-/// longer text on its own, so the error may concern the last one only). In a transaction, a strand the statement was not
-/// sent to, because the strand before it ended it (<see cref="NotSentTo"/>), has that strand's result, marked
-/// <see cref="NotSent"/>.
+/// longer text on its own, so the error may concern the last one only). A strand a write run in order was not sent to,
+/// because the strand before it ended it (<see cref="NotSentTo"/>), has that strand's result, marked <see cref="NotSent"/>.
 /// </summary>
 internal readonly record struct StrandResult(
     Strand Strand,
@@ -46,9 +45,9 @@ internal readonly record struct StrandResult(
         new(strand, value, null, default, false, command, detach, behavior, elapsed, outputs, batchCounts);
 
     /// <summary>
-    /// The result of a strand a statement in a transaction was not sent to, because this strand, which ran it first,
-    /// ended it without applying it (its server ended it, or the caller cancelled it): the same error, so that the caller
-    /// gets the first strand's own exception, marked <see cref="NotSent"/>.
+    /// The result of a strand a write was not sent to, because this strand, which ran it first, ended it without applying
+    /// it (its provider refused it before sending it; in a transaction also: its server ended it, or the caller cancelled
+    /// it): the same error, so that the caller gets the first strand's own exception, marked <see cref="NotSent"/>.
     /// </summary>
     public StrandResult NotSentTo(Strand strand) => this with { Strand = strand, MayHaveApplied = false, NotSent = true };
 

@@ -313,6 +313,8 @@ internal sealed partial class StrandTransactions
         // A statement the first strand's server ended, or the caller cancelled there, was not sent to the other strand
         // (WriteFanOut). A strand that gets the transaction by replay does not meet that end either, nor the abort of a
         // transaction a server ends on an error (PostgreSQL's COMMIT then rolls back, while the replay would commit).
+        // One the first strand's provider refused before sending it (a busy connection) reached no server: the
+        // transaction goes on as it was.
         if (Array.Exists(results, r => r.NotSent && !HelixErrorClassifier.RefusedBeforeSending(r.Error!)))
         {
             CannotCommitFrom(_recorded.Count, EndedOnOneStrand(Array.Find(results, r => !r.NotSent).Strand));
