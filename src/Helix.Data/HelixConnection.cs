@@ -31,6 +31,10 @@ public sealed partial class HelixConnection : DbConnection
     /// <summary>Gets or sets this connection's last reader, disposed, for its next command to reuse (never another connection's).</summary>
     internal HelixDataReader? IdleReader { get; set; }
 
+    // Set when the connection opens, as Npgsql's "Persist Security Info" does: from then on ConnectionString is the data
+    // source's, with its secrets masked, unless the string says Persist Security Info=true (contract amendment 40).
+    private bool _secretsHidden;
+
     // What keeps this connection's inner connections from being kept for reuse when it closes (see Release), besides
     // the readers still open (HelixConnection.Usage.cs).
     private bool _innerShown;
@@ -58,12 +62,18 @@ public sealed partial class HelixConnection : DbConnection
     /// Gets or sets the connection string. Setting it validates it and attaches the connection to the data source shared by
     /// every connection with the same string.
     /// </summary>
+    /// <remarks>
+    /// Once the connection has been opened (and after it closes), a string that holds passwords or other secrets is
+    /// returned with them masked, as Npgsql's, MySqlConnector's and SqlClient's connections return theirs, unless it sets
+    /// <c>Persist Security Info=true</c>. A connection made by a <see cref="HelixDataSource"/> returns the data source's
+    /// string, masked.
+    /// </remarks>
     /// <exception cref="ArgumentException">The connection string is malformed or invalid.</exception>
     /// <exception cref="InvalidOperationException">The connection is open, or was made by a data source.</exception>
     [AllowNull]
     public override string ConnectionString
     {
-        get => _fromDataSource ? _dataSource!.ConnectionString : _connectionString;
+        get => _fromDataSource || _secretsHidden ? _dataSource!.ConnectionString : _connectionString;
         set
         {
             if (_state != ConnectionState.Closed)
@@ -79,6 +89,7 @@ public sealed partial class HelixConnection : DbConnection
             var text = value ?? string.Empty;
             _dataSource = text.Length == 0 ? null : HelixDataSource.GetShared(text);
             _connectionString = text;
+            _secretsHidden = false;
         }
     }
 
@@ -352,6 +363,7 @@ public sealed partial class HelixConnection : DbConnection
     {
         var previous = _state;
         _state = state;
+        _secretsHidden |= state == ConnectionState.Open && _dataSource!.Configuration.HidesSecretsOnceOpen;
         if (previous != state)
         {
             // The arguments are immutable: the two common transitions share one instance each, as Npgsql's do.

@@ -132,6 +132,24 @@ public sealed partial class HelixConnectionStringBuilder : DbConnectionStringBui
         set => this[HelixKeywords.Name] = value;
     }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether a <see cref="HelixConnection"/> that has been opened still returns its
+    /// passwords and other secrets from <see cref="HelixConnection.ConnectionString"/> (key <c>Persist Security Info</c>).
+    /// </summary>
+    /// <value>
+    /// The default value is <see langword="false"/>: once opened, the connection returns its connection string with the
+    /// secrets masked, as Npgsql's, MySqlConnector's and SqlClient's connections do. Helix owns the key; it is not passed
+    /// to the strands (each inner string may set its own for its provider).
+    /// </value>
+    [Category("Strands")]
+    [DisplayName(HelixKeywords.PersistSecurityInfo)]
+    [DefaultValue(false)]
+    public bool PersistSecurityInfo
+    {
+        get => TryGetValue(HelixKeywords.PersistSecurityInfo, out var value) && (string)value == "true";
+        set => this[HelixKeywords.PersistSecurityInfo] = value;
+    }
+
     /// <summary>Gets or sets the value of a key. Helix keys are validated and stored under their canonical spaced name.</summary>
     /// <param name="keyword">A Helix key, one of its aliases, or a key passed to both inner connection strings.</param>
     /// <returns>The value, or <see langword="null"/> for a Helix key that is not set.</returns>

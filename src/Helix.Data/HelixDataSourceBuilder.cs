@@ -251,7 +251,8 @@ public sealed partial class HelixDataSourceBuilder
             StrandRetries: csb.StrandRetry,
             StrandRetryDelay: TimeSpan.FromMilliseconds(csb.StrandRetryDelay),
             HedgeAfter: csb.HedgeAfter,
-            StrandPipelines: [.. _strandPipelines]));
+            StrandPipelines: [.. _strandPipelines],
+            HidesSecretsOnceOpen: !csb.PersistSecurityInfo && Redactor.HasSecrets(csb.ConnectionString)));
     }
 
     /// <summary>Refuses keys that need a secondary strand when there is none (single-strand mode).</summary>

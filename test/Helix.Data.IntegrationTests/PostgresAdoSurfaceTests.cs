@@ -205,6 +205,54 @@ public class PostgresAdoSurfaceTests(SyncOrAsync mode) : PostgresTestBase
         }
     }
 
+    // Found 2026-12-06 logging a connection's string as applications do: an open HelixConnection returned both strands'
+    // passwords, where the NpgsqlConnection beside it returned none once opened.
+    [Test]
+    public async Task An_opened_connection_returns_its_string_without_the_passwords_as_Npgsql_does_unless_Persist_Security_Info_is_set()
+    {
+        var withPassword = HelixConnectionString(inner: ";Password=inner-pass-1") + ";Password=shared-pass-2";
+        await using var connection = new HelixConnection(withPassword);
+        await using var npgsql = new NpgsqlConnection(PostgresServers.Primary.ConnectionString(Database) + ";Password=inner-pass-1");
+        Assert.That(connection.ConnectionString, Is.EqualTo(withPassword), "before it is opened, the string as set");
+
+        await OpenAsync(connection);
+        await OpenAsync(npgsql);
+        Assert.That(npgsql.ConnectionString, Does.Not.Contain("inner-pass-1"), "what Npgsql does");
+        var opened = connection.ConnectionString;
+        Assert.Multiple(() =>
+        {
+            Assert.That(opened, Does.Not.Contain("pass-1").And.Not.Contain("pass-2"));
+            Assert.That(opened, Does.Contain("***").And.Contain(Database), "the rest is still there to read");
+        });
+        Assert.That(await CurrentDatabaseAsync(connection), Is.EqualTo(Database), "Dapper's cache keys on the string; it changed");
+
+        await connection.CloseAsync();
+        Assert.That(connection.ConnectionString, Is.EqualTo(opened), "after closing too, as Npgsql");
+        await OpenAsync(connection);
+        Assert.That(await CurrentDatabaseAsync(connection), Is.EqualTo(Database), "opened again: the data source kept its passwords");
+        await connection.CloseAsync();
+
+        connection.ConnectionString = withPassword + ";Persist Security Info=true";
+        await OpenAsync(connection);
+        Assert.That(connection.ConnectionString, Does.Contain("inner-pass-1").And.Contain("shared-pass-2"), "kept when the application asks");
+        Assert.That(await CurrentDatabaseAsync(connection), Is.EqualTo(Database), "Helix's own key, not passed to Npgsql");
+
+        await using var plain = new HelixConnection(HelixConnectionString());
+        await OpenAsync(plain);
+        Assert.That(plain.ConnectionString, Is.EqualTo(HelixConnectionString()), "a string without secrets is returned as set");
+    }
+
+    private Task OpenAsync(System.Data.Common.DbConnection connection)
+    {
+        if (IsAsync)
+        {
+            return connection.OpenAsync();
+        }
+
+        connection.Open();
+        return Task.CompletedTask;
+    }
+
     private async Task<string> CurrentDatabaseAsync(HelixConnection connection) =>
         IsAsync ? await connection.QuerySingleAsync<string>("SELECT current_database()") : connection.QuerySingle<string>("SELECT current_database()");
 }

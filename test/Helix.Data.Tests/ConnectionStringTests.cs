@@ -265,6 +265,45 @@ public class ConnectionStringTests
     }
 
     [Test]
+    public void Persist_Security_Info_is_Helixs_own_key_and_is_not_passed_to_the_strands()
+    {
+        var b = new HelixConnectionStringBuilder("Helix;Provider=Npgsql;Primary=\"Host=a\";PersistSecurityInfo=yes;Username=app");
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.PersistSecurityInfo, Is.True);
+            Assert.That(new HelixConnectionStringBuilder().PersistSecurityInfo, Is.False, "the default, as the providers'");
+            Assert.That(b.PassThroughEntries().Select(e => e.Key), Is.EqualTo(new[] { "Username" }).IgnoreCase);
+        });
+        var error = Assert.Throws<ArgumentException>(() => _ = new HelixConnectionStringBuilder("Persist Security Info=sometimes"));
+        Assert.That(error!.Message, Does.Contain("Persist Security Info").And.Contain("sometimes").And.Contain("true or false"));
+    }
+
+    [TestCase("Provider=Npgsql;Primary=\"Host=a;Password=p\"", true)]
+    [TestCase("Provider=Npgsql;Primary=\"Host=a\";Pwd=p", true)]
+    [TestCase("Provider=Npgsql;Primary=\"Host=a\";Replay=nats://u:p@nats:4222", true)]
+    [TestCase("Provider=Npgsql;Primary=\"Host=a;Password=\"", false)]
+    [TestCase("Provider=Npgsql;Primary=\"Host=a;Username=app\";Replay=nats://nats:4222", false)]
+    [TestCase("Primary=\"unbalanced", true)]
+    public void A_string_has_secrets_when_it_names_a_password_or_a_URLs_credentials(string text, bool expected) =>
+        Assert.That(Internal.Redactor.HasSecrets(text), Is.EqualTo(expected));
+
+    [Test]
+    public void An_opened_connection_whose_string_has_no_secrets_returns_it_as_set_and_stays_on_the_shared_data_source()
+    {
+        using var files = new SqliteStrands("no-secrets");
+        var text = files.ConnectionString();
+        using var connection = new HelixConnection(text);
+        connection.Open();
+        connection.Close();
+        using var again = new HelixConnection(connection.ConnectionString);
+        Assert.Multiple(() =>
+        {
+            Assert.That(connection.ConnectionString, Is.EqualTo(text));
+            Assert.That(again.HelixDataSource, Is.SameAs(connection.HelixDataSource));
+        });
+    }
+
+    [Test]
     public void Works_through_DbProviderFactories()
     {
         DbProviderFactories.RegisterFactory(HelixProviderFactory.InvariantName, HelixProviderFactory.Instance);

@@ -29,7 +29,8 @@ internal sealed record HelixDataSourceConfiguration(
     int StrandRetries,
     TimeSpan StrandRetryDelay,
     string HedgeAfter,
-    Polly.ResiliencePipeline?[] StrandPipelines);
+    Polly.ResiliencePipeline?[] StrandPipelines,
+    bool HidesSecretsOnceOpen);
 
 /// <summary>What a strand is made of, before the data source gives it a state.</summary>
 internal sealed record StrandSpec(HelixStrand Id, string Name, string ProviderName, System.Data.Common.DbProviderFactory Factory, System.Data.Common.DbDataSource DataSource, bool OwnsDataSource, string? ConnectionString = null);

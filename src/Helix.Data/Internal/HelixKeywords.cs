@@ -29,6 +29,7 @@ internal static class HelixKeywords
     public const string ReplayFull = "Replay Full";
     public const string StrandNames = "Strand Names";
     public const string Name = "Name";
+    public const string PersistSecurityInfo = "Persist Security Info";
     public const string Failback = "Failback";
     public const string WriteOrder = "Write Order";
     public const string AdaptiveDelta = "Adaptive Delta";
@@ -56,7 +57,7 @@ internal static class HelixKeywords
     /// <summary>Every canonical key, in the order the reference documents them.</summary>
     public static readonly string[] All =
     [
-        Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name,
+        Provider, PrimaryProvider, SecondaryProvider, Primary, Secondary, StrandNames, Name, PersistSecurityInfo,
         ReadStrategy, PreferredStrand, StickyCooldown, Failback, StaleReads, Failover, CircuitThreshold, CircuitReset, LatencyCap,
         StrandRetry, StrandRetryDelay, HedgeAfter,
         WriteStrategy, WriteOrder, NondeterministicWrites, AdaptiveDelta, AdaptiveStrikes, AdaptiveCap, AdaptiveFloor, AdaptiveRecovery,
@@ -133,7 +134,7 @@ internal static class HelixKeywords
                 return ParseInt(key, text, 1, "a whole number of entries per second, 1 or more (leave the key out for no limit)").ToString(CultureInfo.InvariantCulture);
             case CircuitThreshold or ReplayCapacity or AdaptiveStrikes or AdaptiveRecovery or ReplayBatchSize or ReplayMaxAttempts or ReplayPriorityRatio:
                 return ParseInt(key, text, 1, "a whole number, 1 or more").ToString(CultureInfo.InvariantCulture);
-            case ReplayWorker or ReplayStrictPriority:
+            case ReplayWorker or ReplayStrictPriority or PersistSecurityInfo:
                 return ParseBool(key, text) ? "true" : "false";
             case Name:
                 return IsValidStrandName(text) ? text : throw Invalid(key, text, "a name made of letters, digits and '_' (it tags metrics and traces)");

@@ -52,6 +52,41 @@ internal static partial class Redactor
     }
 
     /// <summary>
+    /// Gets a value indicating whether <see cref="Redact"/> would change anything of the connection string but the
+    /// spelling of its keys: a secret value, nested strings and URLs included, or text it cannot parse.
+    /// </summary>
+    public static bool HasSecrets(string? connectionString)
+    {
+        if (string.IsNullOrEmpty(connectionString))
+        {
+            return false;
+        }
+
+        DbConnectionStringBuilder parsed;
+        try
+        {
+            parsed = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        }
+        catch (ArgumentException)
+        {
+            return true; // Redact shows nothing of it
+        }
+
+        foreach (string key in parsed.Keys)
+        {
+            var value = parsed[key] as string;
+            if (IsSecretKey(key) && !string.IsNullOrEmpty(value)
+                || value is not null && IsUrl(value) && RedactUrls(value) != value
+                || value is not null && value.Contains('=', StringComparison.Ordinal) && !IsUrl(value) && HasSecrets(value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Masks the credentials of every URL in a text (a <c>Replay=nats://user:secret@host</c> value, or an error message that
     /// quotes such a URL): the password of <c>user:password@</c>, a token given as <c>token@</c>, and query values whose
     /// names say they are secret (<c>?token=...</c>).
