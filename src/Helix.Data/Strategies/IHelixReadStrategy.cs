@@ -19,6 +19,9 @@ public interface IHelixReadStrategy
     /// <summary>
     /// Tells which strand the next read would most likely use, without changing any state (a round-robin counter does
     /// not move). A new connection opens this strand first, so that a connection used only for reads opens one.
+    /// Return the same strand to every connection while the strands' states stay the same: a connection holds the
+    /// strand it opened first while it waits for the other's pool, and connections that opened different strands first
+    /// can wait on each other until the pools' timeouts when both pools are full.
     /// </summary>
     /// <param name="strands">The strands.</param>
     /// <returns>The strand, or <see langword="null"/> when none can serve reads.</returns>

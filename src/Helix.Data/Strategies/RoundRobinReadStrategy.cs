@@ -13,10 +13,15 @@ public sealed class RoundRobinReadStrategy : IHelixReadStrategy
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The primary while it can serve reads, whatever the turn: every connection then opens its strands in one order. A
+    /// preview that alternated made half the connections hold the secondary while waiting for the primary and half the
+    /// reverse, which deadlocked until the pools' timeouts once both pools were full (contract amendment 41).
+    /// </remarks>
     public HelixStrand? Preview(IHelixStrandView strands)
     {
         ArgumentNullException.ThrowIfNull(strands);
-        return Pick(strands, Volatile.Read(ref _next) + 1);
+        return Pick(strands, (uint)HelixStrand.Primary);
     }
 
     /// <inheritdoc />

@@ -99,18 +99,24 @@ public class ReadStrategyTests
     }
 
     [Test]
-    public void RoundRobin_alternates_skips_a_strand_that_cannot_serve_and_previews_without_moving()
+    public void RoundRobin_alternates_skips_a_strand_that_cannot_serve_and_previews_the_same_strand_whatever_the_turn()
     {
         var strands = new FakeStrands();
         var strategy = new RoundRobinReadStrategy();
-        var preview = strategy.Preview(strands);
         var first = strategy.Choose(strands);
         Assert.Multiple(() =>
         {
-            Assert.That(first, Is.EqualTo(preview));
             Assert.That(strategy.Choose(strands), Is.Not.EqualTo(first));
             Assert.That(strategy.Choose(strands), Is.EqualTo(first));
         });
+
+        // Every connection opens the previewed strand first: one strand for all, so that none waits for the primary's
+        // pool while holding the secondary's as others do the reverse (amendment 41).
+        var previews = Enumerable.Range(0, 4).Select(_ => (strategy.Preview(strands), strategy.Choose(strands)).Item1).ToList();
+        Assert.That(previews, Is.All.EqualTo(P));
+        strands.Set(P, HelixStrandState.Failed);
+        Assert.That(strategy.Preview(strands), Is.EqualTo(S), "the secondary while the primary cannot serve");
+        strands.Set(P, HelixStrandState.Healthy);
 
         strands.Set(S, HelixStrandState.Draining);
         Assert.That(Enumerable.Range(0, 4).Select(_ => strategy.Choose(strands)), Is.All.EqualTo(P));

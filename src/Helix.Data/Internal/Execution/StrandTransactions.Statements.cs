@@ -70,12 +70,13 @@ internal sealed partial class StrandTransactions
         : null;
 
     /// <summary>
-    /// A strand to read from: one that runs the transaction already, else a healthy one it has not touched. A read of a
-    /// token each database generates prefers the strand that would check it (<see cref="CheckingSide"/>).
+    /// A strand to read from: one that runs the transaction already, else a healthy one it has not touched; the read
+    /// strategy's pick first. A read of a token each database generates prefers the strand that would check it
+    /// (<see cref="CheckingSide"/>).
     /// </summary>
     private Side? PickReadSide(bool readsToken)
     {
-        var preferred = readsToken ? CheckingSide()?.Strand : _dataSource.Reads!.Peek();
+        var preferred = readsToken ? CheckingSide()?.Strand : _dataSource.Reads!.Pick(); // the strategy's turn, as a plain read's
         return _sides.FirstOrDefault(s => s.Mode == Mode.Active && s.Strand == preferred)
             ?? _sides.FirstOrDefault(s => s.Mode == Mode.Active)
             ?? (_recorded.Count > 0 ? null : _sides.FirstOrDefault(s => s.Mode == Mode.Untouched && s.Strand == preferred)
