@@ -241,6 +241,12 @@ public sealed partial class HelixDataSource : DbDataSource
         }
 
         HelixMetrics.Unregister(this);
+        if (_worker is not null && Internal.Replay.UnreplayedWrites.EndWithTheProcess(_configuration))
+        {
+            await Internal.Replay.UnreplayedWrites.DrainAsync(Strands, _configuration.ReplayOptions.DrainOnDispose).ConfigureAwait(false);
+            Internal.Replay.UnreplayedWrites.ReportLost(Strands, _configuration.Name, Logger);
+        }
+
         if (_configuration.DrainWatch is { } watch)
         {
             await watch.DisposeAsync().ConfigureAwait(false);

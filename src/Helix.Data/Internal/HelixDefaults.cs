@@ -28,6 +28,10 @@ internal static class HelixDefaults
     public const int ReplayPollIntervalMilliseconds = 1_000;
     public const int HealingWaitMilliseconds = 1_000;
     public const int InDoubtTimeoutSeconds = 120;
+
+    /// <summary>How long disposing a data source waits for its in-process queue's writes to reach a strand that can take them.</summary>
+    public const int DrainOnDisposeSeconds = 5;
+
     public const int ReplayPriorityRatio = 10;
     public const string DrainBucket = "helix-drain";
     public const int StrandRetry = 1;

@@ -9,6 +9,7 @@ internal static class EventIds
     public const int DataSourceCreated = 1000;
     public const int ReplayDisabled = 1001;
     public const int OptionIgnored = 1002;
+    public const int UnreplayedWritesLost = 1003;
 
     public const int StrandStateChanged = 2000;
     public const int StrandDeferred = 2001;

@@ -54,6 +54,15 @@ public sealed class HelixReplayOptions
     public TimeSpan InDoubtTimeout { get; set; } = TimeSpan.FromSeconds(HelixDefaults.InDoubtTimeoutSeconds);
 
     /// <summary>
+    /// Gets or sets how long disposing the data source waits for the worker to apply what the data source's own
+    /// in-process queue (<c>Replay=Memory</c>) still holds for a strand that can take it (healthy or catching up): those
+    /// writes end with the process. What is left then is logged as lost (event 1003). Zero: no wait. Durable and
+    /// shared queues keep their entries, and the data source does not wait for them.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan DrainOnDispose { get; set; } = TimeSpan.FromSeconds(HelixDefaults.DrainOnDisposeSeconds);
+
+    /// <summary>
     /// Gets or sets the statement the worker runs to probe a failed strand whose backlog is empty; <see langword="null"/>
     /// picks one for the provider (<c>SELECT 1</c>, or a read of the schema table for SQLite).
     /// </summary>
@@ -76,6 +85,11 @@ public sealed class HelixReplayOptions
             throw new ArgumentException($"Replay options need 0 < BackoffInitial ≤ BackoffMax (got {BackoffInitial} and {BackoffMax}).");
         }
 
+        if (DrainOnDispose < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Replay options need DrainOnDispose ≥ 0 (got {DrainOnDispose}).");
+        }
+
         if (HealingWait < TimeSpan.Zero || PollInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException($"Replay options need HealingWait ≥ 0 and PollInterval > 0 (got {HealingWait} and {PollInterval}).");
@@ -92,6 +106,7 @@ public sealed class HelixReplayOptions
             PollInterval = PollInterval,
             InDoubtTimeout = InDoubtTimeout,
             ProbeCommandText = ProbeCommandText,
+            DrainOnDispose = DrainOnDispose,
         };
     }
 }
