@@ -126,16 +126,16 @@ public sealed class HelixBatch : DbBatch
     /// </summary>
     internal SqlTextInfo Analyze()
     {
-        var (isWrite, changesSession, call) = (false, false, (string?)null);
+        var (isWrite, changesSession, call, setsLocal) = (false, false, (string?)null, false);
         foreach (var command in Commands)
         {
             var text = command.CommandType == CommandType.Text
                 ? SqlClassifier.Analyze(command.CommandText)
                 : new(SqlClassifier.IsWrite(command.CommandType, command.CommandText), null);
-            (isWrite, changesSession, call) = (isWrite || text.IsWrite, changesSession || text.ChangesSession, call ?? text.NondeterministicCall);
+            (isWrite, changesSession, call, setsLocal) = (isWrite || text.IsWrite, changesSession || text.ChangesSession, call ?? text.NondeterministicCall, setsLocal || text.SetsTransactionLocal);
         }
 
-        return new(isWrite, TimestampParameter: null, changesSession, call);
+        return new(isWrite, TimestampParameter: null, changesSession, call, SetsTransactionLocal: setsLocal);
     }
 
     /// <summary>Builds the strand's own batch: its provider's commands, with copies of the parameters (or the caller's own).</summary>

@@ -40,7 +40,8 @@ public sealed partial class HelixDataSource : DbDataSource
         Logger = configuration.LoggerFactory.CreateLogger("Helix.Data");
         Reporter = new DivergenceReporter(Logger, configuration.OnDivergence);
         NondeterministicWrites = new NondeterministicWriteCheck(configuration.NondeterministicWrites, Logger,
-            postgres: configuration.Strands.Any(static s => s.Factory.GetType().FullName == "Npgsql.NpgsqlFactory"));
+            postgres: configuration.Strands.Any(IsPostgres));
+        CarriesTransactionSettings = configuration.Strands.All(IsPostgres);
         Timestamps = new WriteTimestampSource(configuration.WriteTimestamps);
         Strands = [.. configuration.Strands.Select(spec => new Strand(
             spec.Id, spec.Name, spec.ProviderName, spec.Factory, spec.DataSource, spec.OwnsDataSource,
@@ -136,6 +137,12 @@ public sealed partial class HelixDataSource : DbDataSource
 
     /// <summary>Gets what a write on two strands does whose text calls a function each database evaluates for itself (<c>Nondeterministic Writes</c>).</summary>
     internal NondeterministicWriteCheck NondeterministicWrites { get; }
+
+    /// <summary>
+    /// Gets whether a transaction's own settings (<c>SET LOCAL</c>, <c>set_config(..., true)</c>) end with it on every
+    /// strand, as on PostgreSQL; MySQL's <c>SET LOCAL</c> is the session's (<see cref="SessionState"/>).
+    /// </summary>
+    internal bool CarriesTransactionSettings { get; }
 
     /// <summary>Gets <c>Hedge After</c>: when a read also goes to the other strand, or <see langword="null"/> when reads are not hedged.</summary>
     internal ReadHedging? Hedging { get; }
@@ -389,4 +396,6 @@ public sealed partial class HelixDataSource : DbDataSource
             ThreadPool.QueueUserWorkItem(_ => StrandView?.Resume(other, $"strand {_configuration.Strands[(int)strand].Name} is {state}"));
         }
     }
+
+    private static bool IsPostgres(StrandSpec strand) => strand.Factory.GetType().FullName == "Npgsql.NpgsqlFactory";
 }

@@ -123,7 +123,7 @@ public class SqlClassifierTests
         new object[] { "SELECT set_config('app.tenant', @tenant, @local)", true },
         new object[] { "INSERT INTO t VALUES (1); SET search_path TO tenant", true },
         new object[] { "/* helix:read */ SET search_path TO tenant", true },
-        new object[] { "SET LOCAL search_path TO tenant", true },
+        new object[] { "SET LOCAL search_path TO tenant", false },
         new object[] { "SET LOCAL statement_timeout = 100", false },
         new object[] { "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", false },
         new object[] { "SET CONSTRAINTS ALL DEFERRED", false },
@@ -131,7 +131,8 @@ public class SqlClassifierTests
         new object[] { "SET SESSION lock_timeout = '1s'", false },
         new object[] { "SET application_name = 'worker'", false },
         new object[] { "SET NOCOUNT ON", false },
-        new object[] { "SELECT set_config('app.tenant', 'a', true)", true },
+        new object[] { "SELECT set_config('app.tenant', 'a', true)", false },
+        new object[] { "SELECT set_config('app.tenant', 'a', true), set_config('search_path', 'x', false)", true },
         new object[] { "UPDATE t SET v = 1", false },
         new object[] { "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 2", false },
         new object[] { "ALTER TABLE t SET SCHEMA tenant", false },
@@ -141,6 +142,26 @@ public class SqlClassifierTests
     [TestCaseSource(nameof(SessionTexts))]
     public void Knows_a_text_that_changes_the_session(string text, bool changesSession) =>
         Assert.That(SqlClassifier.Analyze(text).ChangesSession, Is.EqualTo(changesSession), text);
+
+    // Amendment 43: a transaction's own settings run on every strand (a write) and replay in a transaction of their own.
+    [TestCase("SET LOCAL app.tenant = 'acme'", true)]
+    [TestCase("set local search_path to tenant", true)]
+    [TestCase("SELECT set_config('app.tenant', @tenant, true)", true)]
+    [TestCase("SELECT set_config('app.tenant', upper(@tenant), TRUE)", true)]
+    [TestCase("SELECT pg_catalog.set_config('app.tenant', 'a', true); INSERT INTO t VALUES (1)", true)]
+    [TestCase("SELECT set_config('app.tenant', 'a', @local)", false)]
+    [TestCase("SELECT set_config('app.tenant', 'a', false)", false)]
+    [TestCase("SET LOCAL statement_timeout = 100", false)]
+    [TestCase("SELECT current_setting('app.tenant')", false)]
+    public void Knows_a_text_that_sets_something_for_its_transaction(string text, bool setsTransactionLocal)
+    {
+        var info = SqlClassifier.Analyze(text);
+        Assert.That(info.SetsTransactionLocal, Is.EqualTo(setsTransactionLocal), text);
+        if (setsTransactionLocal)
+        {
+            Assert.That(info.IsWrite, Is.True, "it must hold on every strand the transaction writes");
+        }
+    }
 
     private static readonly object?[] NondeterministicTexts =
     [

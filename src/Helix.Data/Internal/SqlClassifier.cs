@@ -15,7 +15,11 @@ namespace Helix.Data.Internal;
 /// A call that reads the key the session's last insert generated, as written, in a statement that does not store it
 /// (<c>SELECT LAST_INSERT_ID()</c>): each strand answers with its own key; <see langword="null"/> when there is none.
 /// </param>
-internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false, string? NondeterministicCall = null, string? LastGeneratedKeyRead = null);
+/// <param name="SetsTransactionLocal">
+/// Whether a statement sets something for the rest of its transaction (<c>SET LOCAL</c>, <c>set_config(..., true)</c>):
+/// such a text is a write, and its replay entry is applied in a transaction of its own (<see cref="SessionState"/>).
+/// </param>
+internal readonly record struct SqlTextInfo(bool IsWrite, string? TimestampParameter, bool ChangesSession = false, string? NondeterministicCall = null, string? LastGeneratedKeyRead = null, bool SetsTransactionLocal = false);
 
 /// <summary>
 /// Classifies SQL text as read or write (contract section 4) by looking at the first keyword of every statement, after
@@ -57,7 +61,8 @@ internal static class SqlClassifier
                 result.TimestampParameter ?? other.TimestampParameter,
                 result.ChangesSession || other.ChangesSession,
                 result.NondeterministicCall ?? other.NondeterministicCall,
-                result.LastGeneratedKeyRead ?? other.LastGeneratedKeyRead);
+                result.LastGeneratedKeyRead ?? other.LastGeneratedKeyRead,
+                result.SetsTransactionLocal || other.SetsTransactionLocal);
         }
 
         if (Cache.Count < MaxCachedTexts)
@@ -78,6 +83,7 @@ internal static class SqlClassifier
         private bool _anyStatement;
         private bool _isWrite;
         private bool _changesSession;
+        private bool _setsTransactionLocal;
         private bool _ambiguous;
         private string? _timestamp;
         private string? _call;
@@ -160,7 +166,7 @@ internal static class SqlClassifier
 
             EndStatement();
             ambiguous = _ambiguous;
-            return new(_isWrite || !_anyStatement, _timestamp, _changesSession, _storedCall, _lastKeyRead);
+            return new(_isWrite || !_anyStatement, _timestamp, _changesSession, _storedCall, _lastKeyRead, _setsTransactionLocal);
         }
 
         private char Peek(int offset) => _position + offset < _text.Length ? _text[_position + offset] : '\0';
@@ -172,7 +178,10 @@ internal static class SqlClassifier
 
         private void EndStatement()
         {
-            _changesSession |= _words.Count > 0 && SessionState.Changes(_words);
+            var reach = _words.Count > 0 ? SessionState.ReachOf(_words) : SessionState.Reach.None;
+            _changesSession |= reach == SessionState.Reach.Session;
+            _setsTransactionLocal |= reach == SessionState.Reach.Transaction;
+            _isWrite |= reach == SessionState.Reach.Transaction; // it must hold on every strand the transaction writes
             _call ??= _words.Count > 0 ? NondeterministicCalls.ChosenRows(_words) ?? NondeterministicCalls.SystemColumn(_words) : null;
             if (_call is not null && (_hint ?? NondeterministicCalls.Stored(_words)))
             {

@@ -33,6 +33,16 @@ public class MariaDbTests(SyncOrAsync mode) : MariaDbTestBase
     [TearDown]
     public async Task CloseAsync() => await _connection.DisposeAsync();
 
+    // Amendment 43: PostgreSQL's SET LOCAL ends with the transaction, which Helix carries; MariaDB's is SET SESSION.
+    [Test]
+    public async Task SET_LOCAL_is_the_session_s_on_MariaDB_and_is_refused_before_it_runs()
+    {
+        await using var transaction = IsAsync ? await _connection.BeginTransactionAsync() : _connection.BeginTransaction();
+        var refused = Assert.CatchAsync<NotSupportedException>(async () =>
+            _ = IsAsync ? await _connection.ExecuteAsync("SET LOCAL sql_mode = 'ANSI_QUOTES'", transaction: transaction) : _connection.Execute("SET LOCAL sql_mode = 'ANSI_QUOTES'", transaction: transaction));
+        Assert.That(refused!.Message, Does.Contain("changes the connection's session").And.Not.Contain("which Helix carries"));
+    }
+
     [Test]
     public async Task The_bare_form_picks_MySqlConnector_and_Dapper_writes_reach_both_strands()
     {

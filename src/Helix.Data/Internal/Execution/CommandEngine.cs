@@ -32,7 +32,7 @@ internal static class CommandEngine
             var dualWrite = isWrite && !dataSource.IsSingleStrand;
             if (!dataSource.IsSingleStrand)
             {
-                SessionState.ThrowIfChanged(text); // a read too: set_config(..., false) in a SELECT
+                SessionState.ThrowIfChanged(text, dataSource.CarriesTransactionSettings); // a read too: set_config(..., false) in a SELECT
                 if (isWrite && text.NondeterministicCall is { } call)
                 {
                     dataSource.NondeterministicWrites.Check(call, statement.CommandText);

@@ -19,7 +19,7 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
     public async Task<TimeSpan?> ApplyBatchAsync(ReplaySession session, IReadOnlyList<HelixReplayEntry> batch, Backoff backoff, CancellationToken stopping)
     {
         var strand = session.Strand;
-        if (batch.Count > 1)
+        if (batch.Count > 1 && !batch.Any(SetsTransactionLocal))
         {
             var started = environment.TimeProvider.GetTimestamp();
             var error = await ReplayStatements.ApplyAsync(session, batch, transaction: true, environment.Logger, stopping).ConfigureAwait(false);
@@ -54,6 +54,14 @@ internal sealed class ReplayApplier(ReplayEnvironment environment)
 
         return null;
     }
+
+    /// <summary>
+    /// Whether the entry sets something for the rest of its transaction (<c>SET LOCAL</c>, <c>set_config(..., true)</c>):
+    /// in the batch's shared transaction it would hold for the entries after it, so such a batch is applied entry by
+    /// entry, each in a transaction of its own (contract amendment 43).
+    /// </summary>
+    private static bool SetsTransactionLocal(HelixReplayEntry entry) =>
+        entry.Statements.Any(static s => s.CommandType == System.Data.CommandType.Text && SqlClassifier.Analyze(s.CommandText).SetsTransactionLocal);
 
     /// <summary>The strand faulted: it is Failed, and the next try waits for the backoff.</summary>
     public TimeSpan Retry(Strand strand, Backoff backoff, Exception fault)
