@@ -70,10 +70,8 @@ public class PostgresSessionStateTests : PostgresTestBase
     public async Task Row_level_security_with_the_tenant_set_for_each_transaction_writes_both_servers_and_replays_with_its_tenant()
     {
         PostgresServers.RequireFaultControl();
+        await CreateTenantRoleOnBothAsync();
         await ExecuteOnBothAsync("""
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'helix_tenant_app') THEN CREATE ROLE helix_tenant_app LOGIN PASSWORD 'helix'; END IF;
-            END $$;
             CREATE TABLE notes (tenant text NOT NULL DEFAULT current_setting('app.tenant'), body text NOT NULL);
             ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
             ALTER TABLE notes FORCE ROW LEVEL SECURITY;
@@ -81,7 +79,7 @@ public class PostgresSessionStateTests : PostgresTestBase
             CREATE TABLE audit (tenant text DEFAULT current_setting('app.tenant', true), body text NOT NULL);
             GRANT SELECT, INSERT ON notes, audit TO helix_tenant_app;
             """);
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Username=helix_tenant_app;Password=helix;Timeout=2;Command Timeout=2"));
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: TenantLogin + ";Timeout=2;Command Timeout=2"));
         await using var connection = dataSource.CreateConnection();
         await connection.OpenAsync();
         await WriteNoteAsync(connection, "SELECT set_config('app.tenant', 'acme', true)", "a1", seen: 1);

@@ -13,17 +13,15 @@ public class EfCorePostgresRowLevelSecurityTests : PostgresTestBase
     public async Task The_tenant_set_in_a_transaction_holds_for_its_SaveChanges_and_queries_and_replays_with_it()
     {
         PostgresServers.RequireFaultControl();
+        await CreateTenantRoleOnBothAsync();
         await ExecuteOnBothAsync("""
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'helix_tenant_app') THEN CREATE ROLE helix_tenant_app LOGIN PASSWORD 'helix'; END IF;
-            END $$;
             CREATE TABLE "Notes" ("Id" uuid PRIMARY KEY, "Tenant" text NOT NULL, "Body" text NOT NULL);
             ALTER TABLE "Notes" ENABLE ROW LEVEL SECURITY;
             ALTER TABLE "Notes" FORCE ROW LEVEL SECURITY;
             CREATE POLICY by_tenant ON "Notes" USING ("Tenant" = current_setting('app.tenant', true)) WITH CHECK ("Tenant" = current_setting('app.tenant', true));
             GRANT SELECT, INSERT ON "Notes" TO helix_tenant_app;
             """);
-        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: ";Username=helix_tenant_app;Password=helix;Timeout=2;Command Timeout=2"));
+        await using var dataSource = HelixDataSource.Create(HelixConnectionString("Strand Retry=0", inner: TenantLogin + ";Timeout=2;Command Timeout=2"));
         Assert.That(await SaveNoteAsync(dataSource, "acme", "a1"), Is.EqualTo(new[] { "a1" }));
 
         await PostgresServers.Secondary.KillAsync(); // the secondary gets the next two by replay, where the policy checks them again

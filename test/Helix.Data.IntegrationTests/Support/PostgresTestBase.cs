@@ -46,6 +46,16 @@ public abstract class PostgresTestBase
         }
     }
 
+    /// <summary>Inner connection-string keys that log in as <c>helix_tenant_app</c>, a role row-level security applies to (superusers bypass it).</summary>
+    protected const string TenantLogin = ";Username=helix_tenant_app;Password=helix";
+
+    /// <summary>Creates the role <see cref="TenantLogin"/> logs in as on both servers, unless it is there already (roles belong to the server).</summary>
+    protected Task CreateTenantRoleOnBothAsync() => ExecuteOnBothAsync("""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'helix_tenant_app') THEN CREATE ROLE helix_tenant_app LOGIN PASSWORD 'helix'; END IF;
+        END $$
+        """);
+
     protected async Task ExecuteOnBothAsync(string sql)
     {
         await ExecuteAsync(HelixStrand.Primary, sql);
