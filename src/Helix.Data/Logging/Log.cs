@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(EventIds.DataSourceCreated, LogLevel.Debug, "Helix data source created: {Description}")]
     public static partial void DataSourceCreated(ILogger logger, string description);
 
-    [LoggerMessage(EventIds.UnreplayedWritesLost, LogLevel.Error, "Data source {Name} was disposed with {Count} writes not yet replayed to strand {Strand}. Replay=Memory keeps them in this process only: they are lost, and strand {Strand} misses them. Compare and repair the strands (helix verify, helix repair), and use a durable queue (Replay=file:... or Replay=nats://...) to keep such writes across restarts")]
+    [LoggerMessage(EventIds.UnreplayedWritesLost, LogLevel.Error, "Data source {Name} was disposed with {Count} writes (or whole transactions) not yet replayed to strand {Strand}. Replay=Memory keeps them in this process only: they are lost, and strand {Strand} misses them. Compare and repair the strands (helix verify, helix repair), and use a durable queue (Replay=file:... or Replay=nats://...) to keep such writes across restarts")]
     public static partial void UnreplayedWritesLost(ILogger logger, string name, long count, string strand);
 
     [LoggerMessage(EventIds.ReplayDisabled, LogLevel.Warning, "Replay=None: a write that a strand misses is lost for that strand, and the strands diverge. Use Replay=Memory or a durable queue in production.")]
