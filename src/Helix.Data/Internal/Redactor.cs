@@ -20,8 +20,22 @@ internal static partial class Redactor
         || key.Equals("accountkey", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Returns the connection string with every secret value masked, nested strings and URLs included.</summary>
-    public static string Redact(string? connectionString)
+    public static string Redact(string? connectionString) => Redact(connectionString, out _);
+
+    /// <summary>
+    /// Gets a value indicating whether <see cref="Redact(string?)"/> would change anything of the connection string but the
+    /// spelling of its keys: a secret value, nested strings and URLs included, or text it cannot parse.
+    /// </summary>
+    public static bool HasSecrets(string? connectionString)
     {
+        _ = Redact(connectionString, out var masked);
+        return masked;
+    }
+
+    /// <summary>The redacted string; <paramref name="masked"/> says whether it hid anything (a key named secret but left empty hides nothing).</summary>
+    private static string Redact(string? connectionString, out bool masked)
+    {
+        masked = false;
         if (string.IsNullOrEmpty(connectionString))
         {
             return string.Empty;
@@ -35,6 +49,7 @@ internal static partial class Redactor
         catch (ArgumentException)
         {
             // Unparseable text may hold a secret anywhere: show nothing of it.
+            masked = true;
             return "(unparseable connection string)";
         }
 
@@ -42,48 +57,29 @@ internal static partial class Redactor
         foreach (string key in parsed.Keys)
         {
             var value = parsed[key] as string;
-            result[key] = IsSecretKey(key) ? Mask
-                : value is not null && IsUrl(value) ? RedactUrls(value)
-                : value is not null && value.Contains('=', StringComparison.Ordinal) ? Redact(value)
-                : parsed[key];
-        }
-
-        return result.ConnectionString;
-    }
-
-    /// <summary>
-    /// Gets a value indicating whether <see cref="Redact"/> would change anything of the connection string but the
-    /// spelling of its keys: a secret value, nested strings and URLs included, or text it cannot parse.
-    /// </summary>
-    public static bool HasSecrets(string? connectionString)
-    {
-        if (string.IsNullOrEmpty(connectionString))
-        {
-            return false;
-        }
-
-        DbConnectionStringBuilder parsed;
-        try
-        {
-            parsed = new DbConnectionStringBuilder { ConnectionString = connectionString };
-        }
-        catch (ArgumentException)
-        {
-            return true; // Redact shows nothing of it
-        }
-
-        foreach (string key in parsed.Keys)
-        {
-            var value = parsed[key] as string;
-            if (IsSecretKey(key) && !string.IsNullOrEmpty(value)
-                || value is not null && IsUrl(value) && RedactUrls(value) != value
-                || value is not null && value.Contains('=', StringComparison.Ordinal) && !IsUrl(value) && HasSecrets(value))
+            if (IsSecretKey(key))
             {
-                return true;
+                result[key] = Mask;
+                masked |= !string.IsNullOrEmpty(value);
+            }
+            else if (value is not null && IsUrl(value))
+            {
+                var shown = RedactUrls(value);
+                result[key] = shown;
+                masked |= shown != value;
+            }
+            else if (value is not null && value.Contains('=', StringComparison.Ordinal))
+            {
+                result[key] = Redact(value, out var nested);
+                masked |= nested;
+            }
+            else
+            {
+                result[key] = parsed[key];
             }
         }
 
-        return false;
+        return result.ConnectionString;
     }
 
     /// <summary>
