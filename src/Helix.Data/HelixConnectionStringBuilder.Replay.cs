@@ -57,7 +57,7 @@ public sealed partial class HelixConnectionStringBuilder
     [DefaultValue(true)]
     public bool ReplayWorker
     {
-        get => !TryGetValue(HelixKeywords.ReplayWorker, out var value) || (string)value == "true";
+        get => GetBool(HelixKeywords.ReplayWorker, fallback: true);
         set => this[HelixKeywords.ReplayWorker] = value;
     }
 
@@ -192,7 +192,7 @@ public sealed partial class HelixConnectionStringBuilder
     [DefaultValue(false)]
     public bool ReplayStrictPriority
     {
-        get => TryGetValue(HelixKeywords.ReplayStrictPriority, out var value) && (string)value == "true";
+        get => GetBool(HelixKeywords.ReplayStrictPriority, fallback: false);
         set => this[HelixKeywords.ReplayStrictPriority] = value;
     }
 

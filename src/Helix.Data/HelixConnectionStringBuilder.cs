@@ -146,7 +146,7 @@ public sealed partial class HelixConnectionStringBuilder : DbConnectionStringBui
     [DefaultValue(false)]
     public bool PersistSecurityInfo
     {
-        get => TryGetValue(HelixKeywords.PersistSecurityInfo, out var value) && (string)value == "true";
+        get => GetBool(HelixKeywords.PersistSecurityInfo, fallback: false);
         set => this[HelixKeywords.PersistSecurityInfo] = value;
     }
 
@@ -261,6 +261,8 @@ public sealed partial class HelixConnectionStringBuilder : DbConnectionStringBui
     }
 
     private string? GetString(string key) => TryGetValue(key, out var value) ? Convert.ToString(value, CultureInfo.InvariantCulture) : null;
+
+    private bool GetBool(string key, bool fallback) => TryGetValue(key, out var value) ? (string)value == "true" : fallback;
 
     private int GetInt(string key, int fallback) => GetIntOrNull(key) ?? fallback;
 
