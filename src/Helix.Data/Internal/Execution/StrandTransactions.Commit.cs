@@ -187,7 +187,7 @@ internal sealed partial class StrandTransactions
             Exception? refused = null;
             for (var n = 0; n < committing.Count; n++)
             {
-                var i = order == HelixWriteOrder.SecondaryFirst ? committing.Count - 1 - n : n;
+                var i = WriteFanOut.Turn(order, n, committing.Count);
                 errors[i] = refused ?? await CommitSideAsync(committing[i], io, cancellationToken).ConfigureAwait(false);
                 if (errors[i] is { } error && HelixErrorClassifier.RefusedBeforeSending(error))
                 {

@@ -16,16 +16,13 @@ internal sealed partial class StrandTransactions
             throw new InvalidOperationException($"No savepoint named '{name}' exists in this transaction.");
         }
 
+        // With a reader of the connection open on the secondary, the secondary first: a provider that refuses the
+        // savepoint beside it refuses it there, and the primary does not go on alone (contract amendment 38).
         var active = _sides.Where(s => s.Mode == Mode.Active).ToList();
-        if (_connection?.OrderForOpenReader == HelixWriteOrder.SecondaryFirst)
+        var order = _connection?.OrderForOpenReader ?? HelixWriteOrder.PrimaryFirst;
+        for (var n = 0; n < active.Count; n++)
         {
-            // A reader of the connection is open on the secondary: a provider that refuses the savepoint beside it
-            // refuses it there first, and the primary does not go on alone (contract amendment 38).
-            active.Reverse();
-        }
-
-        foreach (var side in active)
-        {
+            var side = active[WriteFanOut.Turn(order, n, active.Count)];
             try
             {
                 await SavepointOnAsync(side.Inner!, operation, name, io, cancellationToken).ConfigureAwait(false);

@@ -52,7 +52,7 @@ internal static class WriteFanOut
             StrandResult? ended = null;
             for (var n = 0; n < targets.Length; n++)
             {
-                var i = order == HelixWriteOrder.SecondaryFirst ? targets.Length - 1 - n : n;
+                var i = Turn(order, n, targets.Length);
                 results[i] = ended is { } first
                     ? first.NotSentTo(targets[i])
                     : await StrandRunner.RunAsync(in execution, targets[i], useOriginals: i == 0, transactions?[i]).ConfigureAwait(false);
@@ -71,6 +71,13 @@ internal static class WriteFanOut
 
         return results;
     }
+
+    /// <summary>
+    /// The index, among <paramref name="count"/> strands in index order, of the one that runs <paramref name="n"/>th when
+    /// they run one after the other in <paramref name="order"/>: from the last for <see cref="HelixWriteOrder.SecondaryFirst"/>.
+    /// Writes, commits and savepoints take their turns by it.
+    /// </summary>
+    public static int Turn(HelixWriteOrder order, int n, int count) => order == HelixWriteOrder.SecondaryFirst ? count - 1 - n : n;
 
     /// <summary>
     /// Whether a write run on one strand after the other stops at this strand's result: when its provider refused it
