@@ -132,9 +132,8 @@ public class HelixErrorClassifier
             return true;
         }
 
-        return exception switch
+        return Unwrapped(exception) switch
         {
-            AggregateException { InnerExceptions.Count: 1 } aggregate => ServerEndedStatement(aggregate.InnerExceptions[0]),
             DbException db => db.GetType().FullName switch
             {
                 "Npgsql.PostgresException" => db.SqlState == "57014",
@@ -151,9 +150,8 @@ public class HelixErrorClassifier
     /// nothing: PostgreSQL aborts a transaction on any error (its <c>COMMIT</c> then rolls back, without an error), MySQL
     /// and MariaDB roll it back on a deadlock (1213). Other providers keep the transaction after a refused statement.
     /// </summary>
-    internal static bool EndsTransaction(Exception exception) => exception switch
+    internal static bool EndsTransaction(Exception exception) => Unwrapped(exception) switch
     {
-        AggregateException { InnerExceptions.Count: 1 } aggregate => EndsTransaction(aggregate.InnerExceptions[0]),
         DbException db => db.GetType().FullName switch
         {
             "Npgsql.PostgresException" => true,
@@ -169,13 +167,20 @@ public class HelixErrorClassifier
     /// <c>NpgsqlOperationInProgressException</c>; MySqlConnector and SqlClient throw an
     /// <see cref="InvalidOperationException"/>), or not in a state to run it. No strand's database saw it.
     /// </summary>
-    internal static bool RefusedBeforeSending(Exception exception) => exception switch
+    internal static bool RefusedBeforeSending(Exception exception) => Unwrapped(exception) switch
     {
-        AggregateException { InnerExceptions.Count: 1 } aggregate => RefusedBeforeSending(aggregate.InnerExceptions[0]),
         InvalidOperationException => true,
         DbException db => db.GetType().FullName == "Npgsql.NpgsqlOperationInProgressException",
         _ => false,
     };
+
+    /// <summary>
+    /// The error inside an <see cref="AggregateException"/> of one (a synchronous wait on a task wraps it), however deep;
+    /// any other error as it is. The public virtual methods unwrap by calling themselves, so that an override sees the
+    /// inner error too.
+    /// </summary>
+    private static Exception Unwrapped(Exception exception) =>
+        exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? Unwrapped(aggregate.InnerExceptions[0]) : exception;
 
     private HelixErrorKind ClassifyDbException(DbException exception)
     {
